@@ -1,0 +1,22 @@
+//! psi-radar watches Swedish and EU funding calls for a regional partnership
+//! for social innovation, sorts them by societal challenge, matches them to
+//! member organisations, mails a weekly digest and reads the members' replies.
+//!
+//! ```text
+//!  sources ──fetch──▶ adapters ──RawCall──▶ normalize+dedup ──Call──▶ store
+//!                                                                      │
+//!  members+interests ───────────────────────────▶ classify ─▶ match ─▶ consortium
+//!                                                                      │
+//!             ┌──────────────── outbox (one row per message) ◀─────────┘ digest / notify / remind
+//!             ▼
+//!         SMTP or file outbox ──▶ AU and members ──reply──▶ IMAP or stdin ──▶ reply parser ──▶ interests
+//!                                                                      │
+//!  coordinators ◀── report, CSV, ICS calendar, HTML ◀── application register
+//! ```
+//!
+//! Each stage is a module; each arrow a plain function callable from a test
+//! or the CLI. `jobs` glues stages together; the scheduler only decides when.
+
+pub mod cli;
+pub mod domain;
+pub mod store;

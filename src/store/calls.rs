@@ -1,0 +1,432 @@
+//! Store: calls, their listings per source, deadlines, recorded changes and
+//! category scores.
+
+use super::{Result, Store, StoreError, parse_ts, ts};
+use crate::domain::{Budget, Call, CallRef, CallStatus, CategoryScore, Deadline, Lang, RawCall};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+/// A call as stored, with what the digest needs to know about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredCall {
+    pub reference: CallRef,
+    #[serde(flatten)]
+    pub call: Call,
+    pub first_seen_at: DateTime<Utc>,
+    pub changed_at: Option<DateTime<Utc>>,
+    pub dismissed: bool,
+    pub watched: bool,
+    pub manual: bool,
+    pub categories: Vec<CategoryScore>,
+    pub sources: Vec<String>,
+}
+
+impl StoredCall {
+    /// The challenge categories (SC1–SC7) only, best first.
+    pub fn challenges(&self) -> impl Iterator<Item = &CategoryScore> {
+        self.categories.iter().filter(|c| c.category.is_challenge())
+    }
+}
+
+/// One recorded material change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub field: &'static str,
+    pub old: String,
+    pub new: String,
+}
+
+/// What a filter over calls asks for.
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter {
+    /// Only calls open (or forthcoming, or rolling) at this instant.
+    pub open_at: Option<DateTime<Utc>>,
+    pub category: Option<String>,
+    pub include_dismissed: bool,
+}
+
+fn deadlines_text(ds: &[Deadline]) -> String {
+    ds.iter().map(|d| ts(d.at)).collect::<Vec<_>>().join(", ")
+}
+
+impl Store {
+    /// Insert a new call and return its reference.
+    pub async fn insert_call(
+        &self,
+        call: &Call,
+        canonical_url: &str,
+        title_key: &str,
+        manual: bool,
+        now: DateTime<Utc>,
+    ) -> Result<CallRef> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO calls (title, url, funder, programme, summary, body, lang, translations, opens_at, status,
+                 budget_amount, budget_currency, decision_dates, eligibility, canonical_url, title_key,
+                 first_seen_at, updated_at, manual)
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+        )
+        .bind(&call.title)
+        .bind(&call.url)
+        .bind(&call.funder)
+        .bind(&call.programme)
+        .bind(&call.summary)
+        .bind(&call.text)
+        .bind(call.lang.code())
+        .bind(json(&call.translations))
+        .bind(call.opens.map(ts))
+        .bind(call.status.as_str())
+        .bind(call.budget.as_ref().map(|b| b.amount))
+        .bind(call.budget.as_ref().map(|b| b.currency.clone()))
+        .bind(json(&call.decision_dates))
+        .bind(&call.eligibility)
+        .bind(canonical_url)
+        .bind(title_key)
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(manual)
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+        write_deadlines(&mut tx, id, &call.deadlines).await?;
+        tx.commit().await?;
+        Ok(CallRef(id as u32))
+    }
+
+    /// Replace a call's content with a newer reading, recording material
+    /// changes (title, deadlines, status). Returns the changes.
+    pub async fn update_call(
+        &self,
+        r: CallRef,
+        call: &Call,
+        canonical_url: &str,
+        title_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>> {
+        let old = self.get_call(r).await?.ok_or_else(|| StoreError::NotFound(r.to_string()))?;
+        let mut changes = Vec::new();
+        if old.call.title != call.title {
+            changes.push(Change { field: "title", old: old.call.title.clone(), new: call.title.clone() });
+        }
+        let (mut od, mut nd) = (old.call.deadlines.clone(), call.deadlines.clone());
+        od.sort();
+        nd.sort();
+        if od.iter().map(|d| d.at).ne(nd.iter().map(|d| d.at)) {
+            changes.push(Change { field: "deadline", old: deadlines_text(&od), new: deadlines_text(&nd) });
+        }
+        if old.call.status != call.status {
+            changes.push(Change { field: "status", old: old.call.status.as_str().into(), new: call.status.as_str().into() });
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE calls SET title=?, url=?, funder=?, programme=?, summary=?, body=?, lang=?, translations=?, opens_at=?,
+                 status=?, budget_amount=?, budget_currency=?, decision_dates=?, eligibility=?, canonical_url=?, title_key=?,
+                 updated_at=?, changed_at=CASE WHEN ? THEN ? ELSE changed_at END
+             WHERE id=?",
+        )
+        .bind(&call.title)
+        .bind(&call.url)
+        .bind(&call.funder)
+        .bind(&call.programme)
+        .bind(&call.summary)
+        .bind(&call.text)
+        .bind(call.lang.code())
+        .bind(json(&call.translations))
+        .bind(call.opens.map(ts))
+        .bind(call.status.as_str())
+        .bind(call.budget.as_ref().map(|b| b.amount))
+        .bind(call.budget.as_ref().map(|b| b.currency.clone()))
+        .bind(json(&call.decision_dates))
+        .bind(&call.eligibility)
+        .bind(canonical_url)
+        .bind(title_key)
+        .bind(ts(now))
+        .bind(!changes.is_empty())
+        .bind(ts(now))
+        .bind(r.0 as i64)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM call_deadlines WHERE call_id=?").bind(r.0 as i64).execute(&mut *tx).await?;
+        write_deadlines(&mut tx, r.0 as i64, &call.deadlines).await?;
+        for c in &changes {
+            sqlx::query("INSERT INTO call_changes (call_id, at, field, old_value, new_value) VALUES (?,?,?,?,?)")
+                .bind(r.0 as i64)
+                .bind(ts(now))
+                .bind(c.field)
+                .bind(&c.old)
+                .bind(&c.new)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(changes)
+    }
+
+    /// Record (or refresh) that `source` lists call `r` under `raw.source_key`.
+    pub async fn upsert_listing(&self, r: CallRef, source: &str, raw: &RawCall, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO call_listings (call_id, source, source_key, url, raw, first_seen_at, last_seen_at)
+             VALUES (?,?,?,?,?,?,?)
+             ON CONFLICT (source, source_key) DO UPDATE SET call_id=excluded.call_id, url=excluded.url,
+                 raw=excluded.raw, last_seen_at=excluded.last_seen_at",
+        )
+        .bind(r.0 as i64)
+        .bind(source)
+        .bind(&raw.source_key)
+        .bind(&raw.url)
+        .bind(json(raw))
+        .bind(ts(now))
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The call a source already lists under this key.
+    pub async fn call_by_listing(&self, source: &str, source_key: &str) -> Result<Option<CallRef>> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT call_id FROM call_listings WHERE source=? AND source_key=?")
+            .bind(source)
+            .bind(source_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.map(|i| CallRef(i as u32)))
+    }
+
+    /// The raw listing a source last gave for this key (to tell "unchanged").
+    pub async fn listing_raw(&self, source: &str, source_key: &str) -> Result<Option<RawCall>> {
+        let raw: Option<String> = sqlx::query_scalar("SELECT raw FROM call_listings WHERE source=? AND source_key=?")
+            .bind(source)
+            .bind(source_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
+    }
+
+    /// Calls with this canonical URL.
+    pub async fn calls_by_canonical_url(&self, canonical_url: &str) -> Result<Vec<CallRef>> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM calls WHERE canonical_url=? ORDER BY id").bind(canonical_url).fetch_all(&self.pool).await?;
+        Ok(ids.into_iter().map(|i| CallRef(i as u32)).collect())
+    }
+
+    /// (reference, funder, title_key, deadline instants) of every call, for
+    /// fuzzy de-duplication.
+    pub async fn dedup_keys(&self) -> Result<Vec<(CallRef, String, String, Vec<DateTime<Utc>>)>> {
+        let rows = sqlx::query("SELECT id, funder, title_key FROM calls ORDER BY id").fetch_all(&self.pool).await?;
+        let dl = sqlx::query("SELECT call_id, at FROM call_deadlines ORDER BY call_id, at").fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.get(0);
+            let ds = dl.iter().filter(|d| d.get::<i64, _>(0) == id).filter_map(|d| parse_ts(&d.get::<String, _>(1)).ok()).collect();
+            out.push((CallRef(id as u32), row.get(1), row.get(2), ds));
+        }
+        Ok(out)
+    }
+
+    pub async fn set_categories(&self, r: CallRef, scores: &[CategoryScore]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM call_categories WHERE call_id=?").bind(r.0 as i64).execute(&mut *tx).await?;
+        for s in scores {
+            sqlx::query("INSERT INTO call_categories (call_id, category, score, evidence) VALUES (?,?,?,?)")
+                .bind(r.0 as i64)
+                .bind(s.category.as_str())
+                .bind(s.score as f64)
+                .bind(json(&s.evidence))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_call(&self, r: CallRef) -> Result<Option<StoredCall>> {
+        let mut v = self.load_calls("WHERE c.id = ?", Some(r.0 as i64)).await?;
+        Ok(v.pop())
+    }
+
+    /// All calls, newest first, filtered.
+    pub async fn list_calls(&self, f: &CallFilter) -> Result<Vec<StoredCall>> {
+        let all = self.load_calls("", None).await?;
+        Ok(all
+            .into_iter()
+            .filter(|c| f.include_dismissed || !c.dismissed)
+            .filter(|c| match f.open_at {
+                Some(now) => is_open_at(&c.call, now),
+                None => true,
+            })
+            .filter(|c| match &f.category {
+                Some(cat) => c.categories.iter().any(|s| s.category.as_str().eq_ignore_ascii_case(cat)),
+                None => true,
+            })
+            .collect())
+    }
+
+    /// AU: hide a call from later digests and notifications ("ej aktuell").
+    pub async fn dismiss_call(&self, r: CallRef, now: DateTime<Utc>) -> Result<bool> {
+        let n = sqlx::query("UPDATE calls SET dismissed_at=?, watched_at=NULL WHERE id=?")
+            .bind(ts(now))
+            .bind(r.0 as i64)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// AU: keep a call at the top of the digest until its deadline ("bevaka").
+    pub async fn watch_call(&self, r: CallRef, now: DateTime<Utc>) -> Result<bool> {
+        let n = sqlx::query("UPDATE calls SET watched_at=?, dismissed_at=NULL WHERE id=?")
+            .bind(ts(now))
+            .bind(r.0 as i64)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// Material changes recorded since `since`, per call.
+    pub async fn changes_since(&self, since: DateTime<Utc>) -> Result<Vec<(CallRef, Change)>> {
+        let rows = sqlx::query("SELECT call_id, field, old_value, new_value FROM call_changes WHERE at > ? ORDER BY id")
+            .bind(ts(since))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let field: String = r.get(1);
+                let field = match field.as_str() {
+                    "title" => "title",
+                    "deadline" => "deadline",
+                    _ => "status",
+                };
+                (
+                    CallRef(r.get::<i64, _>(0) as u32),
+                    Change {
+                        field,
+                        old: r.get::<Option<String>, _>(2).unwrap_or_default(),
+                        new: r.get::<Option<String>, _>(3).unwrap_or_default(),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn load_calls(&self, where_clause: &str, id: Option<i64>) -> Result<Vec<StoredCall>> {
+        let sql = format!(
+            "SELECT c.id, c.title, c.url, c.funder, c.programme, c.summary, c.body, c.lang, c.translations, c.opens_at,
+                    c.status, c.budget_amount, c.budget_currency, c.decision_dates, c.eligibility, c.first_seen_at,
+                    c.changed_at, c.dismissed_at, c.watched_at, c.manual
+             FROM calls c {where_clause} ORDER BY c.id DESC"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+        if let Some(id) = id {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        let filter_one = |base: &str| match id {
+            Some(_) => format!("{base} WHERE call_id = ?"),
+            None => base.to_string(),
+        };
+        let dsql = filter_one("SELECT call_id, at, tz, date_only FROM call_deadlines");
+        let csql = filter_one("SELECT call_id, category, score, evidence FROM call_categories");
+        let lsql = filter_one("SELECT call_id, source FROM call_listings");
+        let (mut dq, mut cq, mut lq) = (
+            sqlx::query(sqlx::AssertSqlSafe(dsql.as_str())),
+            sqlx::query(sqlx::AssertSqlSafe(csql.as_str())),
+            sqlx::query(sqlx::AssertSqlSafe(lsql.as_str())),
+        );
+        if let Some(id) = id {
+            dq = dq.bind(id);
+            cq = cq.bind(id);
+            lq = lq.bind(id);
+        }
+        let mut deadlines: std::collections::HashMap<i64, Vec<Deadline>> = Default::default();
+        for r in dq.fetch_all(&self.pool).await? {
+            let tz = r.get::<String, _>(2).parse().unwrap_or(chrono_tz::Europe::Stockholm);
+            deadlines.entry(r.get(0)).or_default().push(Deadline { at: parse_ts(&r.get::<String, _>(1))?, tz, date_only: r.get(3) });
+        }
+        let mut cats: std::collections::HashMap<i64, Vec<CategoryScore>> = Default::default();
+        for r in cq.fetch_all(&self.pool).await? {
+            let Ok(category) = crate::domain::CategoryId::parse(&r.get::<String, _>(1)) else { continue };
+            cats.entry(r.get(0)).or_default().push(CategoryScore {
+                category,
+                score: r.get::<f64, _>(2) as f32,
+                evidence: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or_default(),
+            });
+        }
+        let mut sources: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        for r in lq.fetch_all(&self.pool).await? {
+            sources.entry(r.get(0)).or_default().push(r.get(1));
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: i64 = r.get(0);
+            let mut ds = deadlines.remove(&id).unwrap_or_default();
+            ds.sort();
+            let mut cs = cats.remove(&id).unwrap_or_default();
+            cs.sort_by(|a, b| b.score.total_cmp(&a.score));
+            let opt_ts = |s: Option<String>| s.and_then(|s| parse_ts(&s).ok());
+            let call = Call {
+                reference: Some(CallRef(id as u32)),
+                title: r.get(1),
+                url: r.get(2),
+                funder: r.get(3),
+                programme: r.get(4),
+                summary: r.get(5),
+                text: r.get(6),
+                lang: Lang::parse(&r.get::<String, _>(7)).unwrap_or_default(),
+                translations: serde_json::from_str(&r.get::<String, _>(8)).unwrap_or_default(),
+                deadlines: ds,
+                opens: opt_ts(r.get(9)),
+                status: CallStatus::parse(&r.get::<String, _>(10)).unwrap_or_default(),
+                budget: match (r.get::<Option<f64>, _>(11), r.get::<Option<String>, _>(12)) {
+                    (Some(amount), Some(currency)) => Some(Budget { amount, currency }),
+                    _ => None,
+                },
+                decision_dates: serde_json::from_str(&r.get::<String, _>(13)).unwrap_or_default(),
+                eligibility: r.get(14),
+            };
+            let mut srcs = sources.remove(&id).unwrap_or_default();
+            srcs.sort();
+            srcs.dedup();
+            out.push(StoredCall {
+                reference: CallRef(id as u32),
+                call,
+                first_seen_at: parse_ts(&r.get::<String, _>(15))?,
+                changed_at: opt_ts(r.get(16)),
+                dismissed: r.get::<Option<String>, _>(17).is_some(),
+                watched: r.get::<Option<String>, _>(18).is_some(),
+                manual: r.get(19),
+                categories: cs,
+                sources: srcs,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Open for applications at `now`: not closed, and not past its last deadline.
+pub fn is_open_at(call: &Call, now: DateTime<Utc>) -> bool {
+    match call.status {
+        CallStatus::Closed => false,
+        CallStatus::Rolling => true,
+        _ => call.deadlines.is_empty() || call.deadlines.iter().any(|d| d.at >= now),
+    }
+}
+
+async fn write_deadlines(tx: &mut sqlx::SqliteConnection, id: i64, ds: &[Deadline]) -> Result<()> {
+    for d in ds {
+        sqlx::query("INSERT OR IGNORE INTO call_deadlines (call_id, at, tz, date_only) VALUES (?,?,?,?)")
+            .bind(id)
+            .bind(ts(d.at))
+            .bind(d.tz.name())
+            .bind(d.date_only)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
