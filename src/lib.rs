@@ -18,5 +18,6 @@
 //! or the CLI. `jobs` glues stages together; the scheduler only decides when.
 
 pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod store;
