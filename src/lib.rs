@@ -20,4 +20,6 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod i18n;
+pub mod mail;
 pub mod store;

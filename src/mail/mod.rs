@@ -1,0 +1,25 @@
+//! Mail: composing outbound messages (digest, notifications, reminders,
+//! confirmations) into the outbox, sending the outbox over SMTP or to files,
+//! and reading replies.
+
+pub mod digest;
+pub mod message;
+pub mod notify;
+pub mod outbox;
+pub mod render;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("kunde inte bygga e-postmeddelandet: {0}")]
+    Build(String),
+    #[error("mallen «{name}»: {message}")]
+    Template { name: String, message: String },
+    #[error("e-postkonfigurationen: {0}")]
+    Config(String),
+    #[error("SMTP: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+    #[error("kunde inte skriva {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
