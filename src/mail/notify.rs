@@ -1,0 +1,159 @@
+//! Mail, to members and AU between digests: the member notification (new
+//! calls that fit, bundled once a day, with exactly how to answer), deadline
+//! reminders (14 and 3 days before) and the confirmation of an accepted reply.
+
+use super::MailError;
+use super::digest::Rendered;
+use super::render::{CallCard, Renderer, strings};
+use crate::domain::Lang;
+use minijinja::context;
+
+fn how_to_answer(lang: Lang, cards: &[CallCard]) -> Vec<String> {
+    let example = cards.first().map(|c| c.reference.clone()).unwrap_or_else(|| "PSI-0042".into());
+    match lang {
+        Lang::Sv => {
+            let mut v = vec![
+                "Svara på det här mejlet med en kort rad:".to_string(),
+                "«JA partner» – ni vill vara med som partner".to_string(),
+                "«JA projektägare» – ni kan leda ansökan".to_string(),
+                "«JA referensgrupp» – ni ställer upp i referensgruppen".to_string(),
+                "«KANSKE» eller «NEJ» går också bra. Skriv gärna en kommentar på samma rad.".to_string(),
+            ];
+            if cards.len() > 1 {
+                v.push(format!("Flera utlysningar i samma svar: en rad per utlysning, t.ex. «{example}: ja, partner»."));
+            }
+            v.push("Svara STOPP om du inte vill få fler sådana här mejl.".into());
+            v
+        }
+        Lang::En => {
+            let mut v = vec![
+                "Reply to this e-mail with one short line:".to_string(),
+                "“YES partner” – you would like to join as a partner".to_string(),
+                "“YES lead” – you can lead the application".to_string(),
+                "“YES reference” – you join the reference group".to_string(),
+                "“MAYBE” or “NO” are fine too. Add a comment on the same line if you like.".to_string(),
+            ];
+            if cards.len() > 1 {
+                v.push(format!("Several calls in one reply: one line per call, e.g. “{example}: yes, partner”."));
+            }
+            v.push("Reply STOP (or STOPP) to receive no more of these e-mails.".into());
+            v
+        }
+    }
+}
+
+/// The member notification: one or more new calls that fit the member.
+pub fn member_notification(r: &Renderer, lang: Lang, partnership: &str, member_name: &str, cards: &[CallCard]) -> Result<Rendered, MailError> {
+    let subject = match (cards, lang) {
+        ([one], Lang::Sv) => format!("[{}] Ny utlysning: {}", one.reference, one.title),
+        ([one], Lang::En) => format!("[{}] New call: {}", one.reference, one.title),
+        (many, Lang::Sv) => {
+            format!("[{}] {} nya utlysningar som passar {}", refs(many), many.len(), member_name)
+        }
+        (many, Lang::En) => format!("[{}] {} new calls that fit {}", refs(many), many.len(), member_name),
+    };
+    let title = match (cards.len(), lang) {
+        (1, Lang::Sv) => "En ny utlysning som kan passa er".to_string(),
+        (_, Lang::Sv) => format!("{} nya utlysningar som kan passa er", cards.len()),
+        (1, Lang::En) => "A new call that may fit you".to_string(),
+        (_, Lang::En) => format!("{} new calls that may fit you", cards.len()),
+    };
+    let lead = match lang {
+        Lang::Sv => format!(
+            "Hej! {partnership} bevakar utlysningar åt sina medlemmar. Den här passar {member_name}s inriktning – vill ni vara med i en gemensam ansökan?"
+        ),
+        Lang::En => format!("Hello! {partnership} watches funding calls for its members. This one fits {member_name} – would you like to join a joint application?"),
+    };
+    let footer = match lang {
+        Lang::Sv => format!("Du får det här mejlet som kontaktperson för {member_name} i {partnership}. Svara STOPP så slutar vi skicka."),
+        Lang::En => format!("You receive this e-mail as the contact for {member_name} in {partnership}. Reply STOP and we will stop."),
+    };
+    let ctx = context! {
+        lang => lang.code(), title => title, lead => lead, partnership => partnership, footer => footer,
+        t => strings(lang), calls => cards, how => how_to_answer(lang, cards),
+    };
+    Ok(Rendered { subject, text: r.render("member.txt", &ctx)?, html: r.render("member.html", &ctx)? })
+}
+
+fn refs(cards: &[CallCard]) -> String {
+    cards.iter().map(|c| c.reference.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// A deadline reminder, `days` before the deadline, to AU or to a member who said yes.
+pub fn reminder(r: &Renderer, lang: Lang, partnership: &str, card: &CallCard, days: i64, to_member: bool) -> Result<Rendered, MailError> {
+    let subject = match lang {
+        Lang::Sv => format!("[{}] Påminnelse: {} dagar kvar – {}", card.reference, days, card.title),
+        Lang::En => format!("[{}] Reminder: {} days left – {}", card.reference, days, card.title),
+    };
+    let title = match lang {
+        Lang::Sv => format!("{days} dagar kvar till sista ansökningsdag"),
+        Lang::En => format!("{days} days to the deadline"),
+    };
+    let lead = match (lang, to_member) {
+        (Lang::Sv, true) => "Ni har anmält intresse för den här utlysningen. Hör av er till AU om ni behöver hjälp att samordna ansökan.".to_string(),
+        (Lang::Sv, false) => "Påminnelse till AU om en utlysning som närmar sig sista dag.".to_string(),
+        (Lang::En, true) => "You declared interest in this call. Contact AU if you need help coordinating the application.".to_string(),
+        (Lang::En, false) => "A reminder to AU about a call whose deadline is near.".to_string(),
+    };
+    let footer = match lang {
+        Lang::Sv => format!("Skickat av {partnership}s bevakning."),
+        Lang::En => format!("Sent by {partnership}'s call watch."),
+    };
+    let ctx = context! {
+        lang => lang.code(), title => title, lead => lead, partnership => partnership, footer => footer,
+        t => strings(lang), calls => vec![card.clone()], how => Vec::<String>::new(),
+    };
+    Ok(Rendered { subject, text: r.render("member.txt", &ctx)?, html: r.render("member.html", &ctx)? })
+}
+
+/// The confirmation of an accepted reply: one line per recorded answer, e.g.
+/// "PSI-0042 — ja, som partner".
+pub fn confirmation(r: &Renderer, lang: Lang, partnership: &str, original_subject: &str, lines: &[String]) -> Result<Rendered, MailError> {
+    let subject = match lang {
+        Lang::Sv => format!("Tack! Vi har noterat ditt svar – {original_subject}"),
+        Lang::En => format!("Thank you! We have recorded your answer – {original_subject}"),
+    };
+    let title = lang.pick("Tack för ditt svar!", "Thank you for your answer!").to_string();
+    let lead = match lang {
+        Lang::Sv => "Vi har noterat:".to_string(),
+        Lang::En => "We have recorded:".to_string(),
+    };
+    let footer = match lang {
+        Lang::Sv => "Stämmer något inte? Svara på det här mejlet med rätt besked, så ersätter det det förra.".to_string(),
+        Lang::En => "Something wrong? Reply to this e-mail with the right answer and it replaces the earlier one.".to_string(),
+    };
+    let ctx = context! {
+        lang => lang.code(), title => title, lead => lead, partnership => partnership, footer => footer,
+        t => strings(lang), calls => Vec::<CallCard>::new(), how => lines,
+    };
+    Ok(Rendered { subject, text: r.render("member.txt", &ctx)?, html: r.render("member.html", &ctx)? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(n: u32) -> CallCard {
+        CallCard { reference: format!("PSI-{n:04}"), title: format!("Utlysning {n}"), ..Default::default() }
+    }
+
+    #[test]
+    fn single_call_subject_and_how_to_answer() {
+        let r = Renderer::new().unwrap();
+        let m = member_notification(&r, Lang::Sv, "PSI", "Stiftelsen Activa", &[card(42)]).unwrap();
+        assert_eq!(m.subject, "[PSI-0042] Ny utlysning: Utlysning 42");
+        assert!(m.text.contains("«JA partner»"));
+        assert!(m.text.contains("STOPP"));
+        assert!(m.html.contains("JA projektägare"));
+    }
+
+    #[test]
+    fn bundled_calls_explain_one_line_per_call() {
+        let r = Renderer::new().unwrap();
+        let m = member_notification(&r, Lang::Sv, "PSI", "Verdandi", &[card(42), card(43)]).unwrap();
+        assert!(m.subject.starts_with("[PSI-0042, PSI-0043] 2 nya utlysningar"), "{}", m.subject);
+        assert!(m.text.contains("PSI-0042: ja, partner"));
+        let e = member_notification(&r, Lang::En, "PSI", "Verdandi", &[card(42)]).unwrap();
+        assert!(e.subject.starts_with("[PSI-0042] New call"));
+    }
+}
