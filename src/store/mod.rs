@@ -7,9 +7,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use std::str::FromStr;
 use std::time::Duration;
 
+pub mod apps;
 pub mod calls;
 pub mod jobs;
 pub mod outbox;
+pub mod replies;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -149,3 +149,24 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT call_refs FROM outbox WHERE message_id=?").bind(message_id).fetch_optional(&self.pool).await?)
     }
 }
+
+impl Store {
+    /// When the last digest before `period` was composed.
+    pub async fn last_digest_before(&self, period: &str) -> Result<Option<DateTime<Utc>>> {
+        let s: Option<String> = sqlx::query_scalar("SELECT MAX(created_at) FROM outbox WHERE kind='digest' AND period < ?")
+            .bind(period)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(s.and_then(|s| parse_ts(&s).ok()))
+    }
+
+    /// The call references already sent to `recipient` in messages of `kind`.
+    pub async fn refs_sent_to(&self, kind: &str, recipient: &str) -> Result<std::collections::HashSet<String>> {
+        let rows: Vec<String> = sqlx::query_scalar("SELECT call_refs FROM outbox WHERE kind=? AND recipient=?")
+            .bind(kind)
+            .bind(recipient)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().flat_map(|r| r.split_whitespace().map(str::to_string)).collect())
+    }
+}

@@ -1,0 +1,182 @@
+//! Job: the weekly AU digest. Gathers new and changed calls since the last
+//! digest with their matches and proposals, deadlines, answers, held
+//! replies, failed mail and the goal; composes one message per AU address
+//! into the outbox (idempotent per ISO week).
+
+use super::{Ctx, Summary};
+use crate::domain::{CallStatus, Member};
+use crate::mail::digest::{CallNotes, DigestCall, DigestInput, Rendered, Week, goal_view, render};
+use crate::mail::message::{Outgoing, compose};
+use crate::matching::{consortium::propose, match_members};
+use crate::store::calls::{CallFilter, StoredCall, is_open_at};
+use chrono::{DateTime, Datelike, Duration, Utc};
+use std::collections::HashMap;
+
+#[derive(Debug)]
+pub struct DigestReport {
+    pub week: Week,
+    pub rendered: Rendered,
+    /// Messages newly queued (0 when this week's digest was already composed).
+    pub queued: usize,
+    pub new_calls: usize,
+    pub changed_calls: usize,
+}
+
+impl Summary for DigestReport {
+    fn summary(&self) -> String {
+        format!("{}: {} nya, {} ändrade, {} köade", self.week, self.new_calls, self.changed_calls, self.queued)
+    }
+}
+
+/// The member lines and proposal for one call, in `lang`.
+pub async fn call_notes(ctx: &Ctx, c: &StoredCall, members: &[Member], limit: usize) -> anyhow::Result<CallNotes> {
+    let lang = ctx.config.partnership.lang;
+    let answers = ctx.store.answers_for_call(c.reference).await?;
+    let matches = match_members(&c.call, &c.categories, members, &answers);
+    let names: HashMap<&str, &str> = members.iter().map(|m| (m.id.as_str(), m.name.as_str())).collect();
+    let name = |id: &crate::domain::MemberId| names.get(id.as_str()).copied().unwrap_or(id.as_str()).to_string();
+    let member_lines = matches.iter().take(limit).map(|m| format!("{} ({:.2})", name(&m.member), m.score)).collect();
+    let proposal = propose(&c.call, &matches, members).into_iter().next().map(|p| p.rationale);
+    let answer_lines = answers
+        .iter()
+        .map(|(id, intent, role)| match role {
+            Some(r) => format!("{}: {}, {}", name(id), intent.label(lang), r.label(lang)),
+            None => format!("{}: {}", name(id), intent.label(lang)),
+        })
+        .collect();
+    Ok(CallNotes { members: member_lines, proposal, answers: answer_lines })
+}
+
+/// Gather everything for the digest of `week` (at `now`).
+pub async fn gather(ctx: &Ctx, week: Week, now: DateTime<Utc>) -> anyhow::Result<DigestInput> {
+    let cfg = &ctx.config;
+    let lang = cfg.partnership.lang;
+    let tz = cfg.partnership.tz;
+    let since = ctx.store.last_digest_before(&week.to_string()).await?.unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let members = ctx.store.list_members().await?;
+    let all = ctx.store.list_calls(&CallFilter::default()).await?;
+    let changes = ctx.store.changes_since(since).await?;
+
+    let mut calls = Vec::new();
+    for c in all.iter().filter(|c| is_open_at(&c.call, now) || c.call.status == CallStatus::Forthcoming) {
+        let is_new = c.first_seen_at > since;
+        let ch: Vec<_> = changes.iter().filter(|(r, _)| *r == c.reference).map(|(_, ch)| ch.clone()).collect();
+        if !(is_new || !ch.is_empty() || c.watched) {
+            continue;
+        }
+        let notes = call_notes(ctx, c, &members, cfg.matching.digest_members).await?;
+        calls.push(DigestCall { call: c.clone(), is_new, changes: if is_new { Vec::new() } else { ch }, notes });
+    }
+    // Soonest deadline first within each group.
+    calls.sort_by_key(|d| d.call.call.next_deadline(now).map(|x| x.at).unwrap_or(DateTime::<Utc>::MAX_UTC));
+
+    let horizon = now + Duration::days(30);
+    let mut deadlines_soon: Vec<StoredCall> =
+        all.iter().filter(|c| c.call.next_deadline(now).is_some_and(|d| d.at <= horizon)).cloned().collect();
+    deadlines_soon.sort_by_key(|c| c.call.next_deadline(now).map(|d| d.at));
+
+    let names: HashMap<String, String> = members.iter().map(|m| (m.id.to_string(), m.name.clone())).collect();
+    let titles: HashMap<u32, String> = all.iter().map(|c| (c.reference.0, c.call.title.clone())).collect();
+    let answers = ctx
+        .store
+        .interests_since(since)
+        .await?
+        .into_iter()
+        .map(|i| {
+            let who = names.get(i.member.as_str()).cloned().unwrap_or_else(|| i.member.to_string());
+            let what = match i.role {
+                Some(r) => format!("{}, {}", i.intent.label(lang), r.label(lang)),
+                None => i.intent.label(lang).to_string(),
+            };
+            let title = titles.get(&i.call.0).cloned().unwrap_or_default();
+            let comment = if i.comment.is_empty() { String::new() } else { format!(" – «{}»", i.comment) };
+            format!("{who}: {what} – {} {title}{comment}", i.call)
+        })
+        .collect();
+
+    let (held_rows, held_total) = ctx.store.held_replies_since(since, 20).await?;
+    let held = held_rows
+        .iter()
+        .map(|h| {
+            let when = crate::i18n::instant(h.received_at, tz, false, lang);
+            let from = h.from_addr.clone().unwrap_or_else(|| lang.pick("okänd avsändare", "unknown sender").into());
+            let reason = h.reason.clone().unwrap_or_default();
+            format!("{when}: {from} – {reason}")
+        })
+        .collect();
+    let failed = ctx
+        .store
+        .outbox_failed_since(since)
+        .await?
+        .iter()
+        .map(|f| format!("{} → {}: {}", f.subject, f.recipient, f.last_error.clone().unwrap_or_default()))
+        .collect();
+
+    let year = now.with_timezone(&tz).year();
+    let counted = ctx.store.apps_counting(year, &cfg.goal.counting_roles).await?;
+    let in_progress = ctx
+        .store
+        .apps_in_progress()
+        .await?
+        .into_iter()
+        .map(|a| format!("{} ({}{})", a.title, a.status, if a.lead.is_empty() { String::new() } else { format!(", {}", a.lead) }))
+        .collect();
+    let goal = Some(goal_view(counted.len(), cfg.goal.per_year, year, in_progress, lang));
+
+    Ok(DigestInput {
+        week,
+        now,
+        tz,
+        lang,
+        partnership: cfg.partnership.name.clone(),
+        short_name: cfg.partnership.short_name.clone(),
+        calls,
+        deadlines_soon,
+        answers,
+        forming: Vec::new(),
+        held,
+        held_total,
+        failed,
+        goal,
+        reply_to: cfg.mail.reply_to.to_string(),
+    })
+}
+
+/// Build this week's digest and queue it for every AU address. With
+/// `dry_run`, render only.
+pub async fn run_digest(ctx: &Ctx, week: Option<Week>, now: DateTime<Utc>, dry_run: bool) -> anyhow::Result<DigestReport> {
+    let week = week.unwrap_or_else(|| Week::of(now, ctx.config.partnership.tz));
+    let work = || async {
+        let input = gather(ctx, week, now).await?;
+        let rendered = render(&ctx.renderer, &input)?;
+        let mut queued = 0;
+        if !dry_run {
+            for to in &ctx.config.mail.au {
+                let o = Outgoing {
+                    kind: "digest",
+                    period: week.to_string(),
+                    to: to.clone(),
+                    to_name: None,
+                    subject: rendered.subject.clone(),
+                    text: rendered.text.clone(),
+                    html: rendered.html.clone(),
+                    refs: Vec::new(),
+                    list_unsubscribe: false,
+                    in_reply_to: None,
+                };
+                if ctx.store.enqueue(&compose(&ctx.config.mail, &o, now)?, now).await?.is_some() {
+                    queued += 1;
+                }
+            }
+        }
+        Ok(DigestReport {
+            week,
+            new_calls: input.calls.iter().filter(|c| c.is_new).count(),
+            changed_calls: input.calls.iter().filter(|c| !c.is_new && !c.changes.is_empty()).count(),
+            rendered,
+            queued,
+        })
+    };
+    if dry_run { work().await } else { super::recorded(ctx, "digest", now, work).await }
+}
+

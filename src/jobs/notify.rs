@@ -1,0 +1,175 @@
+//! Jobs: member notifications (new calls that match a member above the
+//! threshold, bundled into at most one mail per contact per day) and deadline
+//! reminders (14 and 3 days before, to AU and to members who said yes).
+
+use super::{Ctx, Summary};
+use crate::domain::{CallRef, Intent, Member};
+use crate::mail::digest::card;
+use crate::mail::message::{Outgoing, compose};
+use crate::mail::notify::{member_notification, reminder};
+use crate::matching::match_members;
+use crate::store::calls::{CallFilter, StoredCall};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+
+/// How far back a call counts as new for notifications.
+const NEW_FOR_DAYS: i64 = 14;
+
+#[derive(Debug, Default)]
+pub struct NotifyReport {
+    pub queued: usize,
+    pub members: usize,
+    pub calls: usize,
+    /// Calls held back because the contact already got a notification today.
+    pub deferred: usize,
+}
+
+impl Summary for NotifyReport {
+    fn summary(&self) -> String {
+        format!("{} meddelanden till {} medlemmar om {} utlysningar", self.queued, self.members, self.calls)
+    }
+}
+
+/// Queue member notifications for new, open, not dismissed calls.
+pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyReport> {
+    super::recorded(ctx, "notify", now, || async {
+        let cfg = &ctx.config;
+        let tz = cfg.partnership.tz;
+        let day = now.with_timezone(&tz).date_naive().to_string();
+        let members = ctx.store.list_members().await?;
+        let calls = ctx.store.list_calls(&CallFilter { open_at: Some(now), ..Default::default() }).await?;
+        let fresh: Vec<&StoredCall> = calls.iter().filter(|c| c.first_seen_at >= now - Duration::days(NEW_FOR_DAYS)).collect();
+
+        // member id -> calls that fit it, best first
+        let mut per_member: BTreeMap<String, Vec<(&StoredCall, f32, Vec<String>)>> = BTreeMap::new();
+        for c in &fresh {
+            let answers = ctx.store.answers_for_call(c.reference).await?;
+            for m in match_members(&c.call, &c.categories, &members, &answers) {
+                if m.score >= cfg.matching.notify_threshold && m.answered.is_none() {
+                    per_member.entry(m.member.to_string()).or_default().push((c, m.score, m.reasons.clone()));
+                }
+            }
+        }
+        let mut report = NotifyReport::default();
+        let mut called: std::collections::HashSet<CallRef> = Default::default();
+        for (id, mut fits) in per_member {
+            let Some(member) = members.iter().find(|m| m.id.as_str() == id) else { continue };
+            fits.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let mut member_queued = false;
+            for contact in member.contacts.iter().filter(|c| !c.unsubscribed) {
+                if ctx.store.outbox_has("notify", &day, contact.email.as_str()).await? {
+                    report.deferred += fits.len();
+                    continue;
+                }
+                let already = ctx.store.refs_sent_to("notify", contact.email.as_str()).await?;
+                let todo: Vec<_> = fits.iter().filter(|(c, _, _)| !already.contains(&c.reference.to_string())).collect();
+                if todo.is_empty() {
+                    continue;
+                }
+                let lang = member.mail_lang();
+                let cards: Vec<_> = todo
+                    .iter()
+                    .map(|(c, _, reasons)| {
+                        let mut k = card(c, now, tz, lang);
+                        k.why = Some(reasons.join("; ")).filter(|s| !s.is_empty()).or(k.why);
+                        k
+                    })
+                    .collect();
+                let r = member_notification(&ctx.renderer, lang, &cfg.partnership.name, &member.name, &cards)?;
+                let o = Outgoing {
+                    kind: "notify",
+                    period: day.clone(),
+                    to: contact.email.clone(),
+                    to_name: Some(contact.name.clone()),
+                    subject: r.subject,
+                    text: r.text,
+                    html: r.html,
+                    refs: todo.iter().map(|(c, _, _)| c.reference).collect(),
+                    list_unsubscribe: true,
+                    in_reply_to: None,
+                };
+                if ctx.store.enqueue(&compose(&cfg.mail, &o, now)?, now).await?.is_some() {
+                    report.queued += 1;
+                    member_queued = true;
+                    called.extend(todo.iter().map(|(c, _, _)| c.reference));
+                }
+            }
+            if member_queued {
+                report.members += 1;
+            }
+        }
+        report.calls = called.len();
+        Ok(report)
+    })
+    .await
+}
+
+#[derive(Debug, Default)]
+pub struct ReminderReport {
+    pub queued: usize,
+}
+
+impl Summary for ReminderReport {
+    fn summary(&self) -> String {
+        format!("{} påminnelser", self.queued)
+    }
+}
+
+/// Reminder stages: (days before, label). A call first seen inside a window
+/// still gets that stage's reminder once.
+const STAGES: [(i64, i64, &str); 2] = [(14, 4, "14d"), (3, 0, "3d")];
+
+/// Queue deadline reminders for calls AU watches or members said yes to.
+pub async fn run_reminders(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<ReminderReport> {
+    super::recorded(ctx, "reminders", now, || async {
+        let cfg = &ctx.config;
+        let tz = cfg.partnership.tz;
+        let today = now.with_timezone(&tz).date_naive();
+        let members = ctx.store.list_members().await?;
+        let calls = ctx.store.list_calls(&CallFilter { open_at: Some(now), ..Default::default() }).await?;
+        let mut report = ReminderReport::default();
+        for c in &calls {
+            let Some(d) = c.call.next_deadline(now) else { continue };
+            let days = (d.at.with_timezone(&tz).date_naive() - today).num_days();
+            let Some((_, _, label)) = STAGES.iter().find(|(hi, lo, _)| days <= *hi && days >= *lo) else { continue };
+            let answers = ctx.store.answers_for_call(c.reference).await?;
+            let yes: Vec<&Member> = answers
+                .iter()
+                .filter(|(_, i, _)| *i == Intent::Yes)
+                .filter_map(|(id, _, _)| members.iter().find(|m| &m.id == id))
+                .collect();
+            if !c.watched && yes.is_empty() {
+                continue;
+            }
+            let period = format!("{}-{label}-{}", c.reference, d.local_date());
+            let mut targets: Vec<(crate::domain::Email, Option<String>, crate::domain::Lang, bool)> =
+                cfg.mail.au.iter().map(|a| (a.clone(), None, cfg.partnership.lang, false)).collect();
+            for m in &yes {
+                for ct in &m.contacts {
+                    targets.push((ct.email.clone(), Some(ct.name.clone()), m.mail_lang(), true));
+                }
+            }
+            for (to, name, lang, to_member) in targets {
+                let k = card(c, now, tz, lang);
+                let r = reminder(&ctx.renderer, lang, &cfg.partnership.name, &k, days, to_member)?;
+                let o = Outgoing {
+                    kind: "reminder",
+                    period: period.clone(),
+                    to,
+                    to_name: name,
+                    subject: r.subject,
+                    text: r.text,
+                    html: r.html,
+                    refs: vec![c.reference],
+                    list_unsubscribe: false,
+                    in_reply_to: None,
+                };
+                if ctx.store.enqueue(&compose(&cfg.mail, &o, now)?, now).await?.is_some() {
+                    report.queued += 1;
+                }
+            }
+        }
+        Ok(report)
+    })
+    .await
+}
