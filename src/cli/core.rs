@@ -1,0 +1,173 @@
+//! CLI handlers for the foundation commands: init, status, calls, digest, outbox.
+
+use super::BadInput;
+use crate::domain::{CallRef, Lang};
+use crate::jobs::Ctx;
+use crate::mail::digest::Week;
+use crate::store::calls::{CallFilter, StoredCall};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::io::Write;
+use std::path::Path;
+
+/// The JSON shape of a call in `calls --json`.
+pub fn call_json(c: &StoredCall) -> serde_json::Value {
+    json!({
+        "ref": c.reference.to_string(),
+        "title": c.call.title,
+        "funder": c.call.funder,
+        "programme": c.call.programme,
+        "url": c.call.url,
+        "deadlines": c.call.deadlines.iter().map(|d| d.at.with_timezone(&d.tz).to_rfc3339()).collect::<Vec<_>>(),
+        "status": c.call.status.as_str(),
+        "lang": c.call.lang.code(),
+        "categories": c.categories.iter().map(|s| json!({"id": s.category.as_str(), "score": (s.score * 1000.0).round() / 1000.0})).collect::<Vec<_>>(),
+        "sources": c.sources,
+        "first_seen_at": c.first_seen_at.to_rfc3339(),
+        "dismissed": c.dismissed,
+        "watched": c.watched,
+    })
+}
+
+pub async fn calls_list(ctx: &Ctx, open: bool, category: Option<String>, as_json: bool, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+    if let Some(c) = &category {
+        crate::domain::CategoryId::parse(c).map_err(|e| BadInput(format!("--category: {e}")))?;
+    }
+    let filter = CallFilter { open_at: open.then_some(now), category, include_dismissed: false };
+    let calls = ctx.store.list_calls(&filter).await?;
+    if as_json {
+        let v: Vec<_> = calls.iter().map(call_json).collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        return Ok(());
+    }
+    let lang = ctx.config.partnership.lang;
+    let tz = ctx.config.partnership.tz;
+    if calls.is_empty() {
+        writeln!(out, "{}", lang.pick("Inga utlysningar.", "No calls."))?;
+    }
+    for c in &calls {
+        let dl = c
+            .call
+            .next_deadline(now)
+            .or_else(|| c.call.last_deadline())
+            .map(|d| crate::i18n::date(d.at.with_timezone(&tz).date_naive(), lang))
+            .unwrap_or_else(|| lang.pick("ingen deadline", "no deadline").into());
+        let cats = c.categories.iter().take(3).map(|s| format!("{} {:.2}", s.category, s.score)).collect::<Vec<_>>().join(", ");
+        writeln!(out, "{}  {:<10} {}  [{}]\n           {} · {}", c.reference, c.call.status.as_str(), c.call.title, cats, c.call.funder, dl)?;
+    }
+    Ok(())
+}
+
+pub fn parse_ref(s: &str) -> Result<CallRef, BadInput> {
+    CallRef::parse(s).ok_or_else(|| BadInput(format!("«{s}» är ingen utlysningsreferens (t.ex. PSI-0042)")))
+}
+
+pub async fn calls_mark(ctx: &Ctx, reference: &str, watch: bool, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+    let r = parse_ref(reference)?;
+    let ok = if watch { ctx.store.watch_call(r, now).await? } else { ctx.store.dismiss_call(r, now).await? };
+    if !ok {
+        return Err(BadInput(format!("{r} finns inte")).into());
+    }
+    let lang = ctx.config.partnership.lang;
+    let what = if watch {
+        lang.pick("bevakas och visas överst till sista dagen", "is watched and kept on top until its deadline")
+    } else {
+        lang.pick("är markerad ej aktuell och visas inte längre", "is marked not relevant and no longer shown")
+    };
+    writeln!(out, "{r} {what}")?;
+    Ok(())
+}
+
+pub async fn status(ctx: &Ctx, out: &mut impl Write) -> anyhow::Result<()> {
+    let lang = ctx.config.partnership.lang;
+    let tz = ctx.config.partnership.tz;
+    let when = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    writeln!(out, "{}", lang.pick("Jobb (senaste körning):", "Jobs (last run):"))?;
+    let runs = ctx.store.last_job_runs().await?;
+    if runs.is_empty() {
+        writeln!(out, "  {}", lang.pick("inga körningar ännu", "no runs yet"))?;
+    }
+    for r in runs {
+        let ok = match r.ok {
+            Some(true) => "ok",
+            Some(false) => lang.pick("FEL", "FAILED"),
+            None => lang.pick("pågår", "running"),
+        };
+        writeln!(out, "  {:<10} {}  {:<6} {}", r.job, when(r.started_at), ok, r.summary)?;
+    }
+    let pending = ctx.store.outbox_list(true).await?;
+    let all = ctx.store.outbox_list(false).await?;
+    let failed = all.iter().filter(|r| r.status == "failed").count();
+    writeln!(
+        out,
+        "{} {} {}, {} {}, {} {}",
+        lang.pick("Utkorgen:", "Outbox:"),
+        pending.len(),
+        lang.pick("väntar", "pending"),
+        all.iter().filter(|r| r.status == "sent").count(),
+        lang.pick("skickade", "sent"),
+        failed,
+        lang.pick("misslyckade", "failed")
+    )?;
+    let (held, total) = ctx.store.held_replies_since(DateTime::<Utc>::MIN_UTC, 5).await?;
+    writeln!(out, "{} {total}", lang.pick("Svar som väntar på AU:", "Replies held for AU:"))?;
+    for h in held {
+        writeln!(out, "  {} {} {}", when(h.received_at), h.status, h.reason.unwrap_or_default())?;
+    }
+    let calls = ctx.store.list_calls(&CallFilter { open_at: Some(Utc::now()), ..Default::default() }).await?;
+    writeln!(out, "{} {}", lang.pick("Öppna utlysningar:", "Open calls:"), calls.len())?;
+    Ok(())
+}
+
+pub async fn digest(ctx: &Ctx, week: Option<String>, dry_run: bool, out_dir: Option<&Path>, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+    let week = match week {
+        Some(w) => Some(Week::parse(&w).ok_or_else(|| BadInput(format!("--week «{w}»: ange vecka som 2026-W48")))?),
+        None => None,
+    };
+    let report = crate::jobs::digest::run_digest(ctx, week, now, dry_run).await?;
+    let lang = ctx.config.partnership.lang;
+    if dry_run {
+        match out_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                let base = dir.join(format!("digest-{}", report.week));
+                std::fs::write(base.with_extension("html"), &report.rendered.html)?;
+                std::fs::write(base.with_extension("txt"), &report.rendered.text)?;
+                writeln!(out, "{} {}.html/.txt", lang.pick("Skrev", "Wrote"), base.display())?;
+            }
+            None => {
+                writeln!(out, "{}: {}\n", lang.pick("Ämne", "Subject"), report.rendered.subject)?;
+                write!(out, "{}", report.rendered.text)?;
+            }
+        }
+        return Ok(());
+    }
+    writeln!(out, "{}: {}", lang.pick("Veckobrev", "Digest"), report.rendered.subject)?;
+    if report.queued == 0 {
+        writeln!(out, "{}", lang.pick("Veckans brev är redan lagt i utkorgen; inget nytt köades.", "This week's digest was already queued; nothing new."))?;
+    }
+    let sent = crate::jobs::send::run_send(ctx, now).await?;
+    writeln!(out, "{}: {} {}, {} {}", lang.pick("Utskick", "Sending"), sent.sent, lang.pick("skickade", "sent"), sent.retrying + sent.failed, lang.pick("ej skickade", "not sent"))?;
+    for e in &sent.errors {
+        writeln!(out, "  {e}")?;
+    }
+    Ok(())
+}
+
+pub async fn outbox(ctx: &Ctx, pending: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    let lang = ctx.config.partnership.lang;
+    let rows = ctx.store.outbox_list(pending).await?;
+    if rows.is_empty() {
+        writeln!(out, "{}", lang.pick("Utkorgen är tom.", "The outbox is empty."))?;
+    }
+    for r in rows {
+        let err = r.last_error.map(|e| format!(" ({e})")).unwrap_or_default();
+        writeln!(out, "#{:<4} {:<8} {:<9} {:<12} {} → {}{}", r.id, r.status, r.kind, r.period, r.subject, r.recipient, err)?;
+    }
+    Ok(())
+}
+
+/// The language of messages printed before a config could be read.
+pub fn default_lang() -> Lang {
+    Lang::Sv
+}
