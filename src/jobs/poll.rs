@@ -1,0 +1,53 @@
+//! Job: poll the sources, then classify what is new or changed.
+
+use super::{Ctx, Summary};
+use crate::domain::CallRef;
+use crate::sources::{PollReport, poll_sources};
+use crate::store::calls::CallFilter;
+use chrono::{DateTime, Utc};
+
+#[derive(Debug)]
+pub struct PollJobReport {
+    pub poll: PollReport,
+    pub classified: usize,
+}
+
+impl Summary for PollJobReport {
+    fn summary(&self) -> String {
+        let failed = self.poll.failed().count();
+        format!("{} nya, {} ändrade, {} källor med fel", self.poll.new.len(), self.poll.changed.len(), failed)
+    }
+}
+
+/// Fetch every source (or only `only`), store what is new or changed, and classify it.
+pub async fn run_poll(ctx: &Ctx, only: Option<&str>, now: DateTime<Utc>) -> anyhow::Result<PollJobReport> {
+    super::recorded(ctx, "poll", now, || async {
+        let poll = poll_sources(&ctx.store, &ctx.fetcher, &ctx.sources, only, now).await;
+        let mut refs: Vec<CallRef> = poll.new.iter().chain(poll.changed.iter()).copied().collect();
+        refs.sort();
+        refs.dedup();
+        let classified = classify_refs(ctx, &refs).await?;
+        Ok(PollJobReport { poll, classified })
+    })
+    .await
+}
+
+/// Classify these calls with the current model and store the scores.
+pub async fn classify_refs(ctx: &Ctx, refs: &[CallRef]) -> anyhow::Result<usize> {
+    let mut n = 0;
+    for r in refs {
+        if let Some(c) = ctx.store.get_call(*r).await? {
+            let scores = crate::classify::classify(&c.call, &ctx.model);
+            ctx.store.set_categories(*r, &scores).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Re-classify every stored call (after the model or lexicon changed).
+pub async fn classify_all(ctx: &Ctx) -> anyhow::Result<usize> {
+    let all = ctx.store.list_calls(&CallFilter { include_dismissed: true, ..Default::default() }).await?;
+    let refs: Vec<CallRef> = all.iter().map(|c| c.reference).collect();
+    classify_refs(ctx, &refs).await
+}
