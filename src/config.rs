@@ -264,7 +264,14 @@ struct RawSchedule {
 
 impl Default for RawSchedule {
     fn default() -> Self {
-        RawSchedule { poll: d_poll(), digest: d_digest(), notify: d_notify(), replies: d_replies(), reminders: d_reminders(), send: d_send() }
+        RawSchedule {
+            poll: d_poll(),
+            digest: d_digest(),
+            notify: d_notify(),
+            replies: d_replies(),
+            reminders: d_reminders(),
+            send: d_send(),
+        }
     }
 }
 
@@ -466,7 +473,12 @@ impl Config {
                 .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
                 .unwrap_or("-")
                 .to_string();
-            ConfigError { file: file.clone(), line: e.span().and_then(|s| line_of(s.start..s.end.max(s.start + 1))), key, message: swedish_toml_message(&message) }
+            ConfigError {
+                file: file.clone(),
+                line: e.span().and_then(|s| line_of(s.start..s.end.max(s.start + 1))),
+                key,
+                message: swedish_toml_message(&message),
+            }
         })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let rel = |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { base.join(p) };
@@ -509,12 +521,8 @@ impl Config {
         let ml = raw.mail;
         let from = Email::parse(ml.from.get_ref()).map_err(|m| err(ml.from.span(), "mail.from", m))?;
         let reply_to = Email::parse(ml.reply_to.get_ref()).map_err(|m| err(ml.reply_to.span(), "mail.reply_to", m))?;
-        let au = ml
-            .au
-            .get_ref()
-            .iter()
-            .map(|a| Email::parse(a).map_err(|m| err(ml.au.span(), "mail.au", m)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let au =
+            ml.au.get_ref().iter().map(|a| Email::parse(a).map_err(|m| err(ml.au.span(), "mail.au", m))).collect::<Result<Vec<_>, _>>()?;
         if au.is_empty() {
             return Err(err(ml.au.span(), "mail.au", "minst en mottagare för veckobrevet behövs".into()));
         }
@@ -570,7 +578,11 @@ impl Config {
         let g = raw.goal;
         for r in g.counting_roles.get_ref() {
             if !PSI_ROLES.contains(&r.as_str()) {
-                return Err(err(g.counting_roles.span(), "goal.counting_roles", format!("okänd roll «{r}» (giltiga: {})", PSI_ROLES.join(", "))));
+                return Err(err(
+                    g.counting_roles.span(),
+                    "goal.counting_roles",
+                    format!("okänd roll «{r}» (giltiga: {})", PSI_ROLES.join(", ")),
+                ));
             }
         }
 
@@ -668,7 +680,10 @@ au = ["au@example.org"]
     fn bad_address_and_secret_in_config_are_refused() {
         let e = Config::from_str(&GOOD.replace("au@example.org", "au(at)example.org"), Path::new("c.toml")).unwrap_err();
         assert_eq!(e.key, "mail.au");
-        let src = format!("{}\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"smtp.example.org\"\nusername = \"u\"\npassword_env = \"hunter2!\"\n", GOOD.trim_end());
+        let src = format!(
+            "{}\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"smtp.example.org\"\nusername = \"u\"\npassword_env = \"hunter2!\"\n",
+            GOOD.trim_end()
+        );
         let e = Config::from_str(&src, Path::new("c.toml")).unwrap_err();
         assert_eq!(e.key, "mail.smtp.password_env", "{e}");
     }

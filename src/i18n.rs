@@ -5,7 +5,8 @@ use crate::domain::Lang;
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 
-const MONTHS_SV: [&str; 12] = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"];
+const MONTHS_SV: [&str; 12] =
+    ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"];
 const MONTHS_EN: [&str; 12] =
     ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
@@ -25,7 +26,8 @@ pub fn instant(t: DateTime<Utc>, tz: Tz, date_only: bool, lang: Lang) -> String 
     if date_only {
         return d;
     }
-    let zone = if tz == chrono_tz::Europe::Stockholm { String::new() } else { format!(" ({})", tz.name().rsplit('/').next().unwrap_or("")) };
+    let zone =
+        if tz == chrono_tz::Europe::Stockholm { String::new() } else { format!(" ({})", tz.name().rsplit('/').next().unwrap_or("")) };
     match lang {
         Lang::Sv => format!("{d} kl. {:02}.{:02}{zone}", l.hour(), l.minute()),
         Lang::En => format!("{d} at {:02}:{:02}{zone}", l.hour(), l.minute()),

@@ -214,8 +214,7 @@ pub fn render(r: &Renderer, i: &DigestInput) -> Result<Rendered, MailError> {
     }
     for n in 1..=7u8 {
         let id = CategoryId::challenge(n);
-        let calls: Vec<CallCard> =
-            cards.iter().filter(|(g, w, _)| !*w && g.as_ref() == Some(&id)).map(|(_, _, c)| c.clone()).collect();
+        let calls: Vec<CallCard> = cards.iter().filter(|(g, w, _)| !*w && g.as_ref() == Some(&id)).map(|(_, _, c)| c.clone()).collect();
         if !calls.is_empty() {
             groups.push(Group { heading: format!("{id} {}", id.challenge_name(lang).unwrap_or("")), subheading: None, calls });
         }

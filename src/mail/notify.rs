@@ -43,7 +43,13 @@ fn how_to_answer(lang: Lang, cards: &[CallCard]) -> Vec<String> {
 }
 
 /// The member notification: one or more new calls that fit the member.
-pub fn member_notification(r: &Renderer, lang: Lang, partnership: &str, member_name: &str, cards: &[CallCard]) -> Result<Rendered, MailError> {
+pub fn member_notification(
+    r: &Renderer,
+    lang: Lang,
+    partnership: &str,
+    member_name: &str,
+    cards: &[CallCard],
+) -> Result<Rendered, MailError> {
     let subject = match (cards, lang) {
         ([one], Lang::Sv) => format!("[{}] Ny utlysning: {}", one.reference, one.title),
         ([one], Lang::En) => format!("[{}] New call: {}", one.reference, one.title),
@@ -62,7 +68,9 @@ pub fn member_notification(r: &Renderer, lang: Lang, partnership: &str, member_n
         Lang::Sv => format!(
             "Hej! {partnership} bevakar utlysningar åt sina medlemmar. Den här passar {member_name}s inriktning – vill ni vara med i en gemensam ansökan?"
         ),
-        Lang::En => format!("Hello! {partnership} watches funding calls for its members. This one fits {member_name} – would you like to join a joint application?"),
+        Lang::En => format!(
+            "Hello! {partnership} watches funding calls for its members. This one fits {member_name} – would you like to join a joint application?"
+        ),
     };
     let footer = match lang {
         Lang::Sv => format!("Du får det här mejlet som kontaktperson för {member_name} i {partnership}. Svara STOPP så slutar vi skicka."),
@@ -90,7 +98,9 @@ pub fn reminder(r: &Renderer, lang: Lang, partnership: &str, card: &CallCard, da
         Lang::En => format!("{days} days to the deadline"),
     };
     let lead = match (lang, to_member) {
-        (Lang::Sv, true) => "Ni har anmält intresse för den här utlysningen. Hör av er till AU om ni behöver hjälp att samordna ansökan.".to_string(),
+        (Lang::Sv, true) => {
+            "Ni har anmält intresse för den här utlysningen. Hör av er till AU om ni behöver hjälp att samordna ansökan.".to_string()
+        }
         (Lang::Sv, false) => "Påminnelse till AU om en utlysning som närmar sig sista dag.".to_string(),
         (Lang::En, true) => "You declared interest in this call. Contact AU if you need help coordinating the application.".to_string(),
         (Lang::En, false) => "A reminder to AU about a call whose deadline is near.".to_string(),

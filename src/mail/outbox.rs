@@ -9,9 +9,9 @@ use crate::store::Store;
 use crate::store::outbox::OutboxRow;
 use chrono::{DateTime, Duration, Utc};
 use lettre::address::Envelope;
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -19,8 +19,13 @@ use std::path::{Path, PathBuf};
 /// Where mail goes.
 pub enum Mailer {
     /// Each message as `<id>-<kind>-<period>.eml` plus an `.html` preview.
-    File { dir: PathBuf },
-    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, per_minute: u32 },
+    File {
+        dir: PathBuf,
+    },
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        per_minute: u32,
+    },
 }
 
 #[derive(Debug, Default, Clone, Serialize)]

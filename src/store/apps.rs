@@ -38,6 +38,9 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|r| AppLine { id: r.get(0), title: r.get(1), status: r.get(2), psi_role: r.get(3), lead: r.get(4) }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| AppLine { id: r.get(0), title: r.get(1), status: r.get(2), psi_role: r.get(3), lead: r.get(4) })
+            .collect())
     }
 }

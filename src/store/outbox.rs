@@ -100,7 +100,8 @@ impl Store {
 
     /// Pending messages due at `now`, oldest first.
     pub async fn outbox_due(&self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>> {
-        let sql = format!("SELECT {COLS} FROM outbox WHERE status='pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id");
+        let sql =
+            format!("SELECT {COLS} FROM outbox WHERE status='pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id");
         sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ts(now)).fetch_all(&self.pool).await?.into_iter().map(row).collect()
     }
 
