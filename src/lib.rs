@@ -19,4 +19,6 @@
 
 pub mod cli;
 pub mod domain;
+pub mod normalize;
+pub mod sources;
 pub mod store;
