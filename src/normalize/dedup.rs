@@ -76,7 +76,14 @@ pub struct Ingested {
 
 /// Normalise one listing and store it: update the call it already is, or
 /// attach it to the same call from another source, or insert it.
-pub async fn ingest(store: &Store, source: &str, raw: &RawCall, funder_default: &str, manual: bool, now: DateTime<Utc>) -> Result<Ingested> {
+pub async fn ingest(
+    store: &Store,
+    source: &str,
+    raw: &RawCall,
+    funder_default: &str,
+    manual: bool,
+    now: DateTime<Utc>,
+) -> Result<Ingested> {
     let call = normalize(raw, funder_default, now);
     let canon = canonical_url(&call.url);
     let key = title_key(&call.title);
@@ -150,7 +157,11 @@ mod tests {
     async fn translation_title_matches() {
         let store = Store::memory().await.unwrap();
         let mut sv = raw("A1", "Mötesplatser för unga i glesbygd", "https://vinnova.se/a", dl(2026, 4, 2));
-        sv.translations = vec![Translation { lang: Lang::En, title: "Meeting places for young people in sparsely populated areas".into(), text: String::new() }];
+        sv.translations = vec![Translation {
+            lang: Lang::En,
+            title: "Meeting places for young people in sparsely populated areas".into(),
+            text: String::new(),
+        }];
         let en = raw("x", "Meeting places for young people in sparsely populated areas", "https://vinnova.se/x", dl(2026, 4, 2));
         let a = ingest(&store, "vinnova", &sv, "Vinnova", false, now()).await.unwrap();
         let b = ingest(&store, "rss", &en, "Vinnova", false, now()).await.unwrap();
@@ -160,9 +171,16 @@ mod tests {
     #[tokio::test]
     async fn different_deadline_or_funder_or_title_stays_apart() {
         let store = Store::memory().await.unwrap();
-        let a = ingest(&store, "s1", &raw("1", "Social innovation för inkludering 2026", "https://a.se/1", dl(2026, 3, 17)), "Vinnova", false, now())
-            .await
-            .unwrap();
+        let a = ingest(
+            &store,
+            "s1",
+            &raw("1", "Social innovation för inkludering 2026", "https://a.se/1", dl(2026, 3, 17)),
+            "Vinnova",
+            false,
+            now(),
+        )
+        .await
+        .unwrap();
         let other_date = raw("2", "Social innovation för inkludering 2026", "https://a.se/2", dl(2026, 9, 17));
         let other_funder = raw("3", "Social innovation för inkludering 2026", "https://a.se/3", dl(2026, 3, 17));
         let other_title = raw("4", "Digitala verktyg för äldreomsorgen 2026", "https://a.se/4", dl(2026, 3, 17));

@@ -53,7 +53,12 @@ pub fn normalize(raw: &RawCall, spec_funder_default: &str, now: DateTime<Utc>) -
 
 /// The status by the dates: a call whose last deadline has passed is closed
 /// whatever the source says; one that opens later is forthcoming.
-pub fn status_at(said: Option<CallStatus>, deadlines: &[crate::domain::Deadline], opens: Option<DateTime<Utc>>, now: DateTime<Utc>) -> CallStatus {
+pub fn status_at(
+    said: Option<CallStatus>,
+    deadlines: &[crate::domain::Deadline],
+    opens: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> CallStatus {
     let last = deadlines.iter().map(|d| d.at).max();
     if said == Some(CallStatus::Closed) || last.is_some_and(|l| l < now) {
         return CallStatus::Closed;
@@ -117,8 +122,34 @@ pub fn canonical_url(url: &str) -> String {
 
 /// Words that carry nothing when matching titles across sources and languages.
 const STOP: [&str; 28] = [
-    "och", "and", "for", "the", "of", "i", "in", "till", "to", "med", "with", "en", "ett", "a", "an", "av", "om", "on", "pa", "utlysning",
-    "utlysningar", "call", "calls", "proposals", "ansokan", "inom", "within", "den",
+    "och",
+    "and",
+    "for",
+    "the",
+    "of",
+    "i",
+    "in",
+    "till",
+    "to",
+    "med",
+    "with",
+    "en",
+    "ett",
+    "a",
+    "an",
+    "av",
+    "om",
+    "on",
+    "pa",
+    "utlysning",
+    "utlysningar",
+    "call",
+    "calls",
+    "proposals",
+    "ansokan",
+    "inom",
+    "within",
+    "den",
 ];
 
 /// Swedish words folded to their English counterparts, so that near-identical

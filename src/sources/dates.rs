@@ -142,7 +142,10 @@ mod tests {
         assert_eq!(parse_date_text("Löpande"), Some(DateInfo::Rolling));
         assert_eq!(parse_date_text("Ansök löpande hela året"), Some(DateInfo::Rolling));
         assert_eq!(parse_date_text("3 sept. 2025"), Some(DateInfo::Deadline { date: d(2025, 9, 3), time: None }));
-        assert_eq!(parse_date_text("Deadline 15 March 2026 17:00"), Some(DateInfo::Deadline { date: d(2026, 3, 15), time: NaiveTime::from_hms_opt(17, 0, 0) }));
+        assert_eq!(
+            parse_date_text("Deadline 15 March 2026 17:00"),
+            Some(DateInfo::Deadline { date: d(2026, 3, 15), time: NaiveTime::from_hms_opt(17, 0, 0) })
+        );
         assert_eq!(parse_date_text("ingen aning"), None);
         assert_eq!(parse_date_text("31 februari 2026"), None);
     }

@@ -58,11 +58,7 @@ pub fn default_query(programme_ids: &[String]) -> String {
 /// (content type, body).
 pub fn search_body(query: &str) -> (String, Vec<u8>) {
     let boundary = "psi-radar-7f3a9c1e5b";
-    let parts = [
-        ("query", query),
-        ("languages", r#"["en"]"#),
-        ("sort", r#"{"order":"ASC","field":"deadlineDate"}"#),
-    ];
+    let parts = [("query", query), ("languages", r#"["en"]"#), ("sort", r#"{"order":"ASC","field":"deadlineDate"}"#)];
     let mut body = String::new();
     for (name, value) in parts {
         body.push_str(&format!(

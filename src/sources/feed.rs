@@ -18,7 +18,12 @@ pub fn parse(bytes: &[u8], tz: Tz) -> Result<Vec<RawCall>, AdapterError> {
     let mut out = Vec::new();
     for e in feed.entries {
         let Some(title) = e.title.as_ref().map(|t| t.content.trim().to_string()).filter(|t| !t.is_empty()) else { continue };
-        let url = e.links.iter().find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate")).or(e.links.first()).map(|l| l.href.trim().to_string());
+        let url = e
+            .links
+            .iter()
+            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+            .or(e.links.first())
+            .map(|l| l.href.trim().to_string());
         let Some(url) = url.filter(|u| !u.is_empty()) else { continue };
         let summary = e.summary.as_ref().map(|s| s.content.clone());
         let text = e.content.as_ref().and_then(|c| c.body.clone());

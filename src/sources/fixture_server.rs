@@ -40,7 +40,8 @@ async fn answer(State(dir): State<Arc<PathBuf>>, uri: Uri, headers: HeaderMap) -
     let Some(file) = resolve(&dir, uri.path(), uri.query()) else { return plain(StatusCode::NOT_FOUND, "hittades inte") };
     let Ok(bytes) = tokio::fs::read(&file).await else { return plain(StatusCode::NOT_FOUND, "hittades inte") };
     let etag = format!("\"{:016x}\"", fnv(&bytes));
-    let not_modified = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let not_modified =
+        headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     let mut resp = Response::builder().header(header::ETAG, &etag).header(header::CONTENT_TYPE, content_type(&file));
     if not_modified {
         resp = resp.status(StatusCode::NOT_MODIFIED);

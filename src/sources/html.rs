@@ -135,7 +135,10 @@ pub fn block_text(e: &ElementRef) -> String {
 }
 
 fn is_block(name: &str) -> bool {
-    matches!(name, "p" | "br" | "div" | "li" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "tr" | "table" | "section" | "article")
+    matches!(
+        name,
+        "p" | "br" | "div" | "li" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "tr" | "table" | "section" | "article"
+    )
 }
 
 /// Collapse whitespace within lines; drop empty lines.

@@ -67,7 +67,9 @@ impl ManualCall {
             None => None,
         };
         let deadlines = match self.deadline.as_deref().filter(|d| !d.trim().is_empty()) {
-            Some(d) => vec![parse_deadline(d).ok_or_else(|| format!("deadline: «{d}» är inget datum (t.ex. 2026-03-15 eller 2026-03-15T14:00)"))?],
+            Some(d) => {
+                vec![parse_deadline(d).ok_or_else(|| format!("deadline: «{d}» är inget datum (t.ex. 2026-03-15 eller 2026-03-15T14:00)"))?]
+            }
             None => Vec::new(),
         };
         Ok(RawCall {

@@ -131,18 +131,16 @@ pub async fn poll_sources(store: &Store, fetcher: &Fetcher, specs: &[SourceSpec]
             }
         };
         let backing_off = state.as_ref().filter(|st| only.is_none() && st.next_check_at.is_some_and(|n| n > now));
-        {
-            if let Some(st) = backing_off {
-                let when = st.next_check_at.map(|n| n.with_timezone(&chrono_tz::Europe::Stockholm).format("%Y-%m-%d %H:%M").to_string());
-                rep.error = Some(format!(
-                    "väntar till {} efter {} fel i rad: {}",
-                    when.unwrap_or_default(),
-                    st.consecutive_failures,
-                    st.last_error.as_deref().unwrap_or("okänt fel")
-                ));
-                slots.push((rep, None));
-                continue;
-            }
+        if let Some(st) = backing_off {
+            let when = st.next_check_at.map(|n| n.with_timezone(&chrono_tz::Europe::Stockholm).format("%Y-%m-%d %H:%M").to_string());
+            rep.error = Some(format!(
+                "väntar till {} efter {} fel i rad: {}",
+                when.unwrap_or_default(),
+                st.consecutive_failures,
+                st.last_error.as_deref().unwrap_or("okänt fel")
+            ));
+            slots.push((rep, None));
+            continue;
         }
         let (f, sp, st) = (fetcher.clone(), (*spec).clone(), state.clone().unwrap_or_default());
         tasks.spawn(async move { (i, fetch_source(&f, &sp, &st, now).await) });
@@ -263,7 +261,8 @@ async fn fetch_source(fetcher: &Fetcher, spec: &SourceSpec, state: &SourceState,
             out.calls = Some(calls);
         }
         SourceKind::Vinnova { margin_days, first_lookback_days, item_url, rounds } => {
-            let from = state.last_success_at.unwrap_or(now - chrono::Duration::days(*first_lookback_days)) - chrono::Duration::days(*margin_days);
+            let from =
+                state.last_success_at.unwrap_or(now - chrono::Duration::days(*first_lookback_days)) - chrono::Duration::days(*margin_days);
             let since = from.with_timezone(&chrono_tz::Europe::Stockholm).date_naive();
             let calls = get(fetcher, FetchRequest::get(vinnova::changes_url(&spec.url, "utlysningar", since)), &mut out).await?;
             let rounds_body = if *rounds {

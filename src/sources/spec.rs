@@ -196,7 +196,12 @@ impl RawSourceSpec {
                 if !(0..=60).contains(&margin_days) {
                     return Err("margin_days: ska vara 0–60".into());
                 }
-                SourceKind::Vinnova { margin_days, first_lookback_days: self.first_lookback_days.unwrap_or(365).max(1), item_url, rounds: self.rounds.unwrap_or(true) }
+                SourceKind::Vinnova {
+                    margin_days,
+                    first_lookback_days: self.first_lookback_days.unwrap_or(365).max(1),
+                    item_url,
+                    rounds: self.rounds.unwrap_or(true),
+                }
             }
             "feed" => SourceKind::Feed,
             "html" => {
@@ -230,7 +235,10 @@ impl RawSourceSpec {
                 let title = self.title.ok_or("title: saknas")?;
                 let mut decision_dates = Vec::new();
                 for d in self.decision_dates.unwrap_or_default() {
-                    decision_dates.push(NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| format!("decision_dates: «{d}» är inget datum (ÅÅÅÅ-MM-DD)"))?);
+                    decision_dates.push(
+                        NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+                            .map_err(|_| format!("decision_dates: «{d}» är inget datum (ÅÅÅÅ-MM-DD)"))?,
+                    );
                 }
                 SourceKind::Standing(StandingOptions { title, summary: self.summary, decision_dates })
             }
@@ -320,14 +328,16 @@ mod tests {
 
     #[test]
     fn unknown_key_names_line_and_key() {
-        let e = load("[[source]]\nname = \"a\"\nkind = \"feed\"\nfunder = \"X\"\nurl = \"https://x.se/rss\"\nselectr = \"li\"\n").unwrap_err();
+        let e =
+            load("[[source]]\nname = \"a\"\nkind = \"feed\"\nfunder = \"X\"\nurl = \"https://x.se/rss\"\nselectr = \"li\"\n").unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("rad 6") && msg.contains("selectr"), "{msg}");
     }
 
     #[test]
     fn validation_names_key() {
-        let e = load("# x\n[[source]]\nname = \"a\"\nkind = \"html\"\nfunder = \"X\"\nurl = \"https://x.se/\"\ntitle = \"h3\"\n").unwrap_err();
+        let e =
+            load("# x\n[[source]]\nname = \"a\"\nkind = \"html\"\nfunder = \"X\"\nurl = \"https://x.se/\"\ntitle = \"h3\"\n").unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("rad 2") && msg.contains("item"), "{msg}");
         let e = load("[[source]]\nname = \"a\"\nkind = \"feed\"\nfunder = \"X\"\nurl = \"ftp://x.se/\"\n").unwrap_err();

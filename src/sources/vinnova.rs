@@ -59,7 +59,8 @@ pub fn changes_url(base: &str, endpoint: &str, since: NaiveDate) -> String {
 /// Parse the `utlysningar` response and (optionally) the `ansokningsomgangar`
 /// response. Entries with `Publik != 1` are skipped.
 pub fn parse(utlysningar: &[u8], rounds: Option<&[u8]>, item_url: &str) -> Result<Vec<RawCall>, AdapterError> {
-    let calls: Vec<Utlysning> = serde_json::from_str(super::utf8(utlysningar)?).map_err(|e| AdapterError::Json(format!("utlysningar: {e}")))?;
+    let calls: Vec<Utlysning> =
+        serde_json::from_str(super::utf8(utlysningar)?).map_err(|e| AdapterError::Json(format!("utlysningar: {e}")))?;
     let rounds: Vec<Omgang> = match rounds {
         Some(b) => serde_json::from_str(super::utf8(b)?).map_err(|e| AdapterError::Json(format!("ansökningsomgångar: {e}")))?,
         None => Vec::new(),
