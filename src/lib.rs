@@ -22,4 +22,6 @@ pub mod config;
 pub mod domain;
 pub mod i18n;
 pub mod mail;
+pub mod normalize;
+pub mod sources;
 pub mod store;

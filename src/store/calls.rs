@@ -430,3 +430,42 @@ async fn write_deadlines(tx: &mut sqlx::SqliteConnection, id: i64, ds: &[Deadlin
 fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
+
+/// What fuzzy de-duplication compares a new listing with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DedupCandidate {
+    pub reference: CallRef,
+    pub funder: String,
+    pub title_key: String,
+    pub translations: Vec<crate::domain::Translation>,
+    pub deadlines: Vec<Deadline>,
+}
+
+impl Store {
+    /// Every call's funder, title key, translations and deadlines, for fuzzy
+    /// de-duplication (sources).
+    pub async fn dedup_candidates(&self) -> Result<Vec<DedupCandidate>> {
+        let rows = sqlx::query("SELECT id, funder, title_key, translations FROM calls ORDER BY id").fetch_all(&self.pool).await?;
+        let dl = sqlx::query("SELECT call_id, at, tz, date_only FROM call_deadlines").fetch_all(&self.pool).await?;
+        let mut deadlines: std::collections::HashMap<i64, Vec<Deadline>> = Default::default();
+        for d in dl {
+            let tz = d.get::<String, _>(2).parse().unwrap_or(chrono_tz::Europe::Stockholm);
+            if let Ok(at) = parse_ts(&d.get::<String, _>(1)) {
+                deadlines.entry(d.get(0)).or_default().push(Deadline { at, tz, date_only: d.get(3) });
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let id: i64 = r.get(0);
+                DedupCandidate {
+                    reference: CallRef(id as u32),
+                    funder: r.get(1),
+                    title_key: r.get(2),
+                    translations: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or_default(),
+                    deadlines: deadlines.remove(&id).unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+}

@@ -12,6 +12,7 @@ pub mod calls;
 pub mod jobs;
 pub mod outbox;
 pub mod replies;
+pub mod sources;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,0 +1,270 @@
+//! Adapters → normalize → store: a source's `RawCall` becomes a `Call`
+//! (plain trimmed text, language, funder, sorted deadlines, status by the
+//! dates), with the canonical URL and title key that de-duplication
+//! (`dedup.rs`) matches on.
+
+use crate::domain::{Call, CallStatus, Lang, RawCall, Translation};
+use crate::sources::html::strip_tags;
+use chrono::{DateTime, Utc};
+
+pub mod dedup;
+
+/// RawCall → Call. `spec_funder_default` is used when the listing names no funder.
+pub fn normalize(raw: &RawCall, spec_funder_default: &str, now: DateTime<Utc>) -> Call {
+    let title = one_line(&strip_tags(&raw.title));
+    let text = raw.text.as_deref().map(strip_tags).unwrap_or_default();
+    let summary = match raw.summary.as_deref().map(strip_tags).filter(|s| !s.is_empty()) {
+        Some(s) => s,
+        None => excerpt(&text, 300),
+    };
+    let lang = raw.lang.or_else(|| guess_lang(&format!("{title}\n{summary}\n{text}"))).unwrap_or_default();
+    let funder = raw.funder.as_deref().map(one_line).filter(|f| !f.is_empty()).unwrap_or_else(|| one_line(spec_funder_default));
+    let mut deadlines = raw.deadlines.clone();
+    deadlines.sort();
+    deadlines.dedup_by_key(|d| d.at);
+    let translations = raw
+        .translations
+        .iter()
+        .map(|t| Translation { lang: t.lang, title: one_line(&strip_tags(&t.title)), text: strip_tags(&t.text) })
+        .filter(|t| !t.title.is_empty() && t.lang != lang)
+        .collect();
+    let status = status_at(raw.status, &deadlines, raw.opens, now);
+    let mut decision_dates = raw.decision_dates.clone();
+    decision_dates.sort();
+    decision_dates.dedup();
+    Call {
+        reference: None,
+        title,
+        url: raw.url.trim().to_string(),
+        funder,
+        programme: raw.programme.as_deref().map(one_line).filter(|p| !p.is_empty()),
+        summary,
+        text,
+        lang,
+        translations,
+        deadlines,
+        opens: raw.opens,
+        status,
+        budget: raw.budget.clone().filter(|b| b.amount.is_finite() && b.amount > 0.0),
+        decision_dates,
+        eligibility: raw.eligibility.as_deref().map(strip_tags).filter(|e| !e.is_empty()),
+    }
+}
+
+/// The status by the dates: a call whose last deadline has passed is closed
+/// whatever the source says; one that opens later is forthcoming.
+pub fn status_at(
+    said: Option<CallStatus>,
+    deadlines: &[crate::domain::Deadline],
+    opens: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> CallStatus {
+    let last = deadlines.iter().map(|d| d.at).max();
+    if said == Some(CallStatus::Closed) || last.is_some_and(|l| l < now) {
+        return CallStatus::Closed;
+    }
+    if opens.is_some_and(|o| o > now) {
+        return CallStatus::Forthcoming;
+    }
+    match said {
+        Some(CallStatus::Rolling) if deadlines.is_empty() => CallStatus::Rolling,
+        Some(CallStatus::Forthcoming) if opens.is_none() => CallStatus::Forthcoming,
+        _ => CallStatus::Open,
+    }
+}
+
+/// Swedish or English, by whatlang restricted to those two (it reads Swedish
+/// as Norwegian otherwise). `None` for too little text.
+pub fn guess_lang(text: &str) -> Option<Lang> {
+    if text.split_whitespace().count() < 3 {
+        return None;
+    }
+    let detector = whatlang::Detector::with_allowlist(vec![whatlang::Lang::Swe, whatlang::Lang::Eng]);
+    match detector.detect_lang(text)? {
+        whatlang::Lang::Swe => Some(Lang::Sv),
+        whatlang::Lang::Eng => Some(Lang::En),
+        _ => None,
+    }
+}
+
+/// Query parameters that only track the visitor.
+const TRACKING: [&str; 10] = ["fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "igshid", "ref"];
+
+/// The URL as compared for de-duplication: lower-case scheme and host (the
+/// URL parser does that), no fragment, no tracking parameters, no trailing
+/// slash, no default port. Text that is no URL is trimmed and lower-cased.
+pub fn canonical_url(url: &str) -> String {
+    let Ok(mut u) = reqwest::Url::parse(url.trim()) else { return url.trim().to_lowercase() };
+    u.set_fragment(None);
+    let kept: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| {
+            let k = k.to_ascii_lowercase();
+            !k.starts_with("utm_") && !TRACKING.contains(&k.as_str())
+        })
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        u.set_query(None);
+    } else {
+        u.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    if u.path().len() > 1 && u.path().ends_with('/') {
+        let p = u.path().trim_end_matches('/').to_string();
+        u.set_path(&p);
+    }
+    let mut s = String::from(u);
+    if s.ends_with('/') && !s.contains('?') {
+        s.pop();
+    }
+    s
+}
+
+/// Words that carry nothing when matching titles across sources and languages.
+const STOP: [&str; 28] = [
+    "och",
+    "and",
+    "for",
+    "the",
+    "of",
+    "i",
+    "in",
+    "till",
+    "to",
+    "med",
+    "with",
+    "en",
+    "ett",
+    "a",
+    "an",
+    "av",
+    "om",
+    "on",
+    "pa",
+    "utlysning",
+    "utlysningar",
+    "call",
+    "calls",
+    "proposals",
+    "ansokan",
+    "inom",
+    "within",
+    "den",
+];
+
+/// Swedish words folded to their English counterparts, so that near-identical
+/// Swedish and English titles meet.
+const FOLD: [(&str, &str); 22] = [
+    ("sociala", "social"),
+    ("socialt", "social"),
+    ("innovationer", "innovation"),
+    ("inkludering", "inclusion"),
+    ("inkluderande", "inclusive"),
+    ("samhallen", "societies"),
+    ("samhalle", "society"),
+    ("civilsamhallet", "civil society"),
+    ("civilsamhalle", "civil society"),
+    ("forskning", "research"),
+    ("hallbar", "sustainable"),
+    ("hallbara", "sustainable"),
+    ("hallbart", "sustainable"),
+    ("arbetsmarknaden", "labour market"),
+    ("arbetsmarknad", "labour market"),
+    ("integration", "integration"),
+    ("valfard", "welfare"),
+    ("valfarden", "welfare"),
+    ("ungdomar", "youth"),
+    ("unga", "youth"),
+    ("landsbygd", "rural"),
+    ("ekonomi", "economy"),
+];
+
+/// The title as compared for fuzzy de-duplication: lower case, diacritics
+/// and punctuation removed, filler words dropped, common Swedish words folded
+/// to English.
+pub fn title_key(title: &str) -> String {
+    let folded: String = title
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'å' | 'ä' | 'à' | 'á' | 'â' => 'a',
+            'ö' | 'ø' | 'ó' | 'ô' => 'o',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'ü' | 'ú' => 'u',
+            'í' | 'ï' => 'i',
+            c if c.is_alphanumeric() => c,
+            _ => ' ',
+        })
+        .collect();
+    folded
+        .split_whitespace()
+        .filter(|w| !STOP.contains(w))
+        .map(|w| FOLD.iter().find(|(sv, _)| *sv == w).map_or(w, |(_, en)| *en))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The start of a text, cut at a word boundary.
+fn excerpt(text: &str, max: usize) -> String {
+    let flat = one_line(text);
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a).to_string();
+    format!("{cut} …")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Deadline;
+    use chrono::{NaiveDate, TimeZone};
+
+    #[test]
+    fn canonical_urls() {
+        assert_eq!(canonical_url("HTTPS://WWW.Esf.SE/Utlysningar/?utm_source=nl&id=4#top"), "https://www.esf.se/Utlysningar?id=4");
+        assert_eq!(canonical_url("https://example.se/"), "https://example.se");
+        assert_eq!(canonical_url("https://example.se:443/a/b/"), "https://example.se/a/b");
+        assert_eq!(canonical_url(" not a url "), "not a url");
+    }
+
+    #[test]
+    fn title_keys_fold_languages() {
+        assert_eq!(title_key("Social innovation för inkludering – utlysning 2026"), "social innovation inclusion 2026");
+        assert_eq!(title_key("Social innovation for inclusion: call 2026"), "social innovation inclusion 2026");
+    }
+
+    #[test]
+    fn language_guess() {
+        assert_eq!(guess_lang("Utlysningen riktar sig till idéburna organisationer som vill utveckla nya arbetssätt"), Some(Lang::Sv));
+        assert_eq!(guess_lang("The call supports projects that develop social innovation in local communities"), Some(Lang::En));
+        assert_eq!(guess_lang("Hej"), None);
+    }
+
+    #[test]
+    fn past_deadline_closes_whatever_the_source_says() {
+        let now = Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap();
+        let raw = RawCall {
+            source_key: "X".into(),
+            title: " <b>Stöd</b> &amp; mer ".into(),
+            url: "https://x.se/a".into(),
+            text: Some("<p>Första stycket om sociala innovationer i Örebro län.</p><p>Andra.</p>".into()),
+            deadlines: vec![Deadline::end_of_day(NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), chrono_tz::Europe::Stockholm)],
+            status: Some(CallStatus::Open),
+            ..RawCall::default()
+        };
+        let c = normalize(&raw, "Vinnova", now);
+        assert_eq!(c.title, "Stöd & mer");
+        assert_eq!(c.status, CallStatus::Closed);
+        assert_eq!(c.funder, "Vinnova");
+        assert_eq!(c.text, "Första stycket om sociala innovationer i Örebro län.\nAndra.");
+        assert_eq!(c.lang, Lang::Sv);
+        let earlier = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        assert_eq!(normalize(&raw, "Vinnova", earlier).status, CallStatus::Open);
+    }
+}

@@ -1,0 +1,158 @@
+//! Sources → adapters: reading the date text Swedish funders write on their
+//! pages and in feeds (`15 mars 2026`, `den 3 februari 2026 kl. 14.00`,
+//! `2026-03-15`, `Stängd 19 mars 2024`, `Öppnar 12 augusti 2024`, `Löpande`).
+
+use crate::domain::Deadline;
+use chrono::{NaiveDate, NaiveTime};
+use chrono_tz::Tz;
+
+/// What a piece of date text says about a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateInfo {
+    /// A deadline (`Sista ansökningsdag 15 mars 2026`, `2026-03-15 kl. 14.00`).
+    Deadline { date: NaiveDate, time: Option<NaiveTime> },
+    /// The call has closed (`Stängd 19 mars 2024`, `Stängd`).
+    Closed { date: Option<NaiveDate> },
+    /// The call opens later (`Öppnar 12 augusti 2024`).
+    Opens { date: NaiveDate },
+    /// Applications accepted continuously (`Löpande`).
+    Rolling,
+}
+
+impl DateInfo {
+    /// The deadline in `tz`, if the text gave one (end of day when no time).
+    pub fn deadline(&self, tz: Tz) -> Option<Deadline> {
+        match *self {
+            DateInfo::Deadline { date, time: Some(t) } => Some(Deadline::local(date, t, tz)),
+            DateInfo::Deadline { date, time: None } | DateInfo::Closed { date: Some(date) } => Some(Deadline::end_of_day(date, tz)),
+            _ => None,
+        }
+    }
+}
+
+/// Read a date text. `None` when it holds no date and no known keyword.
+pub fn parse_date_text(s: &str) -> Option<DateInfo> {
+    let lower = s.to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| c.is_whitespace() || c == ':' || c == ',').filter(|w| !w.is_empty()).collect();
+    let has = |w: &str| words.iter().any(|x| x.starts_with(w));
+    let found = find_date(s);
+    if has("stängd") || has("stängt") || has("avslutad") || has("closed") {
+        return Some(DateInfo::Closed { date: found.map(|(d, _)| d) });
+    }
+    if let (true, Some((date, _))) = (has("öppnar") || has("opens") || has("öppnas"), found) {
+        return Some(DateInfo::Opens { date });
+    }
+    if let Some((date, time)) = found {
+        return Some(DateInfo::Deadline { date, time });
+    }
+    if has("löpande") || has("rolling") || has("continuous") || lower.contains("hela året") {
+        return Some(DateInfo::Rolling);
+    }
+    None
+}
+
+/// The first date in `s` (ISO `2026-03-15`, or `15 mars 2026` / `3 feb. 2026`
+/// / `15 March 2026`), with the time of day if one follows (`kl. 14.00`,
+/// `14:00`).
+pub fn find_date(s: &str) -> Option<(NaiveDate, Option<NaiveTime>)> {
+    let lower = s.to_lowercase();
+    let tokens: Vec<&str> = lower
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
+        .map(|t| t.trim_matches(|c: char| c == '.' || c == ':' || c == ';'))
+        .filter(|t| !t.is_empty())
+        .collect();
+    for (i, tok) in tokens.iter().enumerate() {
+        // ISO date, possibly glued to a time: 2026-03-15T14:00
+        if let Some(date) = tok.get(..10).and_then(|p| NaiveDate::parse_from_str(p, "%Y-%m-%d").ok()) {
+            let glued = tok.get(11..).and_then(parse_time);
+            let time = glued.or_else(|| time_after(&tokens[i + 1..]));
+            return Some((date, time));
+        }
+        // 15 mars 2026
+        let Ok(day) = tok.parse::<u32>() else { continue };
+        let Some(month) = tokens.get(i + 1).and_then(|m| month_number(m)) else { continue };
+        let Some(year) = tokens.get(i + 2).and_then(|y| y.parse::<i32>().ok()).filter(|y| (1990..=2100).contains(y)) else { continue };
+        if let Some(date) = NaiveDate::from_ymd_opt(year, month, day) {
+            return Some((date, time_after(&tokens[i + 3..])));
+        }
+    }
+    None
+}
+
+fn time_after(rest: &[&str]) -> Option<NaiveTime> {
+    let mut it = rest.iter().take(3);
+    match it.next() {
+        Some(&"kl") | Some(&"klockan") | Some(&"at") => it.next().and_then(|t| parse_time(t)),
+        Some(t) => parse_time(t).filter(|_| t.contains([':', '.'])),
+        None => None,
+    }
+}
+
+fn parse_time(t: &str) -> Option<NaiveTime> {
+    let t = t.trim_end_matches(|c: char| !c.is_ascii_digit());
+    let (h, m) = t.split_once([':', '.']).unwrap_or((t, "0"));
+    let m = m.get(..2).unwrap_or(m);
+    NaiveTime::from_hms_opt(h.parse().ok()?, m.parse().ok()?, 0)
+}
+
+fn month_number(m: &str) -> Option<u32> {
+    let m = m.trim_end_matches('.');
+    const MONTHS: [(&str, &str, u32); 12] = [
+        ("januari", "january", 1),
+        ("februari", "february", 2),
+        ("mars", "march", 3),
+        ("april", "april", 4),
+        ("maj", "may", 5),
+        ("juni", "june", 6),
+        ("juli", "july", 7),
+        ("augusti", "august", 8),
+        ("september", "september", 9),
+        ("oktober", "october", 10),
+        ("november", "november", 11),
+        ("december", "december", 12),
+    ];
+    if m.len() < 3 {
+        return None;
+    }
+    MONTHS.iter().find(|(sv, en, _)| *sv == m || *en == m || sv.starts_with(m) || en.starts_with(m)).map(|(_, _, n)| *n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn swedish_date_texts() {
+        assert_eq!(parse_date_text("15 mars 2026"), Some(DateInfo::Deadline { date: d(2026, 3, 15), time: None }));
+        assert_eq!(
+            parse_date_text("Sista ansökningsdag: den 3 februari 2026 kl. 14.00"),
+            Some(DateInfo::Deadline { date: d(2026, 2, 3), time: NaiveTime::from_hms_opt(14, 0, 0) })
+        );
+        assert_eq!(parse_date_text("2026-03-15"), Some(DateInfo::Deadline { date: d(2026, 3, 15), time: None }));
+        assert_eq!(
+            parse_date_text("2026-03-15 23:59"),
+            Some(DateInfo::Deadline { date: d(2026, 3, 15), time: NaiveTime::from_hms_opt(23, 59, 0) })
+        );
+        assert_eq!(parse_date_text("Stängd 19 mars 2024"), Some(DateInfo::Closed { date: Some(d(2024, 3, 19)) }));
+        assert_eq!(parse_date_text("Öppnar 12 augusti 2024"), Some(DateInfo::Opens { date: d(2024, 8, 12) }));
+        assert_eq!(parse_date_text("Löpande"), Some(DateInfo::Rolling));
+        assert_eq!(parse_date_text("Ansök löpande hela året"), Some(DateInfo::Rolling));
+        assert_eq!(parse_date_text("3 sept. 2025"), Some(DateInfo::Deadline { date: d(2025, 9, 3), time: None }));
+        assert_eq!(
+            parse_date_text("Deadline 15 March 2026 17:00"),
+            Some(DateInfo::Deadline { date: d(2026, 3, 15), time: NaiveTime::from_hms_opt(17, 0, 0) })
+        );
+        assert_eq!(parse_date_text("ingen aning"), None);
+        assert_eq!(parse_date_text("31 februari 2026"), None);
+    }
+
+    #[test]
+    fn deadline_in_zone() {
+        let i = parse_date_text("den 3 februari 2026 kl. 14.00").unwrap();
+        assert_eq!(i.deadline(chrono_tz::Europe::Stockholm).unwrap().at.to_rfc3339(), "2026-02-03T13:00:00+00:00");
+    }
+}
