@@ -19,4 +19,6 @@
 
 pub mod cli;
 pub mod domain;
+pub mod matching;
+pub mod members;
 pub mod store;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 pub mod calls;
 pub mod jobs;
+pub mod members;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

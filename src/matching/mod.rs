@@ -1,0 +1,1 @@
+//! Matching: ranks members for a call (pure) and proposes consortia.
