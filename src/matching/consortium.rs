@@ -115,12 +115,23 @@ fn build(lead: &Cand, fits: &[Cand], research: bool) -> Option<Proposal> {
         partners.push(c);
         Some(c.member.name.clone())
     }
-    let public = if lead.member.org_type.is_public() { None } else { take(&pool, &mut partners, |c| c.member.org_type.is_public()) };
+    // the public actor: the lead's own municipality when it fits nearly as
+    // well as the best public match, else the best
+    let best_public = pool.iter().find(|c| c.member.org_type.is_public()).map(|c| c.m.score).unwrap_or(0.0);
+    let local = |c: &Cand| {
+        c.member.org_type == OrgType::Municipality && c.member.municipality == lead.member.municipality && c.m.score >= 0.8 * best_public
+    };
+    let public = if lead.member.org_type.is_public() {
+        None
+    } else {
+        take(&pool, &mut partners, local).or_else(|| take(&pool, &mut partners, |c| c.member.org_type.is_public()))
+    };
     let civil = if lead.member.org_type == OrgType::CivilSociety {
         None
     } else {
         take(&pool, &mut partners, |c| c.member.org_type == OrgType::CivilSociety)
     };
+    let research = research && lead.member.org_type != OrgType::University;
     let uni = if research { take(&pool, &mut partners, |c| c.member.org_type == OrgType::University) } else { None };
 
     // fill by score, favouring municipalities not yet covered

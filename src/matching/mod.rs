@@ -18,7 +18,7 @@ pub use eligibility::{LeadRule, is_research_led};
 use crate::domain::{Call, CategoryScore, Intent, Member, MemberId, Role};
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Weight of the category part of a score (the rest is keywords).
 pub const CATEGORY_WEIGHT: f32 = 0.65;
@@ -205,36 +205,73 @@ impl<'a> MemberIndex<'a> {
         self.by_id.get(id.as_str()).and_then(|&i| self.members.get(i as usize))
     }
 
-    /// Token ids matched by the call's words, each with the first word (in
-    /// text order) that matched it.
-    fn matched_tokens<'t>(&self, text: &'t str) -> HashMap<u32, &'t str> {
-        let mut seen: HashSet<&str> = HashSet::new();
-        let mut hits: HashMap<u32, &str> = HashMap::new();
-        for w in words(text) {
-            if !seen.insert(w) {
-                continue;
+    /// Keyword token ids a word matches: equal to a short token, or
+    /// starting with a stem, or fuzzily close to one.
+    fn tokens_for_word(&self, w: &str) -> Vec<u32> {
+        if w.chars().count() < MIN_PREFIX_STEM {
+            return self.exact.get(w).cloned().unwrap_or_default();
+        }
+        let mut out = Vec::new();
+        let Some(bucket) = self.buckets.get(first_chars(w, MIN_PREFIX_STEM)) else { return out };
+        for (stem, toks) in bucket {
+            let hit = w.starts_with(stem.as_str())
+                || (common_prefix_chars(stem, w) >= FUZZY_MIN_PREFIX && strsim::jaro_winkler(stem, w) >= FUZZY_MIN_SIMILARITY);
+            if hit {
+                out.extend_from_slice(toks);
             }
-            let n = w.chars().count();
-            if n < MIN_PREFIX_STEM {
-                for &t in self.exact.get(w).into_iter().flatten() {
-                    hits.entry(t).or_insert(w);
-                }
-                continue;
-            }
-            let Some(bucket) = self.buckets.get(first_chars(w, MIN_PREFIX_STEM)) else { continue };
-            for (stem, toks) in bucket {
-                let hit = w.starts_with(stem.as_str()) || {
-                    common_prefix_chars(stem, w) >= FUZZY_MIN_PREFIX && strsim::jaro_winkler(stem, w) >= FUZZY_MIN_SIMILARITY
-                };
-                if hit {
-                    for &t in toks {
-                        hits.entry(t).or_insert(w);
-                    }
+        }
+        out
+    }
+
+    /// Where the call's words meet keyword tokens.
+    fn matched_tokens<'t>(&self, text: &'t str) -> Hits<'t> {
+        let mut memo: HashMap<&str, Vec<u32>> = HashMap::new();
+        let mut hits = Hits { first: HashMap::new(), at: HashMap::new() };
+        for (pos, w) in words(text).enumerate() {
+            let toks = memo.entry(w).or_insert_with(|| self.tokens_for_word(w));
+            for &t in toks.iter() {
+                hits.first.entry(t).or_insert(w);
+                let multi = self.tokens.get(t as usize).and_then(|(k, _)| self.keywords.get(*k as usize)).is_some_and(|k| k.n_tokens > 1);
+                if multi {
+                    hits.at.entry(t).or_default().push((pos as u32, w));
                 }
             }
         }
         hits
     }
+
+    /// The call's words that make keyword `k` match: every token found, and
+    /// for a keyword of several words, all within a few words of each other.
+    fn keyword_words<'t>(&self, k: u32, hits: &Hits<'t>) -> Option<Vec<&'t str>> {
+        let kw = self.keywords.get(k as usize)?;
+        let toks = kw.first_token..kw.first_token + kw.n_tokens as u32;
+        if kw.n_tokens == 1 {
+            return hits.first.get(&kw.first_token).map(|w| vec![*w]);
+        }
+        let window = kw.n_tokens as u32 + 1;
+        for &(p0, w0) in hits.at.get(&kw.first_token)? {
+            let mut found = vec![w0];
+            for t in toks.clone().skip(1) {
+                let near = hits.at.get(&t)?.iter().find(|(q, _)| q.abs_diff(p0) <= window && *q != p0);
+                match near {
+                    Some((_, w)) => found.push(*w),
+                    None => break,
+                }
+            }
+            if found.len() == kw.n_tokens as usize {
+                return Some(found);
+            }
+        }
+        None
+    }
+}
+
+/// Keyword tokens met in one call's text.
+struct Hits<'t> {
+    /// Token → the first word (in text order) that matched it.
+    first: HashMap<u32, &'t str>,
+    /// Tokens of multi-word keywords → every (position, word) that matched.
+    at: HashMap<u32, Vec<(u32, &'t str)>>,
 }
 
 /// Rank `members` for `call`: best first, members who said yes first of
@@ -302,16 +339,14 @@ pub fn match_members_indexed(
     // keywords
     let text = call.all_text().to_lowercase();
     let hits = ix.matched_tokens(&text);
-    let mut kw_hits: HashMap<u32, u8> = HashMap::new();
-    for &t in hits.keys() {
-        if let Some((k, _)) = ix.tokens.get(t as usize) {
-            *kw_hits.entry(*k).or_insert(0) += 1;
-        }
-    }
-    let mut matched_kws: Vec<u32> = kw_hits.iter().filter(|(k, c)| ix.keywords[**k as usize].n_tokens == **c).map(|(k, _)| *k).collect();
-    matched_kws.sort_unstable();
-    for &k in &matched_kws {
-        let m = ix.keywords[k as usize].member;
+    let mut candidates: Vec<u32> = hits.first.keys().filter_map(|t| ix.tokens.get(*t as usize).map(|(k, _)| *k)).collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let mut matched_kws: Vec<(u32, Vec<&str>)> =
+        candidates.into_iter().filter_map(|k| ix.keyword_words(k, &hits).map(|w| (k, w))).collect();
+    matched_kws.sort_unstable_by_key(|(k, _)| *k);
+    for (k, _) in &matched_kws {
+        let m = ix.keywords[*k as usize].member;
         touch(&mut acc, m);
         let a = &mut acc[m as usize];
         a.keywords = a.keywords.saturating_add(1);
@@ -364,9 +399,9 @@ pub fn match_members_indexed(
     ranked.sort_unstable_by(order);
 
     // reasons, for the ones returned
-    let mut kws_of: HashMap<u32, Vec<u32>> = HashMap::new();
-    for &k in &matched_kws {
-        kws_of.entry(ix.keywords[k as usize].member).or_default().push(k);
+    let mut kws_of: HashMap<u32, Vec<(u32, &[&str])>> = HashMap::new();
+    for (k, found) in &matched_kws {
+        kws_of.entry(ix.keywords[*k as usize].member).or_default().push((*k, found.as_slice()));
     }
     ranked
         .into_iter()
@@ -384,16 +419,13 @@ pub fn match_members_indexed(
                 .collect();
             cats.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
             reasons.extend(cats.iter().map(|(c, w)| format!("{c} ({w:.2})")));
-            for &k in kws_of.get(&m).into_iter().flatten().take(4) {
-                let kw = &ix.keywords[k as usize];
+            for (k, found) in kws_of.get(&m).into_iter().flatten().take(4) {
+                let kw = &ix.keywords[*k as usize];
                 let label = member.keywords.get(kw.index as usize).map(String::as_str).unwrap_or("");
-                let found: Vec<&str> =
-                    (kw.first_token..kw.first_token + kw.n_tokens as u32).filter_map(|t| hits.get(&t).copied()).collect();
-                let toks: Vec<&str> = (kw.first_token..kw.first_token + kw.n_tokens as u32)
+                let toks = (kw.first_token..kw.first_token + kw.n_tokens as u32)
                     .filter_map(|t| ix.tokens.get(t as usize))
-                    .map(|(_, s)| s.as_str())
-                    .collect();
-                if found == toks {
+                    .map(|(_, s)| s.as_str());
+                if toks.eq(found.iter().copied()) {
                     reasons.push(format!("nyckelord: {label}"));
                 } else {
                     reasons.push(format!("nyckelord: {label} ≈ {}", found.join(" ")));

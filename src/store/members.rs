@@ -333,6 +333,12 @@ impl Store {
         self.load_interests("recorded_at > ?", |q| q.bind(ts(since))).await
     }
 
+    /// A member's current answers to all calls, oldest first.
+    pub async fn interests_for_member(&self, member: &MemberId) -> Result<Vec<InterestRow>> {
+        let id = member.as_str().to_string();
+        self.load_interests("member_id = ?", move |q| q.bind(id)).await
+    }
+
     /// A call's current answers in the shape `match_members` takes.
     pub async fn answers_for_call(&self, call: CallRef) -> Result<Vec<(MemberId, Intent, Option<Role>)>> {
         Ok(self.interests_for_call(call).await?.into_iter().map(|i| (i.member, i.intent, i.role)).collect())
@@ -433,6 +439,11 @@ impl Store {
             }
             let reading: String = r.get(3);
             let reason: Option<String> = r.get(4);
+            // the sender's own spelling (with its +tag) too
+            let mut needles = needles.clone();
+            if let Some(e) = from.as_deref().and_then(bare_address) {
+                needles.insert(0, e.as_str().to_string());
+            }
             sqlx::query(
                 "UPDATE replies SET from_addr=NULL, raw=NULL, raw_deleted_at=COALESCE(raw_deleted_at, ?), contact_id=NULL, reading=?, reason=? WHERE id=?",
             )
