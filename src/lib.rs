@@ -22,6 +22,8 @@ pub mod config;
 pub mod domain;
 pub mod i18n;
 pub mod mail;
+pub mod matching;
+pub mod members;
 pub mod normalize;
 pub mod sources;
 pub mod store;

@@ -3,6 +3,8 @@
 //! reference) exit with 2; anything else with 1.
 
 use clap::{Parser, Subcommand};
+
+pub mod members;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod outbox;
 pub mod replies;
 pub mod sources;
+pub mod members;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -4,3 +4,4 @@
 mod helpers;
 mod mail_out;
 mod smtp_sink;
+mod members;

@@ -1,0 +1,301 @@
+//! Command line, members and matching: `members import|list|show|export|forget`
+//! and `match CALL_REF [--json]` — thin handlers over the members file
+//! reader, the store and the pure matching functions. Output in Swedish.
+
+use super::BadInput;
+use crate::domain::{CallRef, CategoryId, Member, MemberId};
+use crate::matching::{MemberMatch, Proposal, match_members, propose};
+use crate::members;
+use crate::store::{Store, StoreError};
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// `psi-radar members …`
+#[derive(clap::Args, Debug)]
+pub struct MembersArgs {
+    #[command(subcommand)]
+    pub command: MembersCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum MembersCommand {
+    /// Läs in medlemsfilen (CSV): lägger till och uppdaterar, importerar ingenting om någon rad är fel
+    Import { file: PathBuf },
+    /// Lista medlemmarna
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Visa en medlem med kontakter och svar
+    Show { id: String },
+    /// Skriv medlemmarna till en CSV-fil i samma format som importen
+    Export { file: PathBuf },
+    /// Radera en kontaktpersons personuppgifter (e-postadress, kontakt-id eller medlems-id)
+    Forget { target: String },
+}
+
+/// `psi-radar match CALL_REF [--json]`
+#[derive(clap::Args, Debug)]
+pub struct MatchArgs {
+    /// Utlysningens referens, t.ex. PSI-0042
+    pub call: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run one `members` subcommand. `themes` are the regional theme ids the
+/// members file may use besides SC1–SC7.
+pub async fn run_members(
+    store: &Store,
+    args: &MembersArgs,
+    themes: &[CategoryId],
+    now: DateTime<Utc>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    match &args.command {
+        MembersCommand::Import { file } => import(store, file, themes, now, out).await,
+        MembersCommand::List { json } => list(store, *json, out).await,
+        MembersCommand::Show { id } => show(store, id, out).await,
+        MembersCommand::Export { file } => export(store, file, out).await,
+        MembersCommand::Forget { target } => forget(store, target, now, out).await,
+    }
+}
+
+/// `members import FILE.csv`
+pub async fn import(store: &Store, file: &Path, themes: &[CategoryId], now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+    let ms = members::read_members_file(file, themes).map_err(|e| BadInput(e.to_string()))?;
+    let sum = store.upsert_members(&ms, now).await?;
+    let contacts: usize = ms.iter().map(|m| m.contacts.len()).sum();
+    writeln!(
+        out,
+        "Läste {} medlemmar och {} kontakter från {}: {} nya och {} uppdaterade medlemmar; {} nya, {} uppdaterade och {} borttagna kontakter.",
+        ms.len(),
+        contacts,
+        file.display(),
+        sum.members_added,
+        sum.members_updated,
+        sum.contacts_added,
+        sum.contacts_updated,
+        sum.contacts_removed
+    )?;
+    Ok(())
+}
+
+/// `members list [--json]`
+pub async fn list(store: &Store, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    let ms = store.list_members().await?;
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &ms)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if ms.is_empty() {
+        writeln!(out, "Inga medlemmar. Läs in medlemsfilen med `psi-radar members import FIL.csv`.")?;
+        return Ok(());
+    }
+    let w = ms.iter().map(|m| m.id.as_str().chars().count()).max().unwrap_or(2).max(2);
+    writeln!(out, "{:<w$}  {:<40}  {:<14}  {:<13}  {:>8}  leder", "id", "namn", "typ", "kommun", "kontakter")?;
+    for m in &ms {
+        writeln!(
+            out,
+            "{:<w$}  {:<40}  {:<14}  {:<13}  {:>8}  {}",
+            m.id.as_str(),
+            truncate(&m.name, 40),
+            m.org_type.as_str(),
+            truncate(&m.municipality, 13),
+            m.contacts.len(),
+            if m.can_lead { "ja" } else { "nej" }
+        )?;
+    }
+    writeln!(out, "{} medlemmar", ms.len())?;
+    Ok(())
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+}
+
+fn member_id(id: &str) -> anyhow::Result<MemberId> {
+    MemberId::parse(id).map_err(|e| BadInput(format!("medlems-id: {e}")).into())
+}
+
+/// `members show ID`
+pub async fn show(store: &Store, id: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let id = member_id(id)?;
+    let m = store.member(&id).await?.ok_or_else(|| BadInput(format!("okänd medlem «{id}»")))?;
+    print_member(&m, out)?;
+    let interests = store.interests_for_member(&id).await?;
+    if !interests.is_empty() {
+        writeln!(out, "Svar:")?;
+        for i in interests {
+            let role = i.role.map(|r| format!(", {}", r.label(crate::domain::Lang::Sv))).unwrap_or_default();
+            let comment = if i.comment.is_empty() { String::new() } else { format!(" — {}", i.comment) };
+            writeln!(
+                out,
+                "  {} {}{}{} ({})",
+                i.call,
+                i.intent.label(crate::domain::Lang::Sv),
+                role,
+                comment,
+                i.recorded_at.format("%Y-%m-%d")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn print_member(m: &Member, out: &mut impl Write) -> std::io::Result<()> {
+    let list = |v: Vec<&str>| if v.is_empty() { "–".to_string() } else { v.join(", ") };
+    writeln!(out, "{} ({})", m.name, m.id)?;
+    writeln!(out, "  typ:        {}", m.org_type.label(crate::domain::Lang::Sv))?;
+    writeln!(out, "  kommun:     {}", if m.municipality.is_empty() { "–" } else { &m.municipality })?;
+    writeln!(out, "  kategorier: {}", list(m.categories.iter().map(CategoryId::as_str).collect()))?;
+    writeln!(out, "  nyckelord:  {}", list(m.keywords.iter().map(String::as_str).collect()))?;
+    writeln!(out, "  kan leda:   {}", if m.can_lead { "ja" } else { "nej" })?;
+    writeln!(out, "  språk:      {}", list(m.languages.iter().map(|l| l.code()).collect()))?;
+    if !m.notes.is_empty() {
+        writeln!(out, "  erfarenhet: {}", m.notes)?;
+    }
+    if m.contacts.is_empty() {
+        writeln!(out, "  kontakter:  –")?;
+    } else {
+        writeln!(out, "  kontakter:")?;
+        for c in &m.contacts {
+            let mut flags = Vec::new();
+            if c.primary {
+                flags.push("primär");
+            }
+            if c.unsubscribed {
+                flags.push("avregistrerad");
+            }
+            let role = if c.role.is_empty() { String::new() } else { format!(", {}", c.role) };
+            let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(", ")) };
+            writeln!(out, "    {} <{}>{}{}", c.name, c.email, role, flags)?;
+        }
+    }
+    Ok(())
+}
+
+/// `members export FILE.csv`
+pub async fn export(store: &Store, file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let ms = store.list_members().await?;
+    members::write_members_file(file, &ms).with_context(|| format!("kunde inte skriva {}", file.display()))?;
+    writeln!(out, "Skrev {} medlemmar till {}.", ms.len(), file.display())?;
+    Ok(())
+}
+
+/// `members forget ID|EMAIL`
+pub async fn forget(store: &Store, target: &str, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+    let rep = match store.forget(target, now).await {
+        Ok(r) => r,
+        Err(e @ (StoreError::NotFound(_) | StoreError::Invalid(_))) => return Err(BadInput(e.to_string()).into()),
+        Err(e) => return Err(e.into()),
+    };
+    writeln!(
+        out,
+        "Raderade personuppgifter för {} kontakt(er): {} svar behåller organisationen men inte personen, {} inkomna brev och {} utgående brev rensade.",
+        rep.contacts, rep.interests, rep.replies, rep.outbox
+    )?;
+    Ok(())
+}
+
+/// The JSON `match --json` prints.
+#[derive(Debug, Serialize)]
+pub struct MatchJson {
+    pub call: String,
+    pub matches: Vec<MatchJsonRow>,
+    pub proposals: Vec<ProposalJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MatchJsonRow {
+    pub member: String,
+    pub score: f32,
+    pub eligible_lead: bool,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProposalJson {
+    pub lead: String,
+    pub partners: Vec<String>,
+    pub rationale: String,
+}
+
+impl MatchJson {
+    pub fn new(call: CallRef, matches: &[MemberMatch], proposals: &[Proposal]) -> MatchJson {
+        MatchJson {
+            call: call.to_string(),
+            matches: matches
+                .iter()
+                .map(|m| MatchJsonRow {
+                    member: m.member.to_string(),
+                    score: (m.score * 100.0).round() / 100.0,
+                    eligible_lead: m.eligible_lead,
+                    reasons: m.reasons.clone(),
+                })
+                .collect(),
+            proposals: proposals
+                .iter()
+                .map(|p| ProposalJson {
+                    lead: p.lead.to_string(),
+                    partners: p.partners.iter().map(|x| x.to_string()).collect(),
+                    rationale: p.rationale.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `match CALL_REF [--json]`
+pub async fn run_match(store: &Store, call_ref: &str, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    let r = CallRef::parse(call_ref).ok_or_else(|| BadInput(format!("«{call_ref}» är ingen utlysningsreferens (t.ex. PSI-0042)")))?;
+    let stored = store.get_call(r).await?.ok_or_else(|| BadInput(format!("okänd utlysning {r}")))?;
+    let ms = store.list_members().await?;
+    let answers = store.answers_for_call(r).await?;
+    let matches = match_members(&stored.call, &stored.categories, &ms, &answers);
+    let proposals = propose(&stored.call, &matches, &ms);
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &MatchJson::new(r, &matches, &proposals))?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let name = |id: &MemberId| ms.iter().find(|m| &m.id == id).map(|m| m.name.as_str()).unwrap_or("");
+    writeln!(out, "{r} {} ({})", stored.call.title, stored.call.funder)?;
+    if ms.is_empty() {
+        writeln!(out, "Inga medlemmar inlästa.")?;
+        return Ok(());
+    }
+    if matches.is_empty() {
+        writeln!(out, "\nIngen medlem passar utlysningen.")?;
+    } else {
+        writeln!(out, "\nMedlemmar som passar (bäst först):")?;
+        for (i, m) in matches.iter().enumerate() {
+            writeln!(
+                out,
+                "{:>3}. {:<18} {:.2}  {:<8}  {} — {}",
+                i + 1,
+                m.member.as_str(),
+                m.score,
+                if m.eligible_lead { "kan leda" } else { "partner" },
+                name(&m.member),
+                m.reasons.join("; ")
+            )?;
+        }
+    }
+    if proposals.is_empty() {
+        writeln!(out, "\nInget förslag på konsortium: färre än två medlemmar passar utlysningen.")?;
+    } else {
+        writeln!(out, "\nFörslag på konsortium:")?;
+        for (i, p) in proposals.iter().enumerate() {
+            let partners: Vec<String> = p.partners.iter().map(|x| format!("{} ({})", x, name(x))).collect();
+            writeln!(out, "{:>3}. projektägare: {} ({})", i + 1, p.lead, name(&p.lead))?;
+            writeln!(out, "     partner: {}", partners.join(", "))?;
+            writeln!(out, "     {}", p.rationale)?;
+        }
+    }
+    Ok(())
+}

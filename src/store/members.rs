@@ -1,0 +1,510 @@
+//! Store: member organisations, their contacts and the interests they declare
+//! per call (by reply or on the command line), and the GDPR erasure of a
+//! contact's personal data (`members forget`). Logs name ids, never people.
+
+use super::{Result, Store, StoreError, parse_ts, ts};
+use crate::domain::{CallRef, CategoryId, Contact, Email, Intent, Lang, Member, MemberId, OrgType, Role};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+use std::collections::{HashMap, HashSet};
+
+/// A stored contact with its row id and member.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactRow {
+    pub id: i64,
+    pub member: MemberId,
+    pub contact: Contact,
+}
+
+/// One declared interest: a member's answer to a call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterestRow {
+    pub id: i64,
+    pub call: CallRef,
+    pub member: MemberId,
+    /// None once the contact who answered has been forgotten (or for answers
+    /// entered on the command line).
+    pub contact_id: Option<i64>,
+    pub intent: Intent,
+    pub role: Option<Role>,
+    pub comment: String,
+    pub reply_id: Option<i64>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// What an import changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UpsertSummary {
+    pub members_added: usize,
+    pub members_updated: usize,
+    pub contacts_added: usize,
+    pub contacts_updated: usize,
+    pub contacts_removed: usize,
+}
+
+/// What `forget` erased.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ForgetReport {
+    /// Contact rows deleted.
+    pub contacts: usize,
+    /// Interests whose contact was unlinked (the organisation's answer stays).
+    pub interests: u64,
+    /// Replies whose sender address and raw message were cleared.
+    pub replies: u64,
+    /// Outbox messages redacted.
+    pub outbox: u64,
+}
+
+/// What replaces erased personal data in free text.
+pub const REDACTED: &str = "[raderad]";
+
+fn join_categories(cs: &[CategoryId]) -> String {
+    cs.iter().map(CategoryId::as_str).collect::<Vec<_>>().join(";")
+}
+
+fn join_langs(ls: &[Lang]) -> String {
+    ls.iter().map(|l| l.code()).collect::<Vec<_>>().join(";")
+}
+
+fn split(s: &str) -> impl Iterator<Item = &str> {
+    s.split(';').map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// The bare address in a `From` value (`Anna <anna@x.se>` → `anna@x.se`).
+fn bare_address(from: &str) -> Option<Email> {
+    let inner = match (from.rfind('<'), from.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &from[a + 1..b],
+        _ => from,
+    };
+    Email::parse(inner).ok()
+}
+
+/// Replace every case-insensitive occurrence of each needle in `text`.
+fn redact_text(text: &str, needles: &[String]) -> String {
+    let mut out = text.to_string();
+    for n in needles.iter().filter(|n| n.chars().count() >= 3) {
+        let lower_n = n.to_lowercase();
+        // Byte offsets in the lower-cased copy are valid in `out` only when
+        // every char keeps its UTF-8 length; otherwise match exactly.
+        let same_len = out.chars().all(|c| c.to_lowercase().map(char::len_utf8).sum::<usize>() == c.len_utf8());
+        if !same_len {
+            out = out.replace(n.as_str(), REDACTED);
+            continue;
+        }
+        let lower = out.to_lowercase();
+        let mut res = String::with_capacity(out.len());
+        let mut pos = 0;
+        while let Some(i) = lower.get(pos..).and_then(|rest| rest.find(&lower_n)) {
+            let start = pos + i;
+            res.push_str(out.get(pos..start).unwrap_or_default());
+            res.push_str(REDACTED);
+            pos = start + lower_n.len();
+        }
+        res.push_str(out.get(pos..).unwrap_or_default());
+        out = res;
+    }
+    out
+}
+
+impl Store {
+    /// Add or update members and their contacts in one transaction. Members
+    /// are keyed by id, contacts by e-mail address (a contact moved to
+    /// another member follows). A member's contacts not in `members` are
+    /// removed; members not in `members` are left as they are. A contact's
+    /// unsubscription survives re-import.
+    pub async fn upsert_members(&self, members: &[Member], now: DateTime<Utc>) -> Result<UpsertSummary> {
+        let mut sum = UpsertSummary::default();
+        let mut tx = self.pool.begin().await?;
+        for m in members {
+            let exists: Option<String> =
+                sqlx::query_scalar("SELECT id FROM members WHERE id=?").bind(m.id.as_str()).fetch_optional(&mut *tx).await?;
+            if exists.is_some() {
+                sum.members_updated += 1;
+            } else {
+                sum.members_added += 1;
+            }
+            sqlx::query(
+                "INSERT INTO members (id, name, org_type, municipality, categories, keywords, can_lead, languages, notes, created_at, updated_at)
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?)
+                 ON CONFLICT (id) DO UPDATE SET name=excluded.name, org_type=excluded.org_type, municipality=excluded.municipality,
+                     categories=excluded.categories, keywords=excluded.keywords, can_lead=excluded.can_lead,
+                     languages=excluded.languages, notes=excluded.notes, updated_at=excluded.updated_at",
+            )
+            .bind(m.id.as_str())
+            .bind(&m.name)
+            .bind(m.org_type.as_str())
+            .bind(&m.municipality)
+            .bind(join_categories(&m.categories))
+            .bind(m.keywords.join(";"))
+            .bind(m.can_lead)
+            .bind(join_langs(&m.languages))
+            .bind(&m.notes)
+            .bind(ts(now))
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?;
+            let mut keep: Vec<i64> = Vec::with_capacity(m.contacts.len());
+            for c in &m.contacts {
+                let existing: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM contacts WHERE email=?").bind(c.email.as_str()).fetch_optional(&mut *tx).await?;
+                let id = match existing {
+                    Some(id) => {
+                        sqlx::query("UPDATE contacts SET member_id=?, name=?, role=?, is_primary=? WHERE id=?")
+                            .bind(m.id.as_str())
+                            .bind(&c.name)
+                            .bind(&c.role)
+                            .bind(c.primary)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        sum.contacts_updated += 1;
+                        id
+                    }
+                    None => {
+                        sum.contacts_added += 1;
+                        sqlx::query_scalar(
+                            "INSERT INTO contacts (member_id, name, email, role, is_primary, unsubscribed_at) VALUES (?,?,?,?,?,?) RETURNING id",
+                        )
+                        .bind(m.id.as_str())
+                        .bind(&c.name)
+                        .bind(c.email.as_str())
+                        .bind(&c.role)
+                        .bind(c.primary)
+                        .bind(c.unsubscribed.then(|| ts(now)))
+                        .fetch_one(&mut *tx)
+                        .await?
+                    }
+                };
+                keep.push(id);
+            }
+            let current: Vec<i64> =
+                sqlx::query_scalar("SELECT id FROM contacts WHERE member_id=?").bind(m.id.as_str()).fetch_all(&mut *tx).await?;
+            for id in current.into_iter().filter(|id| !keep.contains(id)) {
+                sqlx::query("DELETE FROM contacts WHERE id=?").bind(id).execute(&mut *tx).await?;
+                sum.contacts_removed += 1;
+            }
+        }
+        tx.commit().await?;
+        tracing::info!(
+            members_added = sum.members_added,
+            members_updated = sum.members_updated,
+            contacts_added = sum.contacts_added,
+            contacts_removed = sum.contacts_removed,
+            "members imported"
+        );
+        Ok(sum)
+    }
+
+    /// All members with their contacts, by id.
+    pub async fn list_members(&self) -> Result<Vec<Member>> {
+        self.load_members(None).await
+    }
+
+    pub async fn member(&self, id: &MemberId) -> Result<Option<Member>> {
+        Ok(self.load_members(Some(id)).await?.pop())
+    }
+
+    async fn load_members(&self, only: Option<&MemberId>) -> Result<Vec<Member>> {
+        let (msql, csql) = match only {
+            Some(_) => (
+                "SELECT id, name, org_type, municipality, categories, keywords, can_lead, languages, notes FROM members WHERE id=?",
+                "SELECT member_id, name, email, role, is_primary, unsubscribed_at FROM contacts WHERE member_id=? ORDER BY id",
+            ),
+            None => (
+                "SELECT id, name, org_type, municipality, categories, keywords, can_lead, languages, notes FROM members ORDER BY id",
+                "SELECT member_id, name, email, role, is_primary, unsubscribed_at FROM contacts ORDER BY id",
+            ),
+        };
+        let (mut mq, mut cq) = (sqlx::query(msql), sqlx::query(csql));
+        if let Some(id) = only {
+            mq = mq.bind(id.as_str());
+            cq = cq.bind(id.as_str());
+        }
+        let mut contacts: HashMap<String, Vec<Contact>> = HashMap::new();
+        for r in cq.fetch_all(&self.pool).await? {
+            let email: String = r.get(2);
+            let email = Email::parse(&email).map_err(StoreError::Invalid)?;
+            contacts.entry(r.get(0)).or_default().push(Contact {
+                name: r.get(1),
+                email,
+                role: r.get(3),
+                primary: r.get(4),
+                unsubscribed: r.get::<Option<String>, _>(5).is_some(),
+            });
+        }
+        let mut out = Vec::new();
+        for r in mq.fetch_all(&self.pool).await? {
+            let id: String = r.get(0);
+            let org: String = r.get(2);
+            out.push(Member {
+                id: MemberId::parse(&id).map_err(StoreError::Invalid)?,
+                name: r.get(1),
+                org_type: OrgType::parse(&org).unwrap_or(OrgType::Other),
+                municipality: r.get(3),
+                contacts: contacts.remove(&id).unwrap_or_default(),
+                categories: split(&r.get::<String, _>(4)).filter_map(|c| CategoryId::parse(c).ok()).collect(),
+                keywords: split(&r.get::<String, _>(5)).map(str::to_string).collect(),
+                can_lead: r.get(6),
+                languages: split(&r.get::<String, _>(7)).filter_map(Lang::parse).collect(),
+                notes: r.get(8),
+            });
+        }
+        Ok(out)
+    }
+
+    /// All contacts with their row ids.
+    pub async fn list_contacts(&self) -> Result<Vec<ContactRow>> {
+        let rows = sqlx::query("SELECT id, member_id, name, email, role, is_primary, unsubscribed_at FROM contacts ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ContactRow {
+                    id: r.get(0),
+                    member: MemberId::parse(&r.get::<String, _>(1)).map_err(StoreError::Invalid)?,
+                    contact: Contact {
+                        name: r.get(2),
+                        email: Email::parse(&r.get::<String, _>(3)).map_err(StoreError::Invalid)?,
+                        role: r.get(4),
+                        primary: r.get(5),
+                        unsubscribed: r.get::<Option<String>, _>(6).is_some(),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// The contact registered for `addr`: case-insensitive, ignoring any
+    /// `+tag` on either side. None for an unknown or malformed address.
+    pub async fn contact_by_email(&self, addr: &str) -> Result<Option<ContactRow>> {
+        let Some(wanted) = bare_address(addr) else { return Ok(None) };
+        let wanted = wanted.without_tag();
+        Ok(self.list_contacts().await?.into_iter().find(|c| c.contact.email.without_tag() == wanted))
+    }
+
+    /// Record a member's answer to a call; an earlier current answer of the
+    /// same member to the same call is superseded (kept as history).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_interest(
+        &self,
+        call: CallRef,
+        member: &MemberId,
+        contact_id: Option<i64>,
+        intent: Intent,
+        role: Option<Role>,
+        comment: &str,
+        reply_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE interests SET superseded_at=? WHERE call_id=? AND member_id=? AND superseded_at IS NULL")
+            .bind(ts(now))
+            .bind(call.0 as i64)
+            .bind(member.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO interests (call_id, member_id, contact_id, intent, role, comment, reply_id, recorded_at)
+             VALUES (?,?,?,?,?,?,?,?) RETURNING id",
+        )
+        .bind(call.0 as i64)
+        .bind(member.as_str())
+        .bind(contact_id)
+        .bind(intent.as_str())
+        .bind(role.map(Role::as_str))
+        .bind(comment)
+        .bind(reply_id)
+        .bind(ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(interest = id, call = %call, member = %member, intent = intent.as_str(), "interest recorded");
+        Ok(id)
+    }
+
+    /// The current answers to a call, oldest first.
+    pub async fn interests_for_call(&self, call: CallRef) -> Result<Vec<InterestRow>> {
+        self.load_interests("call_id = ?", |q| q.bind(call.0 as i64)).await
+    }
+
+    /// Current answers recorded after `since`, oldest first (for the digest).
+    pub async fn interests_since(&self, since: DateTime<Utc>) -> Result<Vec<InterestRow>> {
+        self.load_interests("recorded_at > ?", |q| q.bind(ts(since))).await
+    }
+
+    /// A member's current answers to all calls, oldest first.
+    pub async fn interests_for_member(&self, member: &MemberId) -> Result<Vec<InterestRow>> {
+        let id = member.as_str().to_string();
+        self.load_interests("member_id = ?", move |q| q.bind(id)).await
+    }
+
+    /// A call's current answers in the shape `match_members` takes.
+    pub async fn answers_for_call(&self, call: CallRef) -> Result<Vec<(MemberId, Intent, Option<Role>)>> {
+        Ok(self.interests_for_call(call).await?.into_iter().map(|i| (i.member, i.intent, i.role)).collect())
+    }
+
+    async fn load_interests<'q>(
+        &self,
+        cond: &str,
+        bind: impl FnOnce(
+            sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+        ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<Vec<InterestRow>> {
+        let sql = format!(
+            "SELECT id, call_id, member_id, contact_id, intent, role, comment, reply_id, recorded_at FROM interests
+             WHERE superseded_at IS NULL AND {cond} ORDER BY recorded_at, id"
+        );
+        let rows = bind(sqlx::query(sqlx::AssertSqlSafe(sql))).fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|r| {
+                let intent: String = r.get(4);
+                Ok(InterestRow {
+                    id: r.get(0),
+                    call: CallRef(r.get::<i64, _>(1) as u32),
+                    member: MemberId::parse(&r.get::<String, _>(2)).map_err(StoreError::Invalid)?,
+                    contact_id: r.get(3),
+                    intent: Intent::parse(&intent).ok_or_else(|| StoreError::Invalid(format!("okänt svar «{intent}» i databasen")))?,
+                    role: r.get::<Option<String>, _>(5).as_deref().and_then(Role::parse),
+                    comment: r.get(6),
+                    reply_id: r.get(7),
+                    recorded_at: parse_ts(&r.get::<String, _>(8))?,
+                })
+            })
+            .collect()
+    }
+
+    /// The contact replied STOPP: no more member notifications to it.
+    pub async fn set_unsubscribed(&self, contact_id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let n = sqlx::query("UPDATE contacts SET unsubscribed_at=COALESCE(unsubscribed_at, ?) WHERE id=?")
+            .bind(ts(now))
+            .bind(contact_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        tracing::info!(contact = contact_id, "contact unsubscribed");
+        Ok(n > 0)
+    }
+
+    /// GDPR erasure. `target` is an e-mail address (that contact; also any
+    /// stored replies from, and mail to, that address even if it is not a
+    /// contact), a contact's row id, or a member id (all its contacts).
+    /// Contact rows are deleted; interests keep the organisation's answer but
+    /// lose the person; replies lose sender address and raw message (the
+    /// reading and reason are redacted); outbox messages to the address are
+    /// redacted (and cancelled if still pending), and other outbox bodies have
+    /// the address and name replaced by [`REDACTED`].
+    pub async fn forget(&self, target: &str, now: DateTime<Utc>) -> Result<ForgetReport> {
+        let target = target.trim();
+        let contacts = self.list_contacts().await?;
+        let (chosen, extra_addr): (Vec<&ContactRow>, Option<Email>) = if target.contains('@') {
+            let e = Email::parse(target).map_err(StoreError::Invalid)?;
+            let key = e.without_tag();
+            (contacts.iter().filter(|c| c.contact.email.without_tag() == key).collect(), Some(e))
+        } else if let Ok(id) = target.parse::<i64>() {
+            (contacts.iter().filter(|c| c.id == id).collect(), None)
+        } else {
+            let id = MemberId::parse(target).map_err(StoreError::Invalid)?;
+            if self.member(&id).await?.is_none() {
+                return Err(StoreError::NotFound(format!("medlemmen «{id}»")));
+            }
+            (contacts.iter().filter(|c| c.member == id).collect(), None)
+        };
+        if chosen.is_empty() && extra_addr.is_none() {
+            return Err(StoreError::NotFound(format!("ingen kontakt «{target}»")));
+        }
+        let ids: HashSet<i64> = chosen.iter().map(|c| c.id).collect();
+        let mut addrs: HashSet<String> = chosen.iter().map(|c| c.contact.email.without_tag()).collect();
+        addrs.extend(extra_addr.iter().map(Email::without_tag));
+        let mut needles: Vec<String> = chosen.iter().map(|c| c.contact.email.as_str().to_string()).collect();
+        needles.extend(addrs.iter().cloned());
+        needles.extend(extra_addr.iter().map(|e| e.as_str().to_string()));
+        needles.extend(chosen.iter().map(|c| c.contact.name.clone()).filter(|n| !n.trim().is_empty()));
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        needles.dedup();
+        let is_theirs = |addr: &str| bare_address(addr).map(|e| addrs.contains(&e.without_tag())).unwrap_or(false);
+
+        let mut rep = ForgetReport { contacts: ids.len(), ..Default::default() };
+        let mut tx = self.pool.begin().await?;
+        for id in &ids {
+            rep.interests +=
+                sqlx::query("UPDATE interests SET contact_id=NULL WHERE contact_id=?").bind(id).execute(&mut *tx).await?.rows_affected();
+        }
+        let replies = sqlx::query("SELECT id, from_addr, contact_id, reading, reason FROM replies").fetch_all(&mut *tx).await?;
+        for r in replies {
+            let from: Option<String> = r.get(1);
+            let contact: Option<i64> = r.get(2);
+            if !(contact.is_some_and(|c| ids.contains(&c)) || from.as_deref().is_some_and(is_theirs)) {
+                continue;
+            }
+            let reading: String = r.get(3);
+            let reason: Option<String> = r.get(4);
+            // the sender's own spelling (with its +tag) too
+            let mut needles = needles.clone();
+            if let Some(e) = from.as_deref().and_then(bare_address) {
+                needles.insert(0, e.as_str().to_string());
+            }
+            sqlx::query(
+                "UPDATE replies SET from_addr=NULL, raw=NULL, raw_deleted_at=COALESCE(raw_deleted_at, ?), contact_id=NULL, reading=?, reason=? WHERE id=?",
+            )
+            .bind(ts(now))
+            .bind(redact_text(&reading, &needles))
+            .bind(reason.map(|s| redact_text(&s, &needles)))
+            .bind(r.get::<i64, _>(0))
+            .execute(&mut *tx)
+            .await?;
+            rep.replies += 1;
+        }
+        let outbox = sqlx::query("SELECT id, recipient, body, html FROM outbox").fetch_all(&mut *tx).await?;
+        for r in outbox {
+            let id: i64 = r.get(0);
+            let recipient: String = r.get(1);
+            if recipient.split(',').any(is_theirs) {
+                sqlx::query(
+                    "UPDATE outbox SET recipient=?, body=?, html='', status=CASE WHEN status='pending' THEN 'cancelled' ELSE status END WHERE id=?",
+                )
+                .bind(format!("raderad-{id}@invalid"))
+                .bind(REDACTED.as_bytes())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                rep.outbox += 1;
+                continue;
+            }
+            let body: Vec<u8> = r.get(2);
+            let html: String = r.get(3);
+            let new_body = std::str::from_utf8(&body).ok().map(|b| redact_text(b, &needles));
+            let new_html = redact_text(&html, &needles);
+            let body_changed = new_body.as_deref().is_some_and(|b| b.as_bytes() != body.as_slice());
+            if body_changed || new_html != html {
+                sqlx::query("UPDATE outbox SET body=?, html=? WHERE id=?")
+                    .bind(if body_changed { new_body.map(String::into_bytes).unwrap_or(body) } else { body })
+                    .bind(new_html)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                rep.outbox += 1;
+            }
+        }
+        for id in &ids {
+            sqlx::query("DELETE FROM contacts WHERE id=?").bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        let mut contact_ids: Vec<i64> = ids.into_iter().collect();
+        contact_ids.sort();
+        tracing::info!(?contact_ids, interests = rep.interests, replies = rep.replies, outbox = rep.outbox, "personal data erased");
+        Ok(rep)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_case_insensitively() {
+        let t = redact_text("Hej Anna Ek (ANNA@x.example.org), anna@x.example.org!", &["anna@x.example.org".into(), "Anna Ek".into()]);
+        assert_eq!(t, "Hej [raderad] ([raderad]), [raderad]!");
+        assert_eq!(bare_address("Anna <Anna+psi@X.example.org>").map(|e| e.without_tag()), Some("anna@x.example.org".into()));
+    }
+}

@@ -1,0 +1,311 @@
+//! Members, interests, forget and `match`, against a real (in-memory) store
+//! and the bundled `fixtures/members.csv`.
+
+use crate::helpers::{fixture, store};
+use chrono::{TimeZone, Utc};
+use psi_radar::cli::BadInput;
+use psi_radar::cli::members as cli;
+use psi_radar::domain::{Call, CallRef, CallStatus, CategoryId, CategoryScore, Intent, Lang, MemberId, Role};
+use psi_radar::members::{default_themes, parse_members, read_members_file};
+use psi_radar::store::Store;
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+}
+
+fn id(s: &str) -> MemberId {
+    MemberId::parse(s).unwrap()
+}
+
+async fn imported() -> Store {
+    let st = store().await;
+    let mut out = Vec::new();
+    cli::import(&st, &fixture("members.csv"), &default_themes(), now(), &mut out).await.unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("Läste 40 medlemmar och 46 kontakter"), "{text}");
+    st
+}
+
+fn call(title: &str, text: &str, funder: &str) -> Call {
+    Call {
+        reference: None,
+        title: title.into(),
+        url: "https://example.org/utlysning".into(),
+        funder: funder.into(),
+        programme: None,
+        summary: String::new(),
+        text: text.into(),
+        lang: Lang::Sv,
+        translations: vec![],
+        deadlines: vec![],
+        opens: None,
+        status: CallStatus::Open,
+        budget: None,
+        decision_dates: vec![],
+        eligibility: None,
+    }
+}
+
+async fn stored_call(st: &Store, c: &Call, scores: &[(&str, f32)]) -> CallRef {
+    let r = st.insert_call(c, &c.url, &c.title.to_lowercase(), true, now()).await.unwrap();
+    let sc: Vec<CategoryScore> =
+        scores.iter().map(|(c, s)| CategoryScore { category: CategoryId::parse(c).unwrap(), score: *s, evidence: vec![] }).collect();
+    st.set_categories(r, &sc).await.unwrap();
+    r
+}
+
+fn inclusion_call() -> Call {
+    call(
+        "Arbetsintegrerande insatser för personer långt från arbetsmarknaden",
+        "Utlysningen stödjer arbetsintegrerande sociala företag, arbetsträning och rehabilitering för inkludering på arbetsmarknaden.",
+        "Svenska ESF-rådet",
+    )
+}
+
+#[tokio::test]
+async fn fixture_imports_and_reimport_does_not_duplicate() {
+    let st = imported().await;
+    let ms = st.list_members().await.unwrap();
+    assert_eq!(ms.len(), 40);
+    assert_eq!(ms.iter().filter(|m| m.org_type == psi_radar::domain::OrgType::Municipality).count(), 12);
+    assert!(ms.iter().any(|m| m.languages == [Lang::En]), "one English-only member");
+    let activa = st.member(&id("activa")).await.unwrap().unwrap();
+    assert_eq!(activa.contacts.len(), 2);
+    assert_eq!(activa.contacts.iter().filter(|c| c.primary).count(), 1);
+
+    let sum = st.upsert_members(&ms, now()).await.unwrap();
+    assert_eq!((sum.members_added, sum.members_updated, sum.contacts_added, sum.contacts_removed), (0, 40, 0, 0));
+    assert_eq!(st.list_contacts().await.unwrap().len(), 46);
+
+    // a changed file: renamed member, one contact replaced by another
+    let text = std::fs::read_to_string(fixture("members.csv")).unwrap();
+    let changed = text
+        .replace("Stiftelsen Activa,", "Stiftelsen Activa Örebro,")
+        .replace("Johan Berg,johan.berg@activa.example.org", "Klara Ny,klara.ny@activa.example.org");
+    let ms2 = parse_members("changed.csv", changed.as_bytes(), &default_themes()).unwrap();
+    let sum = st.upsert_members(&ms2, now()).await.unwrap();
+    assert_eq!((sum.members_added, sum.contacts_added, sum.contacts_removed), (0, 1, 1));
+    let activa = st.member(&id("activa")).await.unwrap().unwrap();
+    assert_eq!(activa.name, "Stiftelsen Activa Örebro");
+    let emails: Vec<&str> = activa.contacts.iter().map(|c| c.email.as_str()).collect();
+    assert_eq!(emails, ["anna.lindqvist@activa.example.org", "klara.ny@activa.example.org"]);
+    assert_eq!(st.list_members().await.unwrap().len(), 40);
+}
+
+#[tokio::test]
+async fn bad_file_reports_lines_and_imports_nothing() {
+    let st = store().await;
+    let path = fixture("members/bad.csv");
+    let err = cli::import(&st, &path, &default_themes(), now(), &mut Vec::new()).await.unwrap_err();
+    assert!(err.downcast_ref::<BadInput>().is_some(), "exit code 2");
+    let text = err.to_string();
+    let p = path.display();
+    for want in [
+        format!("{p}:3: org_type: okänd organisationstyp «förening»"),
+        format!("{p}:4: email: ogiltig e-postadress «ali.hassan(at)abf.example.org»"),
+        format!("{p}:5: categories: okänd samhällsutmaning «SC12»"),
+        format!("{p}:5: can_lead: «kanske» är inte ja/nej"),
+        format!("{p}:6: languages: okänt språk «fi»"),
+        format!("{p}:7: name: skiljer sig från rad 2 för samma medlem"),
+    ] {
+        assert!(text.contains(&want), "missing «{want}» in\n{text}");
+    }
+    assert!(!text.contains(&format!("{p}:2:")), "{text}");
+    assert!(st.list_members().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn export_round_trips() {
+    let st = imported().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("export.csv");
+    cli::export(&st, &out, &mut Vec::new()).await.unwrap();
+    let again = read_members_file(&out, &default_themes()).unwrap();
+    assert_eq!(again, st.list_members().await.unwrap());
+    // importing the export changes nothing
+    let sum = st.upsert_members(&again, now()).await.unwrap();
+    assert_eq!((sum.members_added, sum.contacts_added, sum.contacts_removed), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn contacts_by_address_and_interests() {
+    let st = imported().await;
+    let c = st.contact_by_email("Anna.Lindqvist+psi@ACTIVA.example.org").await.unwrap().unwrap();
+    assert_eq!(c.member.as_str(), "activa");
+    assert!(st.contact_by_email("okand@example.org").await.unwrap().is_none());
+    assert!(st.contact_by_email("inte en adress").await.unwrap().is_none());
+
+    let r = stored_call(&st, &inclusion_call(), &[("SC6", 0.8)]).await;
+    let t0 = now();
+    let t1 = t0 + chrono::Duration::hours(1);
+    st.record_interest(r, &id("activa"), Some(c.id), Intent::Maybe, None, "vi återkommer", None, t0).await.unwrap();
+    st.record_interest(r, &id("orebro_k"), None, Intent::Yes, Some(Role::Partner), "", None, t0).await.unwrap();
+    st.record_interest(r, &id("activa"), Some(c.id), Intent::Yes, Some(Role::Lead), "vi leder gärna", None, t1).await.unwrap();
+    let cur = st.interests_for_call(r).await.unwrap();
+    assert_eq!(cur.len(), 2, "the later answer supersedes the earlier");
+    let a = cur.iter().find(|i| i.member.as_str() == "activa").unwrap();
+    assert_eq!((a.intent, a.role, a.comment.as_str()), (Intent::Yes, Some(Role::Lead), "vi leder gärna"));
+    let history: i64 = sqlx::query_scalar("SELECT count(*) FROM interests").fetch_one(&st.pool).await.unwrap();
+    assert_eq!(history, 3, "history kept");
+    let since = st.interests_since(t0 + chrono::Duration::minutes(30)).await.unwrap();
+    assert_eq!(since.len(), 1);
+    assert_eq!(since[0].member.as_str(), "activa");
+
+    assert!(st.set_unsubscribed(c.id, t1).await.unwrap());
+    let activa = st.member(&id("activa")).await.unwrap().unwrap();
+    assert!(activa.contacts[0].unsubscribed);
+    // re-import keeps the unsubscription
+    let ms = read_members_file(&fixture("members.csv"), &default_themes()).unwrap();
+    st.upsert_members(&ms, t1).await.unwrap();
+    assert!(st.member(&id("activa")).await.unwrap().unwrap().contacts[0].unsubscribed);
+}
+
+#[tokio::test]
+async fn forget_erases_person_but_keeps_organisations_answer() {
+    let st = imported().await;
+    let c = st.contact_by_email("anna.lindqvist@activa.example.org").await.unwrap().unwrap();
+    let r = stored_call(&st, &inclusion_call(), &[("SC6", 0.8)]).await;
+    let reply_id: i64 = sqlx::query_scalar(
+        "INSERT INTO replies (message_id, from_addr, contact_id, member_id, received_at, status, reading, raw)
+         VALUES ('<m1@example.org>', 'Anna Lindqvist <anna.lindqvist+psi@activa.example.org>', ?, 'activa', '2026-11-23T09:00:00Z', 'accepted',
+                 '{\"from\": \"anna.lindqvist+psi@activa.example.org\"}', x'4142') RETURNING id",
+    )
+    .bind(c.id)
+    .fetch_one(&st.pool)
+    .await
+    .unwrap();
+    st.record_interest(r, &id("activa"), Some(c.id), Intent::Yes, Some(Role::Lead), "", Some(reply_id), now()).await.unwrap();
+    for (recipient, body, status) in [
+        ("anna.lindqvist@activa.example.org", "Hej Anna Lindqvist!", "pending"),
+        ("au@psi.example.org", "Svar: Stiftelsen Activa (Anna Lindqvist, anna.lindqvist@activa.example.org) ja", "sent"),
+    ] {
+        sqlx::query(
+            "INSERT INTO outbox (kind, period, recipient, subject, message_id, body, html, created_at, status)
+             VALUES ('notify', '2026-W48', ?, 'Ämne', ?, ?, ?, '2026-11-23T09:00:00Z', ?)",
+        )
+        .bind(recipient)
+        .bind(format!("<{recipient}>"))
+        .bind(body.as_bytes())
+        .bind(format!("<p>{body}</p>"))
+        .bind(status)
+        .execute(&st.pool)
+        .await
+        .unwrap();
+    }
+
+    let mut out = Vec::new();
+    cli::forget(&st, "ANNA.LINDQVIST@activa.example.org", now(), &mut out).await.unwrap();
+    assert!(String::from_utf8(out).unwrap().starts_with("Raderade personuppgifter för 1 kontakt(er)"));
+
+    assert!(st.contact_by_email("anna.lindqvist@activa.example.org").await.unwrap().is_none());
+    let activa = st.member(&id("activa")).await.unwrap().unwrap();
+    assert_eq!(activa.contacts.len(), 1, "the other contact stays");
+    let cur = st.interests_for_call(r).await.unwrap();
+    assert_eq!(cur.len(), 1);
+    assert_eq!((cur[0].member.as_str(), cur[0].intent, cur[0].contact_id), ("activa", Intent::Yes, None));
+
+    let (from, raw, reading): (Option<String>, Option<Vec<u8>>, String) =
+        sqlx::query_as("SELECT from_addr, raw, reading FROM replies WHERE id=?").bind(reply_id).fetch_one(&st.pool).await.unwrap();
+    assert_eq!((from, raw), (None, None));
+    assert!(!reading.contains("lindqvist"), "{reading}");
+
+    let rows: Vec<(String, Vec<u8>, String, String)> =
+        sqlx::query_as("SELECT recipient, body, html, status FROM outbox ORDER BY id").fetch_all(&st.pool).await.unwrap();
+    let dump = format!("{rows:?}").to_lowercase();
+    assert!(!dump.contains("lindqvist") && !dump.contains("anna"), "{dump}");
+    assert_eq!(rows[0].3, "cancelled", "a pending message to the forgotten address is not sent");
+    assert_eq!(rows[1].0, "au@psi.example.org");
+    assert!(String::from_utf8(rows[1].1.clone()).unwrap().contains("Stiftelsen Activa ([raderad], [raderad]) ja"));
+
+    // unknown targets are the user's error
+    let err = cli::forget(&st, "ingen_sadan", now(), &mut Vec::new()).await.unwrap_err();
+    assert!(err.downcast_ref::<BadInput>().is_some());
+    // forgetting a whole member's contacts
+    cli::forget(&st, "activa", now(), &mut Vec::new()).await.unwrap();
+    assert!(st.member(&id("activa")).await.unwrap().unwrap().contacts.is_empty());
+}
+
+#[tokio::test]
+async fn match_command_json_and_text() {
+    let st = imported().await;
+    let r = stored_call(&st, &inclusion_call(), &[("SC6", 0.82), ("work_integration", 0.74), ("SC1", 0.2)]).await;
+    st.record_interest(r, &id("verdandi"), None, Intent::No, None, "", None, now()).await.unwrap();
+
+    let mut out = Vec::new();
+    cli::run_match(&st, &r.to_string(), true, &mut out).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let obj = v.as_object().unwrap();
+    assert_eq!(obj.keys().collect::<Vec<_>>(), ["call", "matches", "proposals"]);
+    assert_eq!(v["call"], r.to_string());
+    let matches = v["matches"].as_array().unwrap();
+    let m0 = matches[0].as_object().unwrap();
+    let mut keys: Vec<&String> = m0.keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["eligible_lead", "member", "reasons", "score"]);
+    let ids: Vec<&str> = matches.iter().map(|m| m["member"].as_str().unwrap()).collect();
+    let work_integration = ["activa", "mockeln", "stadsmissionen", "finsam_orebro", "asf_natverket", "coompanion", "aterbruket"];
+    assert!(work_integration.contains(&ids[0]) && work_integration.contains(&ids[1]), "{ids:?}");
+    assert!(!ids.contains(&"verdandi"), "answered no");
+    assert!(!ids.contains(&"solkraft") && !ids.contains(&"skogsteknik"), "{ids:?}");
+    let scores: Vec<f64> = matches.iter().map(|m| m["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]));
+    let p = &v["proposals"][0];
+    let lead = p["lead"].as_str().unwrap();
+    assert!(work_integration.contains(&lead), "{p}");
+    assert!(p["partners"].as_array().unwrap().iter().any(|x| x.as_str().unwrap().ends_with("_k")), "{p}");
+    assert!(v["proposals"].as_array().unwrap().len() <= 3);
+
+    let mut out = Vec::new();
+    cli::run_match(&st, &r.to_string(), false, &mut out).await.unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("Medlemmar som passar (bäst först):") && text.contains("Förslag på konsortium:"), "{text}");
+
+    // unknown call: bad input
+    let err = cli::run_match(&st, "PSI-9999", true, &mut Vec::new()).await.unwrap_err();
+    assert!(err.downcast_ref::<BadInput>().is_some());
+    let err = cli::run_match(&st, "nonsense", true, &mut Vec::new()).await.unwrap_err();
+    assert!(err.downcast_ref::<BadInput>().is_some());
+}
+
+#[tokio::test]
+async fn energy_call_skips_sports_and_narrow_call_says_no_proposal() {
+    let st = imported().await;
+    let energy = call(
+        "Energieffektivisering och solenergi i lokaler",
+        "Stöd till energieffektivisering, solenergi och energigemenskaper i föreningslokaler och kommunala fastigheter.",
+        "Energimyndigheten",
+    );
+    let r = stored_call(&st, &energy, &[("SC3", 0.9), ("SC5", 0.35)]).await;
+    let mut out = Vec::new();
+    cli::run_match(&st, &r.to_string(), true, &mut out).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let text = v["proposals"].to_string();
+    assert!(!v["proposals"].as_array().unwrap().is_empty());
+    assert!(!text.contains("\"idrott\""), "{text}");
+
+    let narrow = call("Xyz", "Qwerty.", "Okänd finansiär");
+    let r = stored_call(&st, &narrow, &[]).await;
+    let mut out = Vec::new();
+    cli::run_match(&st, &r.to_string(), false, &mut out).await.unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("Inget förslag på konsortium: färre än två medlemmar passar utlysningen."), "{text}");
+}
+
+#[tokio::test]
+async fn list_and_show() {
+    let st = imported().await;
+    let mut out = Vec::new();
+    cli::list(&st, false, &mut out).await.unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("orebro_k") && text.ends_with("40 medlemmar\n"), "{text}");
+    let mut out = Vec::new();
+    cli::list(&st, true, &mut out).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 40);
+    let mut out = Vec::new();
+    cli::show(&st, "activa", &mut out).await.unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("Stiftelsen Activa (activa)") && text.contains("[primär]"), "{text}");
+    let err = cli::show(&st, "finns_inte", &mut Vec::new()).await.unwrap_err();
+    assert!(err.downcast_ref::<BadInput>().is_some());
+}
