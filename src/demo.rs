@@ -56,8 +56,7 @@ pub async fn run_demo(out: &Path, now: DateTime<Utc>) -> anyhow::Result<DemoRepo
     let base = format!("http://{addr}");
     let sources = crate::sources::spec::load_demo_sources(&config.sources.file, &base)?;
     let store = Store::memory().await?;
-    let mut ctx = Ctx::with_store(config, store)?;
-    ctx.sources = sources;
+    let mut ctx = Ctx::with_sources(config, store, sources)?;
     ctx.mailer = Mailer::file(out);
 
     let themes = ctx.model.theme_ids();

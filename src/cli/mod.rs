@@ -2,10 +2,16 @@
 //! its own file. Errors that are the user's (bad config, bad CSV, unknown
 //! reference) exit with 2; anything else with 1.
 
-use clap::{Parser, Subcommand};
-
+pub mod classify;
+pub mod core;
 pub mod members;
-use std::path::PathBuf;
+
+use crate::config::Config;
+use crate::jobs::Ctx;
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// An error the user can fix: exit code 2.
@@ -25,12 +31,118 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Skapa databasen och kontrollera konfigurationen
-    Init,
+    /// Hela flödet offline på de medföljande exemplen; skriver veckobrev och utskick som .eml + .html
+    Demo {
+        /// Katalog för e-posten
+        #[arg(long, default_value = "demo-out")]
+        out: PathBuf,
+    },
+    /// Skapa databasen, läs in medlemmar och kontrollera konfigurationen
+    Init {
+        /// Medlemsfil (CSV) att läsa in
+        #[arg(long)]
+        members: Option<PathBuf>,
+    },
+    /// Hämta från källorna nu och visa vad som är nytt, ändrat eller trasigt
+    Poll {
+        /// Bara den här källan
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Utlysningarna
+    Calls(CallsArgs),
+    /// Klassificera en text (rubriken på första raden) och visa belägget
+    Classify {
+        #[command(flatten)]
+        args: classify::ClassifyArgs,
+        /// Klassificera om alla lagrade utlysningar (efter ändrad ordlista)
+        #[arg(long)]
+        all: bool,
+    },
+    /// Medlemmarna
+    Members(members::MembersArgs),
+    /// Rangordnade medlemmar och förslag på konsortium för en utlysning
+    Match(members::MatchArgs),
+    /// Bygg (och skicka) AU:s veckobrev
+    Digest {
+        /// Vecka, t.ex. 2026-W48 (standard: denna vecka)
+        #[arg(long)]
+        week: Option<String>,
+        /// Visa bara, skicka inget
+        #[arg(long)]
+        dry_run: bool,
+        /// Med --dry-run: skriv .html och .txt hit
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Skicka medlemsutskick om nya utlysningar som passar
+    Notify,
+    /// Utkorgen
+    Outbox {
+        /// Bara det som väntar
+        #[arg(long)]
+        pending: bool,
+    },
+    /// Mät klassificeringen
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Jobb, källor, utkorg och svar som väntar
+    Status,
+    /// Tjänsten: alla jobb enligt schemat tills SIGTERM
+    Serve,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct CallsArgs {
+    #[command(subcommand)]
+    pub command: Option<CallsCommand>,
+    /// Bara öppna utlysningar
+    #[arg(long)]
+    pub open: bool,
+    /// Bara den här kategorin (SC1–SC7 eller ett tema-id)
+    #[arg(long)]
+    pub category: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CallsCommand {
+    /// Läs in utlysningar som ingen källa täcker (en JSON per rad)
+    Import { file: PathBuf },
+    /// Lägg till en utlysning för hand
+    Add {
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        funder: Option<String>,
+        /// 2026-03-15 eller 2026-03-15T14:00
+        #[arg(long)]
+        deadline: Option<String>,
+        /// Fil med beskrivningen
+        #[arg(long)]
+        text_file: Option<PathBuf>,
+    },
+    /// AU: dölj utlysningen i kommande veckobrev och utskick («ej aktuell»)
+    Dismiss { reference: String },
+    /// AU: håll utlysningen överst till sista dagen («bevaka»)
+    Watch { reference: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EvalCommand {
+    /// Precision, täckning och F1 per kategori samt macro-F1
+    Classify(classify::EvalClassifyArgs),
+    /// Andel svensk-engelska tvillingar som får samma huvudutmaning
+    Agreement(classify::EvalAgreementArgs),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_tracing();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -42,13 +154,207 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("fel: {e:#}");
-            if e.downcast_ref::<BadInput>().is_some() { ExitCode::from(2) } else { ExitCode::from(1) }
+            if is_bad_input(&e) { ExitCode::from(2) } else { ExitCode::from(1) }
         }
     }
 }
 
+/// Logs go to stderr; `RUST_LOG` tunes them (default: warnings, info for `serve`).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,psi_radar=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn is_bad_input(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<BadInput>()
+            || c.is::<crate::config::ConfigError>()
+            || c.is::<crate::sources::spec::SourcesConfigError>()
+            || c.is::<crate::classify::ClassifyError>()
+            || c.is::<crate::members::ImportError>()
+    })
+}
+
+fn load_config(path: &Path) -> anyhow::Result<Config> {
+    Ok(Config::load(path)?)
+}
+
+async fn open(path: &Path) -> anyhow::Result<Ctx> {
+    let config = load_config(path)?;
+    Ctx::open(config).await
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let stdout = std::io::stdout();
+    let out = &mut stdout.lock();
     match cli.command {
-        Command::Init => Ok(()),
+        Command::Demo { out: dir } => {
+            let started = std::time::Instant::now();
+            let r = crate::demo::run_demo(&dir, now).await?;
+            print_demo(&r, started.elapsed(), out)?;
+            Ok(())
+        }
+        Command::Init { members } => {
+            let ctx = open(&cli.config).await?;
+            writeln!(out, "Konfigurationen {} är giltig.", cli.config.display())?;
+            writeln!(out, "Databasen {} är klar.", ctx.config.database_url)?;
+            writeln!(out, "{} källor, {} kategorier.", ctx.sources.len(), ctx.model.category_count())?;
+            if let Some(file) = members {
+                members::import(&ctx.store, &file, &ctx.model.theme_ids(), now, out).await?;
+            }
+            Ok(())
+        }
+        Command::Poll { source } => {
+            let ctx = open(&cli.config).await?;
+            if let Some(s) = &source
+                && !ctx.sources.iter().any(|x| &x.name == s)
+            {
+                return Err(BadInput(format!("--source: ingen källa heter «{s}»")).into());
+            }
+            let r = crate::jobs::poll::run_poll(&ctx, source.as_deref(), now).await?;
+            print_poll(&r.poll, out)?;
+            Ok(())
+        }
+        Command::Calls(args) => {
+            let ctx = open(&cli.config).await?;
+            match args.command {
+                None => core::calls_list(&ctx, args.open, args.category, args.json, now, out).await,
+                Some(CallsCommand::Dismiss { reference }) => core::calls_mark(&ctx, &reference, false, now, out).await,
+                Some(CallsCommand::Watch { reference }) => core::calls_mark(&ctx, &reference, true, now, out).await,
+                Some(CallsCommand::Import { file }) => {
+                    let f = std::fs::File::open(&file).map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
+                    let got = crate::sources::manual::import_jsonl(&ctx.store, std::io::BufReader::new(f), now)
+                        .await
+                        .map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
+                    let refs: Vec<_> = got.iter().map(|g| g.reference).collect();
+                    crate::jobs::poll::classify_refs(&ctx, &refs).await?;
+                    for g in got {
+                        writeln!(out, "{} {}", g.reference, if g.new { "ny" } else { "fanns redan (uppdaterad)" })?;
+                    }
+                    Ok(())
+                }
+                Some(CallsCommand::Add { title, url, funder, deadline, text_file }) => {
+                    let text = match text_file {
+                        Some(p) => Some(std::fs::read_to_string(&p).map_err(|e| BadInput(format!("{}: {e}", p.display())))?),
+                        None => None,
+                    };
+                    let m = crate::sources::manual::ManualCall { title, url, funder, deadline, text, lang: None };
+                    let got = crate::sources::manual::add_manual(&ctx.store, &m, now).await.map_err(|e| BadInput(e.to_string()))?;
+                    crate::jobs::poll::classify_refs(&ctx, &[got.reference]).await?;
+                    writeln!(out, "{} {}", got.reference, if got.new { "ny" } else { "fanns redan (uppdaterad)" })?;
+                    Ok(())
+                }
+            }
+        }
+        Command::Classify { args, all } => {
+            if all {
+                let ctx = open(&cli.config).await?;
+                let n = crate::jobs::poll::classify_all(&ctx).await?;
+                writeln!(out, "Klassificerade om {n} utlysningar.")?;
+                return Ok(());
+            }
+            let model = model_for(&cli.config)?;
+            classify::handle_classify(&model, &args, out)
+        }
+        Command::Eval(EvalCommand::Classify(a)) => {
+            let model = model_for(&cli.config)?;
+            classify::run_eval_classify(&model, &a.data, a.field, a.max_chars, out)
+        }
+        Command::Eval(EvalCommand::Agreement(a)) => {
+            let model = model_for(&cli.config)?;
+            classify::run_eval_agreement(&model, &a.pairs, out)
+        }
+        Command::Members(args) => {
+            let ctx = open(&cli.config).await?;
+            members::run_members(&ctx.store, &args, &ctx.model.theme_ids(), now, out).await
+        }
+        Command::Match(args) => {
+            let ctx = open(&cli.config).await?;
+            members::run_match(&ctx.store, &args.call, args.json, out).await
+        }
+        Command::Digest { week, dry_run, out: dir } => {
+            let ctx = open(&cli.config).await?;
+            core::digest(&ctx, week, dry_run, dir.as_deref(), now, out).await
+        }
+        Command::Notify => {
+            let ctx = open(&cli.config).await?;
+            let r = crate::jobs::notify::run_notify(&ctx, now).await?;
+            writeln!(out, "{} utskick till {} medlemmar om {} utlysningar.", r.queued, r.members, r.calls)?;
+            let s = crate::jobs::send::run_send(&ctx, now).await?;
+            writeln!(out, "Skickade {}, ej skickade {}.", s.sent, s.retrying + s.failed)?;
+            Ok(())
+        }
+        Command::Outbox { pending } => {
+            let ctx = open(&cli.config).await?;
+            core::outbox(&ctx, pending, out).await
+        }
+        Command::Status => {
+            let ctx = open(&cli.config).await?;
+            core::status(&ctx, out).await?;
+            print_sources_status(&ctx, out).await
+        }
+        Command::Serve => {
+            let ctx = open(&cli.config).await?;
+            crate::jobs::schedule::serve(ctx).await
+        }
     }
 }
+
+/// The classification model for commands that need no database: the
+/// config's lexicon when the config can be read, else the built-in one.
+fn model_for(config: &Path) -> anyhow::Result<crate::classify::Model> {
+    if config.exists() {
+        let cfg = load_config(config)?;
+        return Ok(crate::classify::Model::from_file(&cfg.classify.categories_file)?);
+    }
+    Ok(crate::classify::Model::builtin()?)
+}
+
+fn print_poll(r: &crate::sources::PollReport, out: &mut impl Write) -> anyhow::Result<()> {
+    writeln!(out, "{:<28} {:>5} {:>7} {:>10}  {}", "källa", "nya", "ändrade", "oförändrade", "fel")?;
+    for s in &r.sources {
+        writeln!(out, "{:<28} {:>5} {:>7} {:>10}  {}", s.name, s.new, s.changed, s.unchanged, s.error.as_deref().unwrap_or(""))?;
+    }
+    writeln!(out, "Totalt: {} nya, {} ändrade, {} källor med fel.", r.new.len(), r.changed.len(), r.failed().count())?;
+    Ok(())
+}
+
+async fn print_sources_status(ctx: &Ctx, out: &mut impl Write) -> anyhow::Result<()> {
+    let rows = ctx.store.source_states().await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "Källor:")?;
+    let tz = ctx.config.partnership.tz;
+    for s in rows {
+        let last = s.last_success_at.map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "aldrig".into());
+        let err = match (&s.last_error, s.consecutive_failures) {
+            (Some(e), n) if n > 0 => format!("  FEL ({n} i rad): {e}"),
+            _ => String::new(),
+        };
+        writeln!(out, "  {:<28} senast ok {last}{err}", s.name)?;
+    }
+    Ok(())
+}
+
+fn print_demo(r: &crate::demo::DemoReport, took: std::time::Duration, out: &mut impl Write) -> anyhow::Result<()> {
+    writeln!(out, "psi-radar demo ({:.1} s)", took.as_secs_f64())?;
+    writeln!(out, "  källor: {} ({} med fel)", r.sources, r.failed_sources.len())?;
+    for f in &r.failed_sources {
+        writeln!(out, "    {f}")?;
+    }
+    writeln!(out, "  utlysningar: {}", r.calls)?;
+    for (cat, n) in &r.per_category {
+        writeln!(out, "    {cat:<6} {n}")?;
+    }
+    writeln!(out, "  medlemmar: {}, matchningar: {}", r.members, r.matches)?;
+    writeln!(out, "  veckobrev: {}", r.digest_subject)?;
+    writeln!(out, "  medlemsutskick: {}", r.notifications)?;
+    writeln!(out, "  filer:")?;
+    for f in &r.files {
+        writeln!(out, "    {}", f.display())?;
+    }
+    Ok(())
+}
+

@@ -7,7 +7,7 @@ use super::{Ctx, Summary};
 use crate::domain::{CallStatus, Member};
 use crate::mail::digest::{CallNotes, DigestCall, DigestInput, Rendered, Week, goal_view, render};
 use crate::mail::message::{Outgoing, compose};
-use crate::matching::{consortium::propose, match_members};
+use crate::matching::{match_members, propose};
 use crate::store::calls::{CallFilter, StoredCall, is_open_at};
 use chrono::{DateTime, Datelike, Duration, Utc};
 use std::collections::HashMap;

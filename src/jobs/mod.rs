@@ -4,11 +4,16 @@
 
 pub mod digest;
 pub mod notify;
+pub mod poll;
+pub mod schedule;
 pub mod send;
 
+use crate::classify::Model;
 use crate::config::Config;
 use crate::mail::outbox::Mailer;
 use crate::mail::render::Renderer;
+use crate::sources::fetch::{FetchConfig, Fetcher};
+use crate::sources::spec::{SourceSpec, load_sources_file};
 use crate::store::Store;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -19,6 +24,9 @@ pub struct Ctx {
     pub store: Store,
     pub renderer: Renderer,
     pub mailer: Mailer,
+    pub model: Model,
+    pub sources: Vec<SourceSpec>,
+    pub fetcher: Fetcher,
 }
 
 impl Ctx {
@@ -28,10 +36,24 @@ impl Ctx {
         Ctx::with_store(config, store)
     }
 
+    /// Build the context around an open store: loads the lexicon and the
+    /// sources file named in the config.
     pub fn with_store(config: Config, store: Store) -> anyhow::Result<Ctx> {
+        let sources = load_sources_file(&config.sources.file)?;
+        Ctx::with_sources(config, store, sources)
+    }
+
+    /// The same with an explicit source list (the demo's, pointing at its local server).
+    pub fn with_sources(config: Config, store: Store, sources: Vec<SourceSpec>) -> anyhow::Result<Ctx> {
         let renderer = Renderer::new().context("e-postmallarna")?;
         let mailer = Mailer::from_config(&config.mail).context("e-postutskicket")?;
-        Ok(Ctx { config, store, renderer, mailer })
+        let model = Model::from_file(&config.classify.categories_file)?;
+        let mut fc = FetchConfig::new(config.sources.contact.as_str());
+        fc.total_timeout = std::time::Duration::from_secs(config.sources.timeout_secs);
+        fc.max_bytes = usize::try_from(config.sources.max_bytes).unwrap_or(usize::MAX);
+        fc.per_host = config.sources.per_host;
+        let fetcher = Fetcher::new(fc).context("HTTP-klienten")?;
+        Ok(Ctx { config, store, renderer, mailer, model, sources, fetcher })
     }
 }
 
