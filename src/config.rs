@@ -447,7 +447,7 @@ impl Config {
             file: path.display().to_string(),
             line: None,
             key: "-".into(),
-            message: format!("kan inte läsa filen: {e}"),
+            message: format!("kan inte läsa konfigurationsfilen: {e}"),
         })?;
         Config::from_str(&src, path)
     }

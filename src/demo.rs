@@ -13,6 +13,10 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The demo's clock: Monday 12 January 2026, 07:00 in Stockholm — when the
+/// bundled fixtures' calls are open, some with deadlines within 30 days.
+pub const DEMO_NOW: &str = "2026-01-12T07:00:00+01:00";
+
 /// What the demo did, for its summary.
 #[derive(Debug)]
 pub struct DemoReport {
@@ -59,7 +63,7 @@ pub async fn run_demo(out: &Path, now: DateTime<Utc>) -> anyhow::Result<DemoRepo
     let mut ctx = Ctx::with_sources(config, store, sources)?;
     ctx.mailer = Mailer::file(out);
 
-    let themes = ctx.model.theme_ids();
+    let themes = crate::jobs::theme_ids(&ctx.model);
     let members = crate::members::read_members_file(&root.join("fixtures/members.csv"), &themes)?;
     ctx.store.upsert_members(&members, now).await?;
 

@@ -20,7 +20,9 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod demo;
 pub mod i18n;
+pub mod jobs;
 pub mod mail;
 pub mod matching;
 pub mod members;

@@ -36,6 +36,9 @@ pub enum Command {
         /// Katalog för e-posten
         #[arg(long, default_value = "demo-out")]
         out: PathBuf,
+        /// Demots klocka (RFC 3339): exemplens utlysningar gäller vintern 2026
+        #[arg(long, default_value = crate::demo::DEMO_NOW)]
+        now: String,
     },
     /// Skapa databasen, läs in medlemmar och kontrollera konfigurationen
     Init {
@@ -142,7 +145,7 @@ pub enum EvalCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(matches!(cli.command, Command::Serve));
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -160,8 +163,9 @@ pub fn main() -> ExitCode {
 }
 
 /// Logs go to stderr; `RUST_LOG` tunes them (default: warnings, info for `serve`).
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,psi_radar=info"));
+fn init_tracing(daemon: bool) {
+    let default = if daemon { "warn,psi_radar=info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
@@ -189,9 +193,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let out = &mut stdout.lock();
     match cli.command {
-        Command::Demo { out: dir } => {
+        Command::Demo { out: dir, now: at } => {
+            let at = chrono::DateTime::parse_from_rfc3339(&at)
+                .map_err(|e| BadInput(format!("--now «{at}»: {e} (t.ex. 2026-01-12T07:00:00+01:00)")))?
+                .with_timezone(&Utc);
             let started = std::time::Instant::now();
-            let r = crate::demo::run_demo(&dir, now).await?;
+            let r = crate::demo::run_demo(&dir, at).await?;
             print_demo(&r, started.elapsed(), out)?;
             Ok(())
         }
@@ -199,9 +206,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let ctx = open(&cli.config).await?;
             writeln!(out, "Konfigurationen {} är giltig.", cli.config.display())?;
             writeln!(out, "Databasen {} är klar.", ctx.config.database_url)?;
-            writeln!(out, "{} källor, {} kategorier.", ctx.sources.len(), ctx.model.category_count())?;
+            writeln!(out, "{} källor, {} kategorier.", ctx.sources.len(), ctx.model.categories().len())?;
             if let Some(file) = members {
-                members::import(&ctx.store, &file, &ctx.model.theme_ids(), now, out).await?;
+                members::import(&ctx.store, &file, &crate::jobs::theme_ids(&ctx.model), now, out).await?;
             }
             Ok(())
         }
@@ -267,7 +274,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Members(args) => {
             let ctx = open(&cli.config).await?;
-            members::run_members(&ctx.store, &args, &ctx.model.theme_ids(), now, out).await
+            members::run_members(&ctx.store, &args, &crate::jobs::theme_ids(&ctx.model), now, out).await
         }
         Command::Match(args) => {
             let ctx = open(&cli.config).await?;

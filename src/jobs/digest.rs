@@ -148,7 +148,7 @@ pub async fn run_digest(ctx: &Ctx, week: Option<Week>, now: DateTime<Utc>, dry_r
     let week = week.unwrap_or_else(|| Week::of(now, ctx.config.partnership.tz));
     let work = || async {
         let input = gather(ctx, week, now).await?;
-        let rendered = render(&ctx.renderer, &input)?;
+        let rendered = render(&ctx.renderer, &input, &ctx.model)?;
         let mut queued = 0;
         if !dry_run {
             for to in &ctx.config.mail.au {

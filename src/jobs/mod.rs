@@ -78,3 +78,8 @@ where
 pub trait Summary {
     fn summary(&self) -> String;
 }
+
+/// The regional theme ids the model knows: what a members file may name besides SC1–SC7.
+pub fn theme_ids(model: &Model) -> Vec<crate::domain::CategoryId> {
+    model.categories().iter().filter(|c| !c.is_challenge()).cloned().collect()
+}

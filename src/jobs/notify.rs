@@ -70,7 +70,7 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyR
                 let cards: Vec<_> = todo
                     .iter()
                     .map(|(c, _, reasons)| {
-                        let mut k = card(c, now, tz, lang);
+                        let mut k = card(c, now, tz, lang, &ctx.model);
                         k.why = Some(reasons.join("; ")).filter(|s| !s.is_empty()).or(k.why);
                         k
                     })
@@ -150,7 +150,7 @@ pub async fn run_reminders(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<Remi
                 }
             }
             for (to, name, lang, to_member) in targets {
-                let k = card(c, now, tz, lang);
+                let k = card(c, now, tz, lang, &ctx.model);
                 let r = reminder(&ctx.renderer, lang, &cfg.partnership.name, &k, days, to_member)?;
                 let o = Outgoing {
                     kind: "reminder",

@@ -16,20 +16,18 @@ pub enum JobKind {
     Poll,
     Notify,
     Digest,
-    Replies,
     Reminders,
     Send,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [JobKind::Poll, JobKind::Notify, JobKind::Digest, JobKind::Replies, JobKind::Reminders, JobKind::Send];
+    pub const ALL: [JobKind; 5] = [JobKind::Poll, JobKind::Notify, JobKind::Digest, JobKind::Reminders, JobKind::Send];
 
     pub fn name(self) -> &'static str {
         match self {
             JobKind::Poll => "poll",
             JobKind::Notify => "notify",
             JobKind::Digest => "digest",
-            JobKind::Replies => "replies",
             JobKind::Reminders => "reminders",
             JobKind::Send => "send",
         }
@@ -41,7 +39,6 @@ impl JobKind {
             JobKind::Poll => &s.poll,
             JobKind::Notify => &s.notify,
             JobKind::Digest => &s.digest,
-            JobKind::Replies => &s.replies,
             JobKind::Reminders => &s.reminders,
             JobKind::Send => &s.send,
         }
@@ -62,7 +59,6 @@ pub async fn run_job(ctx: &Ctx, kind: JobKind, now: DateTime<Utc>) -> anyhow::Re
             super::digest::run_digest(ctx, None, now, false).await?;
             super::send::run_send(ctx, now).await?;
         }
-        JobKind::Replies => super::replies::run_replies(ctx, now).await.map(|_| ())?,
         JobKind::Reminders => {
             super::notify::run_reminders(ctx, now).await?;
             super::send::run_send(ctx, now).await?;

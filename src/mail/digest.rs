@@ -4,6 +4,7 @@
 
 use super::MailError;
 use super::render::{CallCard, Renderer, one_line, strings};
+use crate::classify::Model;
 use crate::domain::{CategoryId, Lang};
 use crate::i18n;
 use crate::store::calls::{Change, StoredCall};
@@ -120,7 +121,7 @@ pub struct Rendered {
 
 /// The card for one stored call: next deadline with days left, a one-line
 /// summary, and the strongest categories with their evidence.
-pub fn card(c: &StoredCall, now: DateTime<Utc>, tz: Tz, lang: Lang) -> CallCard {
+pub fn card(c: &StoredCall, now: DateTime<Utc>, tz: Tz, lang: Lang, model: &Model) -> CallCard {
     let next = c.call.next_deadline(now).or_else(|| c.call.last_deadline());
     let today = now.with_timezone(&tz).date_naive();
     let deadline = match next {
@@ -129,7 +130,7 @@ pub fn card(c: &StoredCall, now: DateTime<Utc>, tz: Tz, lang: Lang) -> CallCard 
         None => None,
     };
     let summary_src = if c.call.summary.trim().is_empty() { &c.call.text } else { &c.call.summary };
-    let why = c.categories.iter().take(3).map(|s| s.explain(3)).collect::<Vec<_>>().join("; ");
+    let why = c.categories.iter().take(3).map(|s| explain(s, lang, model)).collect::<Vec<_>>().join("; ");
     CallCard {
         reference: c.reference.to_string(),
         title: c.call.title.clone(),
@@ -142,6 +143,25 @@ pub fn card(c: &StoredCall, now: DateTime<Utc>, tz: Tz, lang: Lang) -> CallCard 
         watched: c.watched,
         ..Default::default()
     }
+}
+
+/// "SC6 — inkludering, arbetsmarknad" for a challenge; a regional theme by its name.
+pub fn explain(s: &crate::domain::CategoryScore, lang: Lang, model: &Model) -> String {
+    let label = if s.category.is_challenge() {
+        s.category.to_string()
+    } else {
+        model.category_name(&s.category, lang).map(str::to_string).unwrap_or_else(|| s.category.to_string())
+    };
+    let mut terms: Vec<&str> = Vec::new();
+    for e in &s.evidence {
+        if !terms.contains(&e.term.as_str()) {
+            terms.push(&e.term);
+        }
+        if terms.len() == 3 {
+            break;
+        }
+    }
+    if terms.is_empty() { label } else { format!("{label} — {}", terms.join(", ")) }
 }
 
 fn change_text(changes: &[Change], lang: Lang) -> Option<String> {
@@ -186,14 +206,14 @@ pub fn subject(i: &DigestInput) -> String {
 }
 
 /// Render the digest.
-pub fn render(r: &Renderer, i: &DigestInput) -> Result<Rendered, MailError> {
+pub fn render(r: &Renderer, i: &DigestInput, model: &Model) -> Result<Rendered, MailError> {
     let lang = i.lang;
     let t = strings(lang);
     let today = i.now.with_timezone(&i.tz).date_naive();
 
     let mut cards: Vec<(Option<CategoryId>, bool, CallCard)> = Vec::new();
     for dc in &i.calls {
-        let mut c = card(&dc.call, i.now, i.tz, lang);
+        let mut c = card(&dc.call, i.now, i.tz, lang, model);
         c.badge = if dc.is_new {
             Some(lang.pick("NY", "NEW").into())
         } else if !dc.changes.is_empty() {

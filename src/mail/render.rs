@@ -49,7 +49,7 @@ fn tidy_text(name: &str, s: String) -> String {
     let mut out = String::with_capacity(s.len());
     let mut blank = 0;
     for line in s.lines() {
-        let line = line.trim_end();
+        let line = if line == "-- " { line } else { line.trim_end() };
         if line.is_empty() {
             blank += 1;
             if blank > 1 {

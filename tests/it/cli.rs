@@ -1,0 +1,97 @@
+//! The command line as a user runs it: demo, init, config errors and exit codes.
+
+use std::path::Path;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_psi-radar"))
+}
+
+fn repo(rel: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A config directory with the real sources and categories files and a
+/// database in `dir`.
+fn write_config(dir: &Path, extra: &str) -> std::path::PathBuf {
+    std::fs::copy(repo("config/sources.toml"), dir.join("sources.toml")).unwrap();
+    std::fs::copy(repo("config/categories.toml"), dir.join("categories.toml")).unwrap();
+    let cfg = format!(
+        "[partnership]\nname = \"PSI\"\n[database]\nurl = \"sqlite://{}\"\n[sources]\ncontact = \"psi@example.org\"\n\
+         [mail]\nfrom = \"radar@example.org\"\nreply_to = \"svar@example.org\"\nau = [\"au@example.org\"]\noutbox_dir = \"out\"\n{extra}",
+        dir.join("psi.db").display()
+    );
+    let p = dir.join("psi-radar.toml");
+    std::fs::write(&p, cfg).unwrap();
+    p
+}
+
+#[test]
+fn demo_writes_a_digest_naming_real_calls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo-out");
+    let o = bin().args(["demo", "--out"]).arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("veckobrev: PSI veckobrev vecka 3"), "{stdout}");
+    let files: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().map(|e| e.path()).collect();
+    let digest_eml = files.iter().find(|p| p.to_string_lossy().contains("digest") && p.extension().unwrap() == "eml").expect("a digest .eml");
+    let digest_html = files.iter().find(|p| p.to_string_lossy().contains("digest") && p.extension().unwrap() == "html").expect("a digest .html");
+    assert!(files.iter().any(|p| p.to_string_lossy().contains("notify")), "member notifications written");
+    let html = std::fs::read_to_string(digest_html).unwrap();
+    // A real call from the fixtures, its challenge and a matched member.
+    assert!(html.contains("Folkhälsa och jämlik hälsa"), "call title in the digest");
+    assert!(html.contains("SC1 Hälsa, demografiska förändringar och välbefinnande"));
+    assert!(html.contains("Örebro universitet"));
+    assert!(html.contains("PSI-00"));
+    let eml = std::fs::read_to_string(digest_eml).unwrap();
+    assert!(eml.contains("multipart/alternative"));
+}
+
+#[test]
+fn init_creates_the_database_and_is_idempotent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    let o = bin().arg("init").arg("--config").arg(&cfg).arg("--members").arg(repo("fixtures/members.csv")).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(tmp.path().join("psi.db").exists());
+    let first = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(first.contains("40"), "{first}");
+    // The global option also works after the subcommand, and a second run changes nothing.
+    let o = bin().arg("init").arg("--members").arg(repo("fixtures/members.csv")).arg("--config").arg(&cfg).output().unwrap();
+    assert!(o.status.success());
+    let second = String::from_utf8_lossy(&o.stdout);
+    assert!(second.contains("0 nya"), "{second}");
+    let o = bin().args(["members", "list", "--json", "--config"]).arg(&cfg).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 40);
+}
+
+#[test]
+fn config_typo_and_bad_cron_exit_2_naming_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "[goal]\napplications_per_yaer = 5\n");
+    let o = bin().arg("init").arg("--config").arg(&cfg).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("applications_per_yaer") && err.contains("psi-radar.toml:"), "{err}");
+
+    let cfg = write_config(tmp.path(), "[schedule]\ndigest = \"0 7 * * Mon\"\n");
+    let o = bin().arg("init").arg("--config").arg(&cfg).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("schedule.digest"), "{err}");
+
+    let o = bin().args(["init", "--config", "/nonexistent/psi.toml"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn unknown_call_reference_is_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    let o = bin().args(["calls", "dismiss", "PSI-9999", "--config"]).arg(&cfg).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bin().args(["calls", "watch", "nonsense", "--config"]).arg(&cfg).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
