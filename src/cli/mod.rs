@@ -2,6 +2,8 @@
 //! its own file. Errors that are the user's (bad config, bad CSV, unknown
 //! reference) exit with 2; anything else with 1.
 
+pub mod classify;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +27,19 @@ pub struct Cli {
 pub enum Command {
     /// Skapa databasen och kontrollera konfigurationen
     Init,
+    /// Klassificera en text (rubriken på första raden) och visa belägget
+    Classify(classify::ClassifyArgs),
+    /// Mät klassificeringen mot märkta data
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EvalCommand {
+    /// Precision, täckning och F1 per kategori samt macro-F1
+    Classify(classify::EvalClassifyArgs),
+    /// Andel svensk-engelska tvillingar som får samma huvudutmaning
+    Agreement(classify::EvalAgreementArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -48,5 +63,17 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init => Ok(()),
+        Command::Classify(args) => {
+            let model = crate::classify::Model::builtin()?;
+            classify::handle_classify(&model, &args, &mut std::io::stdout().lock())
+        }
+        Command::Eval(EvalCommand::Classify(a)) => {
+            let model = crate::classify::Model::builtin()?;
+            classify::run_eval_classify(&model, &a.data, a.field, a.max_chars, &mut std::io::stdout().lock())
+        }
+        Command::Eval(EvalCommand::Agreement(a)) => {
+            let model = crate::classify::Model::builtin()?;
+            classify::run_eval_agreement(&model, &a.pairs, &mut std::io::stdout().lock())
+        }
     }
 }
