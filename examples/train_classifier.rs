@@ -203,14 +203,15 @@ fn main() -> anyhow::Result<()> {
         // Development aid: PSI_TUNE_GRID=sanity.csv prints figures over a grid of score constants.
         let sv = eval::read_labelled(std::path::Path::new(&grid))?;
         let base = model.tuning;
-        for ms in [0.05f32, 0.1, 0.2] {
-            for os in [0.02f32, 0.05, 0.1] {
-                for lex_en in [0.3f32, 0.5] {
-                    let tau = 1.0;
-                    model.tuning = psi_radar::classify::model::Tuning { model_strength: ms, other_strength: os, lex_en, ..base };
+        for ms in [0.05f32] {
+            for os in [0.05f32, 0.1] {
+                for ls in [0.0f32, 0.1, 0.2, 0.3] {
+                    let (tau, lex_en) = (1.0, 0.3);
+                    model.tuning =
+                        psi_radar::classify::model::Tuning { model_strength: ms, other_strength: os, lex_en, logit_strength: ls, ..base };
                     let f = |field, max| eval::evaluate(&test, &model, field, max).macro_f1();
                     println!(
-                        "ms={ms} os={os} tau={tau} lex_en={lex_en}: full={:.3} 300={:.3} title={:.3} sv={:.3}",
+                        "ms={ms} os={os} ls={ls} tau={tau} lex_en={lex_en}: full={:.3} 300={:.3} title={:.3} sv={:.3}",
                         f(EvalField::Text, None),
                         f(EvalField::Text, Some(300)),
                         f(EvalField::Title, None),

@@ -203,8 +203,19 @@ pub fn evaluate(rows: &[Labelled], model: &Model, field: EvalField, max_chars: O
     }))
 }
 
-/// Swedish/English twins: (agreeing, n).
-pub fn agreement(path: &Path, model: &Model) -> anyhow::Result<(usize, usize)> {
+/// Results of `eval agreement`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Agreement {
+    pub same: usize,
+    pub n: usize,
+    /// Swedish text got no challenge, English did.
+    pub sv_none: usize,
+    /// English text got no challenge, Swedish did.
+    pub en_none: usize,
+}
+
+/// Swedish/English twins given the same top prediction (a challenge or none).
+pub fn agreement(path: &Path, model: &Model) -> anyhow::Result<Agreement> {
     let mut rdr = open_csv(path)?;
     let headers = rdr.headers().map_err(|e| BadInput(format!("{}: {e}", path.display())))?.clone();
     let cols = [
@@ -213,16 +224,18 @@ pub fn agreement(path: &Path, model: &Model) -> anyhow::Result<(usize, usize)> {
         column(&headers, "title_en", path)?,
         column(&headers, "text_en", path)?,
     ];
-    let (mut same, mut n) = (0, 0);
+    let mut a = Agreement::default();
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| BadInput(format!("{}: rad {}: {e}", path.display(), i + 2)))?;
         let g = |k: usize| rec.get(cols[k]).unwrap_or_default();
         let sv = top_class(g(0), g(1), model);
         let en = top_class(g(2), g(3), model);
-        same += usize::from(sv == en);
-        n += 1;
+        a.same += usize::from(sv == en);
+        a.sv_none += usize::from(sv == NONE_IDX && en != NONE_IDX);
+        a.en_none += usize::from(en == NONE_IDX && sv != NONE_IDX);
+        a.n += 1;
     }
-    Ok((same, n))
+    Ok(a)
 }
 
 #[cfg(test)]

@@ -35,11 +35,13 @@ pub struct Tuning {
     pub model_strength: f32,
     /// … and from any other stem the model has a weight for.
     pub other_strength: f32,
+    /// Evidence from the model's length-normalised logit (its confidence).
+    pub logit_strength: f32,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
-        Tuning { lex_en: 0.3, lex_sv: 1.2, tau: 1.0, tau_theme: 1.0, model_strength: 0.05, other_strength: 0.1 }
+        Tuning { lex_en: 0.3, lex_sv: 1.2, tau: 1.0, tau_theme: 1.0, model_strength: 0.05, other_strength: 0.1, logit_strength: 0.1 }
     }
 }
 
@@ -621,7 +623,7 @@ impl Model {
         let mut out = Vec::new();
         for k in 0..ncat {
             let score = if k < NCHAL {
-                let ev = strength[k].max(0.0) + lexs[k];
+                let ev = strength[k].max(0.0) + lexs[k] + t.logit_strength * (z[k] - self.weights.bias[k]).max(0.0);
                 p[k] / sum * (1.0 - (-ev / t.tau).exp())
             } else {
                 1.0 - (-lexs[k] / t.tau_theme).exp()

@@ -105,9 +105,11 @@ pub fn run_eval_classify(
 
 /// `psi-radar eval agreement PAIRS.csv`.
 pub fn run_eval_agreement(model: &Model, pairs: &Path, out: &mut impl Write) -> anyhow::Result<()> {
-    let (same, n) = eval::agreement(pairs, model)?;
+    let a = eval::agreement(pairs, model)?;
+    let (same, n) = (a.same, a.n);
     let share = if n == 0 { 0.0 } else { same as f64 / n as f64 };
     writeln!(out, "samma huvudutmaning på svenska och engelska: {same} av {n}")?;
+    writeln!(out, "ingen utmaning bara på svenska: {}, bara på engelska: {}", a.sv_none, a.en_none)?;
     writeln!(out, "agreement={share:.3} n={n}")?;
     Ok(())
 }
