@@ -17,6 +17,7 @@
 //! Each stage is a module; each arrow a plain function callable from a test
 //! or the CLI. `jobs` glues stages together; the scheduler only decides when.
 
+pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -1,0 +1,670 @@
+//! The run-time model: the embedded term-weight table (trained offline on
+//! English H2020 topics), the Swedish→English glossary that lets Swedish stems
+//! use those weights, and the curated lexicons from `categories.toml`.
+//!
+//! Scoring a text: every word is resolved once (per thread, cached) to
+//! model concepts and lexicon entries in both languages; the text's language
+//! is picked by stop-word and known-word counts; then a linear score per
+//! challenge (model logits + lexicon) gives a distribution, damped by how
+//! much evidence there is in absolute terms so that a text about nothing in
+//! particular gets no challenge.
+
+use super::lexicon::Lexicon;
+use super::text::{FxHashMap, FxHashSet, Stemmers, for_each_word};
+use super::{ClassifyError, NCHAL};
+use crate::domain::{CategoryId, CategoryScore, Evidence, Field, Lang};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const NONE: u32 = u32::MAX;
+/// How much a title occurrence counts relative to one in the text.
+pub const TITLE_WEIGHT: f32 = 2.0;
+
+/// Tuning constants of the score combination (see `Model::score`).
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    /// Lexicon weight added to the model logits, for English and Swedish text.
+    pub lex_en: f32,
+    pub lex_sv: f32,
+    /// Absolute evidence at which a challenge reaches 63 % of its share.
+    pub tau: f32,
+    /// Lexicon evidence at which a theme reaches 63 %.
+    pub tau_theme: f32,
+    /// Scale of the model's unnormalised positive evidence from curated
+    /// domain concepts (glossary targets, English lexicon terms) …
+    pub model_strength: f32,
+    /// … and from any other stem the model has a weight for.
+    pub other_strength: f32,
+    /// Evidence from the model's length-normalised logit (its confidence).
+    pub logit_strength: f32,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning { lex_en: 0.3, lex_sv: 1.2, tau: 1.0, tau_theme: 1.0, model_strength: 0.05, other_strength: 0.1, logit_strength: 0.1 }
+    }
+}
+
+/// The embedded weight table.
+struct Weights {
+    bias: [f32; NCHAL],
+    stems: FxHashMap<String, u32>,
+    idf: Vec<f32>,
+    w: Vec<[f32; NCHAL]>,
+}
+
+fn parse_weights(src: &str) -> Result<Weights, ClassifyError> {
+    let bad = |line: usize, message: String| ClassifyError::Weights { line, message };
+    let mut ws = Weights { bias: [0.0; NCHAL], stems: FxHashMap::default(), idf: Vec::new(), w: Vec::new() };
+    for (i, line) in src.lines().enumerate() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut parts = line.split('\t');
+        let key = parts.next().unwrap_or_default();
+        let nums: Result<Vec<f32>, _> = parts.map(str::parse::<f32>).collect();
+        let nums = nums.map_err(|e| bad(i + 1, e.to_string()))?;
+        if key == "@bias" {
+            if nums.len() != NCHAL {
+                return Err(bad(i + 1, format!("väntade {NCHAL} tal")));
+            }
+            ws.bias.copy_from_slice(&nums);
+            continue;
+        }
+        if nums.len() != NCHAL + 1 {
+            return Err(bad(i + 1, format!("väntade {} tal", NCHAL + 1)));
+        }
+        let mut w = [0.0; NCHAL];
+        w.copy_from_slice(&nums[1..]);
+        ws.stems.insert(key.to_string(), ws.w.len() as u32);
+        ws.idf.push(nums[0]);
+        ws.w.push(w);
+    }
+    Ok(ws)
+}
+
+/// A lexicon entry after stemming.
+#[derive(Debug)]
+struct LexEntry {
+    cat: usize,
+    weight: f32,
+    term: String,
+    lang: Lang,
+}
+
+/// How one surface word resolves in one language.
+#[derive(Debug, Default, Clone)]
+struct Res {
+    stop: bool,
+    concepts: Vec<u32>,
+    lex: Vec<u32>,
+    /// Stem id for phrase matching (NONE if the stem is in no phrase).
+    phrase: u32,
+    /// Resolved through the other language (English words in Swedish text).
+    foreign: bool,
+}
+
+impl Res {
+    fn known(&self) -> bool {
+        !self.concepts.is_empty() || !self.lex.is_empty()
+    }
+}
+
+#[derive(Debug)]
+struct WordInfo {
+    word: Box<str>,
+    sv: Res,
+    en: Res,
+}
+
+static NEXT_MODEL_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The classifier model: embedded weights and glossary plus a lexicon file.
+pub struct Model {
+    id: u64,
+    stemmers: Stemmers,
+    weights: Weights,
+    /// Swedish stem → concept ids.
+    glossary: FxHashMap<String, Vec<u32>>,
+    /// (lang, stem) → lexicon entries, for one-word terms.
+    lex_uni: FxHashMap<(Lang, String), Vec<u32>>,
+    /// (lang, stem) → phrase-word id.
+    phrase_words: FxHashMap<(Lang, String), u32>,
+    /// [w1, w2, w3] (w1 = NONE for two-word phrases) → lexicon entries.
+    phrases: FxHashMap<[u32; 3], Vec<u32>>,
+    lex: Vec<LexEntry>,
+    /// Concepts named by the glossary or an English lexicon term.
+    domain: Vec<bool>,
+    /// Swedish stems that compound splitting may use as parts.
+    known_sv: FxHashSet<String>,
+    categories: Vec<CategoryId>,
+    names: Vec<(String, String)>,
+    threshold: f32,
+    theme_threshold: f32,
+    pub tuning: Tuning,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("vocabulary", &self.weights.w.len())
+            .field("glossary", &self.glossary.len())
+            .field("lexicon", &self.lex.len())
+            .field("categories", &self.categories)
+            .field("threshold", &self.threshold)
+            .finish()
+    }
+}
+
+impl Model {
+    /// Build a model from the weight table, glossary and parsed lexicon.
+    pub(super) fn build(weights_src: &str, glossary_src: &str, lexicon: Lexicon) -> Result<Model, ClassifyError> {
+        let weights = parse_weights(weights_src)?;
+        let stemmers = Stemmers::new();
+        let mut glossary: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+        let mut domain_ids: Vec<u32> = Vec::new();
+        for (i, line) in glossary_src.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            if line.is_empty() {
+                continue;
+            }
+            // `sv = en`: a domain translation; `sv ~ en`: a translation that is no evidence by itself.
+            let (sv, en, is_domain) = match (line.split_once('='), line.split_once('~')) {
+                (Some((sv, en)), _) => (sv, en, true),
+                (None, Some((sv, en))) => (sv, en, false),
+                (None, None) => return Err(ClassifyError::Glossary { line: i + 1, message: "saknar «=» eller «~»".into() }),
+            };
+            let mut ids = Vec::new();
+            let mut buf = String::new();
+            for_each_word(en, &mut buf, |w| {
+                if let Some(&id) = weights.stems.get(&stemmers.stem(Lang::En, w))
+                    && !ids.contains(&id)
+                {
+                    ids.push(id);
+                }
+            });
+            for svw in sv.split(',') {
+                let svw = svw.trim().to_lowercase();
+                if svw.is_empty() {
+                    continue;
+                }
+                if is_domain {
+                    domain_ids.extend(ids.iter().copied());
+                }
+                let e = glossary.entry(stemmers.stem(Lang::Sv, &svw)).or_default();
+                for id in &ids {
+                    if !e.contains(id) {
+                        e.push(*id);
+                    }
+                }
+            }
+        }
+        // Every glossary word may be a compound part, even one without weights ("insats").
+        let mut known_sv: FxHashSet<String> = glossary.keys().cloned().collect();
+
+        let mut categories = Vec::new();
+        let mut names = Vec::new();
+        let mut lex = Vec::new();
+        let mut lex_uni: FxHashMap<(Lang, String), Vec<u32>> = FxHashMap::default();
+        let mut phrase_words: FxHashMap<(Lang, String), u32> = FxHashMap::default();
+        let mut phrases: FxHashMap<[u32; 3], Vec<u32>> = FxHashMap::default();
+        for (cat, def) in lexicon.challenges.iter().chain(lexicon.themes.iter()).enumerate() {
+            categories.push(def.id.clone());
+            names.push((def.name_sv.clone(), def.name_en.clone()));
+            for t in &def.terms {
+                let id = lex.len() as u32;
+                lex.push(LexEntry { cat, weight: t.weight, term: t.term.clone(), lang: t.lang });
+                let stems: Vec<String> =
+                    t.words.iter().filter(|w| !stemmers.is_stop(t.lang, w)).map(|w| stemmers.stem(t.lang, w)).collect();
+                match stems.len() {
+                    0 => {}
+                    1 => {
+                        if t.lang == Lang::Sv {
+                            known_sv.insert(stems[0].clone());
+                        }
+                        let e = lex_uni.entry((t.lang, stems[0].clone())).or_default();
+                        // The same stem twice in one category counts once.
+                        if !e.iter().any(|&o| lex[o as usize].cat == cat) {
+                            e.push(id);
+                        }
+                    }
+                    n => {
+                        let mut key = [NONE; 3];
+                        for (k, s) in stems.iter().enumerate() {
+                            let next = phrase_words.len() as u32;
+                            key[3 - n + k] = *phrase_words.entry((t.lang, s.clone())).or_insert(next);
+                        }
+                        phrases.entry(key).or_default().push(id);
+                    }
+                }
+            }
+        }
+        let mut domain = vec![false; weights.w.len()];
+        for &i in &domain_ids {
+            domain[i as usize] = true;
+        }
+        for def in lexicon.challenges.iter() {
+            for t in def.terms.iter().filter(|t| t.lang == Lang::En) {
+                for w in &t.words {
+                    if let Some(&i) = weights.stems.get(&stemmers.stem(Lang::En, w)) {
+                        domain[i as usize] = true;
+                    }
+                }
+            }
+        }
+        Ok(Model {
+            domain,
+            id: NEXT_MODEL_ID.fetch_add(1, Ordering::Relaxed),
+            stemmers,
+            weights,
+            glossary,
+            lex_uni,
+            phrase_words,
+            phrases,
+            lex,
+            known_sv,
+            categories,
+            names,
+            threshold: lexicon.threshold,
+            theme_threshold: lexicon.theme_threshold,
+            tuning: Tuning::default(),
+        })
+    }
+
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    pub fn theme_threshold(&self) -> f32 {
+        self.theme_threshold
+    }
+
+    /// All categories the model knows: SC1…SC7, then the themes.
+    pub fn categories(&self) -> &[CategoryId] {
+        &self.categories
+    }
+
+    /// Swedish and English display names of a category.
+    pub fn category_name(&self, id: &CategoryId, lang: Lang) -> Option<&str> {
+        let i = self.categories.iter().position(|c| c == id)?;
+        Some(lang.pick(&self.names[i].0, &self.names[i].1))
+    }
+
+    /// Size of the embedded vocabulary (English stems with weights).
+    pub fn vocabulary_len(&self) -> usize {
+        self.weights.w.len()
+    }
+
+    fn resolve_lang(&self, lang: Lang, word: &str) -> Res {
+        let mut r = Res { phrase: NONE, ..Res::default() };
+        if self.stemmers.is_stop(lang, word) {
+            r.stop = true;
+            return r;
+        }
+        let stem = self.stemmers.stem(lang, word);
+        let key = (lang, stem);
+        if let Some(v) = self.lex_uni.get(&key) {
+            r.lex.extend_from_slice(v);
+        }
+        if let Some(&p) = self.phrase_words.get(&key) {
+            r.phrase = p;
+        }
+        let stem = key.1;
+        match lang {
+            Lang::En => {
+                if let Some(&c) = self.weights.stems.get(&stem) {
+                    r.concepts.push(c);
+                }
+            }
+            Lang::Sv => {
+                if let Some(v) = self.glossary.get(&stem) {
+                    r.concepts.extend_from_slice(v);
+                }
+                if !r.known() && word.chars().count() >= 7 {
+                    self.split_compound(word, 0, &mut r);
+                }
+                if !r.known() && word.len() >= 5 && word.is_ascii() {
+                    // An English term of the curated lexicon in Swedish text ("social innovation").
+                    let en = self.resolve_lang(Lang::En, word);
+                    if !en.stop && !en.lex.is_empty() {
+                        r.lex = en.lex;
+                        r.foreign = true;
+                    }
+                }
+            }
+        }
+        r
+    }
+
+    /// The Swedish stem of a compound part if it is known.
+    fn known_part(&self, part: &str) -> Option<String> {
+        if part.chars().count() < 3 {
+            return None;
+        }
+        let s = self.stemmers.stem(Lang::Sv, part);
+        if self.known_sv.contains(&s) {
+            return Some(s);
+        }
+        None
+    }
+
+    fn add_part(&self, stem: &str, r: &mut Res) {
+        if let Some(v) = self.lex_uni.get(&(Lang::Sv, stem.to_string())) {
+            r.lex.extend_from_slice(v);
+        }
+        if let Some(v) = self.glossary.get(stem) {
+            r.concepts.extend_from_slice(v);
+        }
+    }
+
+    /// Split a Swedish compound into known parts: the longest known tail,
+    /// then the head (with a linking -s/-a/-e/-o/-u dropped) recursively.
+    /// Returns true when at least the tail was known.
+    fn split_compound(&self, word: &str, depth: u8, r: &mut Res) -> bool {
+        if depth > 3 {
+            return false;
+        }
+        let bounds: Vec<usize> = word.char_indices().map(|(i, _)| i).skip(3).collect();
+        for &i in &bounds {
+            let (head, tail) = word.split_at(i);
+            if tail.chars().count() < 3 {
+                break;
+            }
+            let Some(tail_stem) = self.known_part(tail) else { continue };
+            let mut head_res = Res::default();
+            let mut head_ok = false;
+            for h in [Some(head), head.strip_suffix('s'), head.strip_suffix(['a', 'e', 'o', 'u'])].into_iter().flatten() {
+                if let Some(hs) = self.known_part(h) {
+                    self.add_part(&hs, &mut head_res);
+                    head_ok = true;
+                    break;
+                }
+                if h.chars().count() >= 6 && self.split_compound(h, depth + 1, &mut head_res) {
+                    head_ok = true;
+                    break;
+                }
+            }
+            // Accept an unknown head only for a long, telling tail.
+            if head_ok || tail.chars().count() >= 5 {
+                r.concepts.extend(head_res.concepts);
+                r.lex.extend(head_res.lex);
+                self.add_part(&tail_stem, r);
+                r.concepts.dedup();
+                r.lex.dedup();
+                return true;
+            }
+        }
+        false
+    }
+
+    fn resolve(&self, word: &str) -> WordInfo {
+        WordInfo { word: word.into(), sv: self.resolve_lang(Lang::Sv, word), en: self.resolve_lang(Lang::En, word) }
+    }
+}
+
+/// One segment of text to classify: a title and a body in one language
+/// (`hint` breaks ties in language detection).
+pub struct Segment<'a> {
+    pub title: &'a str,
+    pub text: &'a str,
+    pub hint: Lang,
+}
+
+#[derive(Clone, Copy)]
+struct ConceptAcc {
+    id: u32,
+    tf: f32,
+    first_word: u32,
+    field: Field,
+    lang: Lang,
+}
+
+#[derive(Clone, Copy)]
+struct LexAcc {
+    id: u32,
+    tf: f32,
+    field: Field,
+}
+
+#[derive(Default)]
+struct Scratch {
+    model_id: u64,
+    index: FxHashMap<Box<str>, u32>,
+    words: Vec<WordInfo>,
+    seq: Vec<(u32, Field)>,
+    concept_slot: Vec<u32>,
+    concepts: Vec<ConceptAcc>,
+    lex_slot: Vec<u32>,
+    lex: Vec<LexAcc>,
+    buf: String,
+}
+
+/// Cached words per thread before the cache is emptied.
+const CACHE_CAP: usize = 400_000;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl Scratch {
+    fn reset_for(&mut self, model: &Model) {
+        if self.model_id != model.id || self.words.len() > CACHE_CAP {
+            self.index.clear();
+            self.words.clear();
+            self.model_id = model.id;
+        }
+        self.concept_slot.clear();
+        self.concept_slot.resize(model.weights.w.len(), NONE);
+        self.lex_slot.clear();
+        self.lex_slot.resize(model.lex.len(), NONE);
+        self.concepts.clear();
+        self.lex.clear();
+    }
+
+    fn lookup(&mut self, model: &Model, field: Field) -> u32 {
+        // `buf` holds the current word.
+        if let Some(&i) = self.index.get(self.buf.as_str()) {
+            self.seq.push((i, field));
+            return i;
+        }
+        let i = self.words.len() as u32;
+        self.words.push(model.resolve(&self.buf));
+        self.index.insert(self.buf.as_str().into(), i);
+        self.seq.push((i, field));
+        i
+    }
+}
+
+/// Raw per-category results before thresholds.
+pub struct Scored {
+    /// (category index, score 0..1, evidence)
+    pub scores: Vec<(usize, f32, Vec<Evidence>)>,
+}
+
+impl Model {
+    /// Score segments: one `CategoryScore` per category with a non-zero
+    /// score (challenges and themes), unsorted, no threshold applied.
+    pub fn score(&self, segments: &[Segment<'_>]) -> Vec<CategoryScore> {
+        SCRATCH.with_borrow_mut(|s| self.score_in(s, segments))
+    }
+
+    fn score_in(&self, s: &mut Scratch, segments: &[Segment<'_>]) -> Vec<CategoryScore> {
+        s.reset_for(self);
+        let mut sv_weight = 0.0f32;
+        let mut en_weight = 0.0f32;
+        for seg in segments {
+            s.seq.clear();
+            for (field, text) in [(Field::Title, seg.title), (Field::Text, seg.text)] {
+                let mut buf = std::mem::take(&mut s.buf);
+                for_each_word(text, &mut buf, |w| {
+                    // Re-borrow the scratch buffer: the word is copied into `s.buf`.
+                    s.buf.clear();
+                    s.buf.push_str(w);
+                    s.lookup(self, field);
+                });
+                s.buf = buf;
+            }
+            // Language of this segment.
+            let (mut sv, mut en) = (0i32, 0i32);
+            for &(i, _) in &s.seq {
+                let w = &s.words[i as usize];
+                sv += if w.sv.stop { 2 } else { i32::from(w.sv.known() && !w.sv.foreign) };
+                en += if w.en.stop { 2 } else { i32::from(w.en.known()) };
+            }
+            let lang = if sv > en {
+                Lang::Sv
+            } else if en > sv {
+                Lang::En
+            } else {
+                seg.hint
+            };
+            let nwords = s.seq.len() as f32;
+            match lang {
+                Lang::Sv => sv_weight += nwords,
+                Lang::En => en_weight += nwords,
+            }
+            let Scratch { words, seq, concept_slot, concepts, lex_slot, lex, .. } = &mut *s;
+            let mut add_lex = |l: u32, tf: f32, field: Field| {
+                let slot = &mut lex_slot[l as usize];
+                if *slot == NONE {
+                    *slot = lex.len() as u32;
+                    lex.push(LexAcc { id: l, tf, field });
+                } else {
+                    lex[*slot as usize].tf += tf;
+                }
+            };
+            let mut prev = [NONE; 2];
+            for &(wi, field) in seq.iter() {
+                let w = &words[wi as usize];
+                let r = match lang {
+                    Lang::Sv => &w.sv,
+                    Lang::En => &w.en,
+                };
+                if r.stop {
+                    continue;
+                }
+                let tf = if field == Field::Title { TITLE_WEIGHT } else { 1.0 };
+                let wlang = if r.foreign { Lang::En } else { lang };
+                for &c in &r.concepts {
+                    let slot = &mut concept_slot[c as usize];
+                    if *slot == NONE {
+                        *slot = concepts.len() as u32;
+                        concepts.push(ConceptAcc { id: c, tf, first_word: wi, field, lang: wlang });
+                    } else {
+                        concepts[*slot as usize].tf += tf;
+                    }
+                }
+                for &l in &r.lex {
+                    add_lex(l, tf, field);
+                }
+                let p = r.phrase;
+                if p != NONE && prev[1] != NONE {
+                    if let Some(ids) = self.phrases.get(&[NONE, prev[1], p]) {
+                        for &l in ids {
+                            add_lex(l, tf, field);
+                        }
+                    }
+                    if prev[0] != NONE
+                        && let Some(ids) = self.phrases.get(&[prev[0], prev[1], p])
+                    {
+                        for &l in ids {
+                            add_lex(l, tf, field);
+                        }
+                    }
+                }
+                prev = [prev[1], p];
+            }
+        }
+        self.combine(s, sv_weight > en_weight)
+    }
+
+    fn combine(&self, s: &Scratch, swedish: bool) -> Vec<CategoryScore> {
+        let t = &self.tuning;
+        let ncat = self.categories.len();
+        // Model logits.
+        let mut norm = 0.0f32;
+        for c in &s.concepts {
+            let x = (1.0 + c.tf.ln()) * self.weights.idf[c.id as usize];
+            norm += x * x;
+        }
+        let norm = norm.sqrt().max(1e-6);
+        let mut z = self.weights.bias;
+        let mut strength = [0.0f32; NCHAL];
+        for c in &s.concepts {
+            let x = (1.0 + c.tf.ln()) * self.weights.idf[c.id as usize];
+            let w = &self.weights.w[c.id as usize];
+            for k in 0..NCHAL {
+                z[k] += x / norm * w[k];
+                let scale = if self.domain[c.id as usize] { t.model_strength } else { t.other_strength };
+                strength[k] += scale * x * w[k];
+            }
+        }
+        if s.concepts.is_empty() {
+            z = [0.0; NCHAL];
+        }
+        // Lexicon scores.
+        let mut lexs = vec![0.0f32; ncat];
+        for l in &s.lex {
+            let e = &self.lex[l.id as usize];
+            lexs[e.cat] += e.weight * (1.0 + l.tf.ln());
+        }
+        let beta = if swedish { t.lex_sv } else { t.lex_en };
+        let mut logits = [0.0f32; NCHAL];
+        for k in 0..NCHAL {
+            logits[k] = z[k] + beta * lexs[k];
+        }
+        let m = logits.iter().copied().fold(f32::MIN, f32::max);
+        let mut p = [0.0f32; NCHAL];
+        let mut sum = 0.0;
+        for k in 0..NCHAL {
+            p[k] = (logits[k] - m).exp();
+            sum += p[k];
+        }
+        let mut out = Vec::new();
+        for k in 0..ncat {
+            let score = if k < NCHAL {
+                let ev = strength[k].max(0.0) + lexs[k] + t.logit_strength * (z[k] - self.weights.bias[k]).max(0.0);
+                p[k] / sum * (1.0 - (-ev / t.tau).exp())
+            } else {
+                1.0 - (-lexs[k] / t.tau_theme).exp()
+            };
+            if score <= 0.0 || !score.is_finite() {
+                continue;
+            }
+            out.push(CategoryScore { category: self.categories[k].clone(), score, evidence: self.evidence(s, k, norm) });
+        }
+        out
+    }
+
+    fn evidence(&self, s: &Scratch, cat: usize, norm: f32) -> Vec<Evidence> {
+        let mut ev: Vec<Evidence> = Vec::new();
+        for l in &s.lex {
+            let e = &self.lex[l.id as usize];
+            if e.cat == cat {
+                ev.push(Evidence { term: e.term.clone(), field: l.field, lang: e.lang, weight: e.weight * (1.0 + l.tf.ln()) });
+            }
+        }
+        if cat < NCHAL {
+            let mut model_ev: Vec<(f32, &ConceptAcc)> = s
+                .concepts
+                .iter()
+                .map(|c| {
+                    let x = (1.0 + c.tf.ln()) * self.weights.idf[c.id as usize];
+                    (x / norm * self.weights.w[c.id as usize][cat], c)
+                })
+                .filter(|(w, _)| *w > 0.02)
+                .collect();
+            model_ev.sort_by(|a, b| b.0.total_cmp(&a.0));
+            for (w, c) in model_ev.into_iter().take(8) {
+                let term = s.words[c.first_word as usize].word.to_string();
+                if ev.iter().any(|e| e.term == term) {
+                    continue;
+                }
+                ev.push(Evidence { term, field: c.field, lang: c.lang, weight: w });
+            }
+        }
+        ev.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        ev.truncate(10);
+        ev
+    }
+}
