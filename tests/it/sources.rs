@@ -15,7 +15,7 @@ use psi_radar::domain::{CallStatus, RawCall};
 use psi_radar::sources::fetch::{FetchConfig, FetchError, FetchRequest, Fetched, Fetcher};
 use psi_radar::sources::spec::{SourceKind, SourceSpec, load_demo_sources};
 use psi_radar::sources::{eu_portal, feed, fixture_server, html, poll_sources, vinnova};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -302,7 +302,7 @@ async fn malformed_input_marks_the_source_failing() {
 // ───────────────────────── whole polls ─────────────────────────
 
 async fn demo() -> (psi_radar::store::Store, Fetcher, Vec<SourceSpec>, tokio::task::JoinHandle<()>) {
-    let (addr, handle) = fixture_server::serve_fixtures(PathBuf::from(fixture("sources"))).await.unwrap();
+    let (addr, handle) = fixture_server::serve_fixtures(fixture("sources")).await.unwrap();
     let mut specs = demo_specs(&format!("http://{addr}"));
     specs.push(spec("trasig", format!("http://{addr}/finns-inte.xml"), SourceKind::Feed));
     (store().await, fetcher(), specs, handle)
