@@ -6,3 +6,4 @@ mod helpers;
 mod mail_out;
 mod smtp_sink;
 mod members;
+mod sources;
