@@ -19,4 +19,5 @@
 
 pub mod cli;
 pub mod domain;
+pub mod mail;
 pub mod store;

@@ -2,6 +2,8 @@
 //! its own file. Errors that are the user's (bad config, bad CSV, unknown
 //! reference) exit with 2; anything else with 1.
 
+pub mod mail;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Skapa databasen och kontrollera konfigurationen
     Init,
+    /// Svarsmejl: tolka (parse)
+    Mail(mail::MailArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -48,5 +52,6 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init => Ok(()),
+        Command::Mail(args) => mail::run(&args, &mut std::io::stdout().lock()),
     }
 }

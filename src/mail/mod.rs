@@ -1,0 +1,3 @@
+//! E-mail: reading the members' replies (DESIGN.md §6).
+
+pub mod reply;
