@@ -596,8 +596,9 @@ fn command(rest: &str) -> Option<fn(CallRef) -> Action> {
     }
 }
 
-/// A bare name on the last line ("Anna", "Per Olsson"): a signature.
+/// A bare name on the last line ("Anna", "Per Olsson", "/Lena"): a signature.
 fn is_name_line(line: &str) -> bool {
+    let line = line.trim_start_matches(['/', '-', '–', ' ']);
     let toks = tokenize(line);
     !toks.is_empty()
         && toks.len() <= 3

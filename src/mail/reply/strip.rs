@@ -105,10 +105,13 @@ fn signature_line(line: &str) -> bool {
     if f.len() < 100 && MOBILE.iter().any(|m| f.starts_with(m)) {
         return true;
     }
-    if bare == "best" || bare.split_whitespace().count() > 6 {
+    if bare == "best" || bare.split_whitespace().count() > 8 {
         return false;
     }
-    SIGN_OFFS.iter().any(|s| bare == *s || bare.strip_prefix(s).is_some_and(|rest| rest.starts_with([' ', ',', '/', '!', '.'])))
+    // "Mit freundlichen Grüßen / Best regards": any part may be the sign-off.
+    bare.split('/')
+        .map(str::trim)
+        .any(|part| SIGN_OFFS.iter().any(|s| part == *s || part.strip_prefix(s).is_some_and(|rest| rest.starts_with([' ', ',', '!', '.']))))
 }
 
 /// How many lines (1 to 3) an attribution starting at `i` spans, if any.
