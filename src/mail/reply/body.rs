@@ -8,26 +8,30 @@ use scraper::{Html, Node};
 /// Longest body text read, in bytes: a reply's new text is short, and the
 /// rest is quoted history.
 const MAX_BODY: usize = 256 * 1024;
+/// Longest HTML body converted, in bytes (html5ever slows down on huge, deeply nested input).
+const MAX_HTML: usize = 1024 * 1024;
 
 /// The body text of a message, or "" when it has none.
 pub(super) fn text(msg: &Message<'_>) -> String {
     let from_part = |id: &u32| -> Option<String> {
         match &msg.parts.get(*id as usize)?.body {
             PartType::Text(t) => Some(t.to_string()),
-            PartType::Html(h) => Some(html_to_text(h)),
+            PartType::Html(h) => Some(html_to_text(prefix(h, MAX_HTML))),
             _ => None,
         }
     };
     let plain = msg.text_body.iter().find_map(from_part).filter(|t| !t.trim().is_empty());
-    let mut text = plain.or_else(|| msg.html_body.iter().find_map(from_part)).unwrap_or_default();
-    if text.len() > MAX_BODY {
-        let mut cut = MAX_BODY;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
+    let text = plain.or_else(|| msg.html_body.iter().find_map(from_part)).unwrap_or_default();
+    prefix(&text, MAX_BODY).to_string()
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    let mut cut = max.min(s.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
     }
-    text
+    s.get(..cut).unwrap_or("")
 }
 
 const SKIP: &[&str] = &["head", "style", "script", "title", "template", "noscript"];
