@@ -298,7 +298,12 @@ const PHRASES: &[(&[&str], Sig)] = &[
     (&["kan"], Filler),
     (&["can"], Filler),
     (&["will"], Filler),
+    (&["hej"], Filler),
+    (&["hejsan"], Filler),
+    (&["hi"], Filler),
+    (&["hello"], Filler),
     (&["tack"], Closer),
+    (&["please"], Closer),
     (&["thanks"], Closer),
     (&["thank"], Closer),
     (&["you"], Closer),
@@ -557,6 +562,14 @@ fn head_end(toks: &[Tok], hits: &[Hit]) -> usize {
         let last_kw = clause.iter().rev().find(|h| is_keyword(h.sig));
         match last_kw {
             Some(h) if consumed => head = end_of(h),
+            // a clause of greetings and fillers only ("Hej!") may open the head
+            None if consumed => {
+                if hits.get(m).is_some_and(|h| h.sig == Some(Break)) {
+                    break;
+                }
+                k = m;
+                continue;
+            }
             _ if first
                 && clause
                     .first()
@@ -855,6 +868,10 @@ mod tests {
             ("Sure, as a co-applicant", Yes, Some(Role::Partner), ""),
             ("ja, SOM PARTNER", Yes, Some(Role::Partner), ""),
             ("Nej", No, None, ""),
+            ("Hej! Ja, vi är med.", Yes, None, ""),
+            ("Ja tack!", Yes, None, ""),
+            ("Yes please, as lead partner", Yes, Some(Role::Lead), ""),
+            ("Hej Anna! Ja, vi är med.", Yes, None, "Hej Anna! Ja, vi är med."),
             ("nej, vi vill inte vara projektagare", No, None, ""),
         ];
         for (text, intent, role, comment) in cases {
