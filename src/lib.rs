@@ -20,8 +20,8 @@
 pub mod classify;
 pub mod cli;
 pub mod config;
-pub mod domain;
 pub mod demo;
+pub mod domain;
 pub mod i18n;
 pub mod jobs;
 pub mod mail;

@@ -29,7 +29,14 @@ pub fn call_json(c: &StoredCall) -> serde_json::Value {
     })
 }
 
-pub async fn calls_list(ctx: &Ctx, open: bool, category: Option<String>, as_json: bool, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn calls_list(
+    ctx: &Ctx,
+    open: bool,
+    category: Option<String>,
+    as_json: bool,
+    now: DateTime<Utc>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     if let Some(c) = &category {
         crate::domain::CategoryId::parse(c).map_err(|e| BadInput(format!("--category: {e}")))?;
     }
@@ -53,7 +60,16 @@ pub async fn calls_list(ctx: &Ctx, open: bool, category: Option<String>, as_json
             .map(|d| crate::i18n::date(d.at.with_timezone(&tz).date_naive(), lang))
             .unwrap_or_else(|| lang.pick("ingen deadline", "no deadline").into());
         let cats = c.categories.iter().take(3).map(|s| format!("{} {:.2}", s.category, s.score)).collect::<Vec<_>>().join(", ");
-        writeln!(out, "{}  {:<10} {}  [{}]\n           {} · {}", c.reference, c.call.status.as_str(), c.call.title, cats, c.call.funder, dl)?;
+        writeln!(
+            out,
+            "{}  {:<10} {}  [{}]\n           {} · {}",
+            c.reference,
+            c.call.status.as_str(),
+            c.call.title,
+            cats,
+            c.call.funder,
+            dl
+        )?;
     }
     Ok(())
 }
@@ -119,7 +135,14 @@ pub async fn status(ctx: &Ctx, out: &mut impl Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn digest(ctx: &Ctx, week: Option<String>, dry_run: bool, out_dir: Option<&Path>, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn digest(
+    ctx: &Ctx,
+    week: Option<String>,
+    dry_run: bool,
+    out_dir: Option<&Path>,
+    now: DateTime<Utc>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let week = match week {
         Some(w) => Some(Week::parse(&w).ok_or_else(|| BadInput(format!("--week «{w}»: ange vecka som 2026-W48")))?),
         None => None,
@@ -144,10 +167,22 @@ pub async fn digest(ctx: &Ctx, week: Option<String>, dry_run: bool, out_dir: Opt
     }
     writeln!(out, "{}: {}", lang.pick("Veckobrev", "Digest"), report.rendered.subject)?;
     if report.queued == 0 {
-        writeln!(out, "{}", lang.pick("Veckans brev är redan lagt i utkorgen; inget nytt köades.", "This week's digest was already queued; nothing new."))?;
+        writeln!(
+            out,
+            "{}",
+            lang.pick("Veckans brev är redan lagt i utkorgen; inget nytt köades.", "This week's digest was already queued; nothing new.")
+        )?;
     }
     let sent = crate::jobs::send::run_send(ctx, now).await?;
-    writeln!(out, "{}: {} {}, {} {}", lang.pick("Utskick", "Sending"), sent.sent, lang.pick("skickade", "sent"), sent.retrying + sent.failed, lang.pick("ej skickade", "not sent"))?;
+    writeln!(
+        out,
+        "{}: {} {}, {} {}",
+        lang.pick("Utskick", "Sending"),
+        sent.sent,
+        lang.pick("skickade", "sent"),
+        sent.retrying + sent.failed,
+        lang.pick("ej skickade", "not sent")
+    )?;
     for e in &sent.errors {
         writeln!(out, "  {e}")?;
     }

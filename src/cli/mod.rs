@@ -4,6 +4,7 @@
 
 pub mod classify;
 pub mod core;
+pub mod mail;
 pub mod members;
 
 use crate::config::Config;
@@ -86,6 +87,8 @@ pub enum Command {
         #[arg(long)]
         pending: bool,
     },
+    /// Svarsmejl: tolka
+    Mail(mail::MailArgs),
     /// Mät klassificeringen
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -292,6 +295,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(out, "Skickade {}, ej skickade {}.", s.sent, s.retrying + s.failed)?;
             Ok(())
         }
+        Command::Mail(args) => mail::run(&args, out),
         Command::Outbox { pending } => {
             let ctx = open(&cli.config).await?;
             core::outbox(&ctx, pending, out).await
@@ -364,4 +368,3 @@ fn print_demo(r: &crate::demo::DemoReport, took: std::time::Duration, out: &mut 
     }
     Ok(())
 }
-

@@ -179,4 +179,3 @@ pub async fn run_digest(ctx: &Ctx, week: Option<Week>, now: DateTime<Utc>, dry_r
     };
     if dry_run { work().await } else { super::recorded(ctx, "digest", now, work).await }
 }
-

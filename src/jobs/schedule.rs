@@ -75,7 +75,11 @@ pub fn next_runs(ctx: &Ctx, now: DateTime<Utc>) -> Vec<(JobKind, Option<DateTime
     JobKind::ALL.iter().map(|k| (*k, k.cron(ctx).next_after(now, ctx.config.partnership.tz))).collect()
 }
 
-fn register(sched: JobScheduler, ctx: Arc<Ctx>, kind: JobKind) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> {
+fn register(
+    sched: JobScheduler,
+    ctx: Arc<Ctx>,
+    kind: JobKind,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> {
     Box::pin(async move {
         let now = Utc::now();
         let Some(next) = kind.cron(&ctx).next_after(now, ctx.config.partnership.tz) else {

@@ -11,5 +11,6 @@ impl Summary for SendReport {
 }
 
 pub async fn run_send(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
-    super::recorded(ctx, "send", now, || async { Ok(send_pending(&ctx.store, &ctx.mailer, now, ctx.config.mail.max_attempts).await?) }).await
+    super::recorded(ctx, "send", now, || async { Ok(send_pending(&ctx.store, &ctx.mailer, now, ctx.config.mail.max_attempts).await?) })
+        .await
 }

@@ -7,6 +7,7 @@ pub mod message;
 pub mod notify;
 pub mod outbox;
 pub mod render;
+pub mod reply;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {

@@ -10,10 +10,10 @@ use std::time::Duration;
 pub mod apps;
 pub mod calls;
 pub mod jobs;
+pub mod members;
 pub mod outbox;
 pub mod replies;
 pub mod sources;
-pub mod members;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

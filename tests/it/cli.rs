@@ -35,8 +35,10 @@ fn demo_writes_a_digest_naming_real_calls() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("veckobrev: PSI veckobrev vecka 3"), "{stdout}");
     let files: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().map(|e| e.path()).collect();
-    let digest_eml = files.iter().find(|p| p.to_string_lossy().contains("digest") && p.extension().unwrap() == "eml").expect("a digest .eml");
-    let digest_html = files.iter().find(|p| p.to_string_lossy().contains("digest") && p.extension().unwrap() == "html").expect("a digest .html");
+    let digest_eml =
+        files.iter().find(|p| p.to_string_lossy().contains("digest") && p.extension().unwrap() == "eml").expect("a digest .eml");
+    let digest_html =
+        files.iter().find(|p| p.to_string_lossy().contains("digest") && p.extension().unwrap() == "html").expect("a digest .html");
     assert!(files.iter().any(|p| p.to_string_lossy().contains("notify")), "member notifications written");
     let html = std::fs::read_to_string(digest_html).unwrap();
     // A real call from the fixtures, its challenge and a matched member.

@@ -4,6 +4,7 @@
 mod cli;
 mod helpers;
 mod mail_out;
-mod smtp_sink;
+mod mail_reply;
 mod members;
+mod smtp_sink;
 mod sources;

@@ -1,0 +1,341 @@
+//! The reply parser (DESIGN.md §6), between the IMAP fetch / MTA pipe and the recorder: raw RFC 822 bytes in, a `Reading` out; pure, never panics.
+//!
+//! ```text
+//!  raw bytes ─▶ mail-parser ─▶ headers: from, Message-ID, subject, In-Reply-To/References
+//!                    │              └─▶ auto-reply / bounce?  ─▶ Reading { auto_reply: true }
+//!                    └─▶ body text (plain, or HTML → text) ─▶ strip quotes + signature ─▶ new text
+//!                                                                          │
+//!  default call: [PSI-0042] in the subject, else our Message-ID replied to ┴─▶ grammar ─▶ answers, actions
+//! ```
+//!
+//! Decisions:
+//! - A message with only commands (STOPP, dismiss, watch) is `understood:
+//!   true` with empty `answers`; the commands are in `actions`.
+//! - Auto-replies and bounces: `auto_reply: true`, `understood: false`, no
+//!   answers and no actions, `reason` says which kind.
+//! - `understood: false` otherwise means nothing could be read; `reason`
+//!   (Swedish, for AU) says why.
+//! - The default call: the one reference in the subject; else, if the
+//!   message replies to one of our Message-IDs
+//!   (`<psi-radar.{kind}.{refs}.{unique}@{domain}>`) naming exactly one
+//!   reference, that one (In-Reply-To first, then the latest of References).
+//!   Several references in the subject give no default.
+//! - The phrase decisions are in [`grammar`].
+
+mod body;
+mod grammar;
+mod strip;
+
+use crate::domain::{CallRef, Intent, Role};
+use mail_parser::{HeaderValue, Message, MessageParser, MimeHeaders};
+use serde::Serialize;
+
+/// What the parser read from one message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reading {
+    /// The sender's address, lower-cased.
+    pub from: Option<String>,
+    /// The Message-ID, with angle brackets `<…>`.
+    pub message_id: Option<String>,
+    /// An auto-reply (out of office …) or a bounce: never an answer.
+    pub auto_reply: bool,
+    pub answers: Vec<Answer>,
+    /// False when nothing could be read (then `answers` is empty).
+    pub understood: bool,
+    /// Commands: unsubscribe, and AU's dismiss / watch.
+    #[serde(skip)]
+    pub actions: Vec<Action>,
+    #[serde(skip)]
+    pub subject: String,
+    /// The message ids of In-Reply-To and References, with angle brackets.
+    #[serde(skip)]
+    pub in_reply_to: Vec<String>,
+    /// The body after stripping quoted history and the signature.
+    #[serde(skip)]
+    pub new_text: String,
+    /// Why the message was not understood, or which kind of auto-reply it is (Swedish, for AU).
+    #[serde(skip)]
+    pub reason: Option<String>,
+}
+
+/// One answer to one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Answer {
+    /// None when the message names no call.
+    pub call: Option<CallRef>,
+    pub intent: Intent,
+    pub role: Option<Role>,
+    /// The rest of the member's words (may be empty).
+    pub comment: String,
+}
+
+/// A command in a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `STOPP` / `avregistrera` / `unsubscribe`: no more notifications to this contact.
+    Unsubscribe,
+    /// `PSI-0042: ej aktuell` / `not relevant` (meant for AU): hide the call.
+    Dismiss(CallRef),
+    /// `PSI-0042: bevaka` / `watch` (meant for AU): keep the call on top.
+    Watch(CallRef),
+}
+
+impl Reading {
+    fn empty() -> Reading {
+        Reading {
+            from: None,
+            message_id: None,
+            auto_reply: false,
+            answers: Vec::new(),
+            understood: false,
+            actions: Vec::new(),
+            subject: String::new(),
+            in_reply_to: Vec::new(),
+            new_text: String::new(),
+            reason: None,
+        }
+    }
+
+    /// The reading as JSON in the documented form:
+    /// `{"from": "…", "message_id": "<…>", "auto_reply": false, "answers": [...], "understood": true}`.
+    pub fn to_json(&self) -> String {
+        let mut buf = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut buf, Spaced);
+        if self.serialize(&mut ser).is_err() {
+            return String::new();
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+/// JSON on one line with `", "` and `": "` separators, as DESIGN.md §6 shows it.
+struct Spaced;
+
+impl serde_json::ser::Formatter for Spaced {
+    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        if first { Ok(()) } else { w.write_all(b", ") }
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        if first { Ok(()) } else { w.write_all(b", ") }
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+}
+
+/// Read one raw message (RFC 822 bytes). Pure; never panics.
+pub fn parse(raw: &[u8]) -> Reading {
+    let mut r = Reading::empty();
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        r.reason = Some("Meddelandet gick inte att tolka som e-post".to_string());
+        return r;
+    };
+    r.from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).map(|a| a.trim().to_lowercase()).filter(|a| !a.is_empty());
+    r.message_id = msg.message_id().map(|id| format!("<{}>", id.trim()));
+    r.subject = msg.subject().unwrap_or("").trim().to_string();
+    r.in_reply_to = ids(msg.in_reply_to());
+    for id in ids(msg.references()) {
+        if !r.in_reply_to.contains(&id) {
+            r.in_reply_to.push(id);
+        }
+    }
+    if let Some(kind) = bounce(&msg, r.from.as_deref(), &r.subject).or_else(|| auto_reply(&msg, &r.subject)) {
+        r.auto_reply = true;
+        r.reason = Some(kind);
+        r.new_text = strip::new_text(&body::text(&msg));
+        return r;
+    }
+    r.new_text = strip::new_text(&body::text(&msg));
+    let default = default_call(&r.subject, msg.in_reply_to(), msg.references());
+    let read = grammar::read(&r.new_text, &r.subject, default);
+    r.answers = read.answers;
+    r.actions = read.actions;
+    r.understood = !r.answers.is_empty() || !r.actions.is_empty();
+    r.reason = read.reason;
+    if !r.understood && out_of_office_text(&r.new_text) {
+        r.auto_reply = true;
+        r.reason = Some("Autosvar (frånvaromeddelande i texten)".to_string());
+    }
+    r
+}
+
+/// Message ids of an In-Reply-To or References header, with angle brackets.
+fn ids(v: &HeaderValue<'_>) -> Vec<String> {
+    let raw: Vec<&str> = match v {
+        HeaderValue::Text(t) => vec![t.as_ref()],
+        HeaderValue::TextList(l) => l.iter().map(|t| t.as_ref()).collect(),
+        _ => Vec::new(),
+    };
+    raw.into_iter().map(str::trim).filter(|s| !s.is_empty()).map(|s| format!("<{}>", s.trim_matches(['<', '>']))).collect()
+}
+
+/// The call references one of our outbound Message-IDs names:
+/// `psi-radar.{kind}.{refs}.{unique}@{domain}`, refs joined by `+`.
+fn our_refs(id: &str) -> Option<Vec<CallRef>> {
+    let id = id.trim().trim_matches(['<', '>']);
+    let (local, _domain) = id.split_once('@')?;
+    let mut parts = local.strip_prefix("psi-radar.")?.split('.');
+    let _kind = parts.next()?;
+    let refs = parts.next()?;
+    if refs.is_empty() {
+        return Some(Vec::new());
+    }
+    refs.split('+').map(CallRef::parse).collect()
+}
+
+fn default_call(subject: &str, in_reply_to: &HeaderValue<'_>, references: &HeaderValue<'_>) -> Option<CallRef> {
+    let mut in_subject: Vec<CallRef> = grammar::find_refs(subject).into_iter().map(|r| r.2).collect();
+    in_subject.dedup();
+    match in_subject.as_slice() {
+        [one] => return Some(*one),
+        [] => {}
+        _ => return None,
+    }
+    let ours = ids(in_reply_to).iter().find_map(|id| our_refs(id)).or_else(|| ids(references).iter().rev().find_map(|id| our_refs(id)))?;
+    match ours.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
+fn header<'a>(msg: &'a Message<'_>, name: &str) -> Option<&'a str> {
+    msg.headers_raw().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())
+}
+
+const AUTO_SUBJECTS: &[&str] = &[
+    "autosvar",
+    "automatiskt svar",
+    "franvaromeddelande",
+    "franvaro:",
+    "automatic reply",
+    "auto reply",
+    "autoreply",
+    "auto-reply",
+    "auto response",
+    "autoresponse",
+    "out of office",
+    "out of the office",
+    "abwesenheitsnotiz",
+];
+const BOUNCE_SUBJECTS: &[&str] = &[
+    "undeliverable",
+    "undelivered mail",
+    "olevererbart",
+    "kunde inte levereras",
+    "kan inte levereras",
+    "delivery status notification",
+    "mail delivery failed",
+    "delivery failure",
+    "returned mail",
+    "failure notice",
+];
+const OOO_TEXT: &[&str] = &[
+    "ar pa semester",
+    "ar ledig",
+    "ar franvarande",
+    "ar tjanstledig",
+    "ar foraldraledig",
+    "tillbaka pa kontoret",
+    "ar tillbaka den",
+    "ar tillbaka igen",
+    "begransad tillgang till e-post",
+    "begransad tillgang till mejl",
+    "begransad tillgang till mail",
+    "out of the office",
+    "out of office",
+    "away from the office",
+    "on vacation",
+    "on annual leave",
+    "on parental leave",
+    "limited access to email",
+    "limited access to e-mail",
+    "back in the office",
+    "i will be back",
+    "i will return",
+];
+
+/// A delivery failure: multipart/report, a delivery-status part, a
+/// MAILER-DAEMON or postmaster sender, or a bounce subject.
+fn bounce(msg: &Message<'_>, from: Option<&str>, subject: &str) -> Option<String> {
+    let is_report = |ct: &mail_parser::ContentType<'_>| {
+        let sub = ct.subtype().unwrap_or("");
+        (ct.ctype().eq_ignore_ascii_case("multipart") && sub.eq_ignore_ascii_case("report"))
+            || (ct.ctype().eq_ignore_ascii_case("message")
+                && (sub.eq_ignore_ascii_case("delivery-status") || sub.eq_ignore_ascii_case("disposition-notification")))
+    };
+    if msg.parts.iter().filter_map(|p| p.content_type()).any(is_report) {
+        return Some("Studsat meddelande (leveransrapport)".to_string());
+    }
+    let local = from.and_then(|f| f.split('@').next()).unwrap_or("");
+    if local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") {
+        return Some(format!("Studsat meddelande (avsändare {local})"));
+    }
+    let s = grammar::fold(subject);
+    BOUNCE_SUBJECTS.iter().any(|b| s.contains(b)).then(|| "Studsat meddelande (ämnesrad)".to_string())
+}
+
+/// An auto-reply by its headers or subject.
+fn auto_reply(msg: &Message<'_>, subject: &str) -> Option<String> {
+    if let Some(v) = header(msg, "Auto-Submitted") {
+        let v = v.split(';').next().unwrap_or("").trim();
+        if !v.eq_ignore_ascii_case("no") {
+            return Some(format!("Autosvar (Auto-Submitted: {v})"));
+        }
+    }
+    for h in ["X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Auto-Reply"] {
+        if let Some(v) = header(msg, h)
+            && !v.eq_ignore_ascii_case("no")
+            && !v.eq_ignore_ascii_case("false")
+        {
+            return Some(format!("Autosvar ({h})"));
+        }
+    }
+    if let Some(v) = header(msg, "Precedence") {
+        let v = v.to_ascii_lowercase();
+        if matches!(v.as_str(), "bulk" | "auto_reply" | "junk") {
+            return Some(format!("Autosvar (Precedence: {v})"));
+        }
+    }
+    if header(msg, "Return-Path").is_some_and(|v| v == "<>") {
+        return Some("Autosvar (tom avsändare, Return-Path: <>)".to_string());
+    }
+    let s = grammar::fold(subject);
+    AUTO_SUBJECTS.iter().any(|a| s.contains(a)).then(|| "Autosvar (ämnesrad)".to_string())
+}
+
+fn out_of_office_text(text: &str) -> bool {
+    let t = grammar::fold(text);
+    OOO_TEXT.iter().any(|p| t.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_message_ids_name_calls() {
+        assert_eq!(our_refs("<psi-radar.notify.PSI-0042.8f3a2c@psi.example.org>"), Some(vec![CallRef(42)]));
+        assert_eq!(our_refs("psi-radar.notify.PSI-0042+PSI-0043.8f3a2c@psi.example.org"), Some(vec![CallRef(42), CallRef(43)]));
+        assert_eq!(our_refs("<CAKsfaBW4hj0Gek6@mail.gmail.com>"), None);
+    }
+
+    #[test]
+    fn json_has_the_documented_shape() {
+        let raw = b"From: Anna <Anna@Activa.Example.org>\r\nMessage-ID: <a1@activa.example.org>\r\nSubject: SV: [PSI-0042] Ny utlysning\r\n\r\nJa, partner - vi har en projektledare ledig fr\xc3\xa5n mars\r\n";
+        let r = parse(raw);
+        assert_eq!(
+            r.to_json(),
+            r#"{"from": "anna@activa.example.org", "message_id": "<a1@activa.example.org>", "auto_reply": false, "answers": [{"call": "PSI-0042", "intent": "yes", "role": "partner", "comment": "vi har en projektledare ledig från mars"}], "understood": true}"#
+        );
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for raw in
+            [&b""[..], b"\xff\xfe", b"From:\r\n\r\n", b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n--x--", b"\r\n\r\n\r\n"]
+        {
+            let r = parse(raw);
+            assert!(!r.understood || !r.answers.is_empty() || !r.actions.is_empty());
+        }
+    }
+}
