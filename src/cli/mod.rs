@@ -323,7 +323,7 @@ fn model_for(config: &Path) -> anyhow::Result<crate::classify::Model> {
 }
 
 fn print_poll(r: &crate::sources::PollReport, out: &mut impl Write) -> anyhow::Result<()> {
-    writeln!(out, "{:<28} {:>5} {:>7} {:>10}  {}", "källa", "nya", "ändrade", "oförändrade", "fel")?;
+    writeln!(out, "{:<28} {:>5} {:>7} {:>10}  fel", "källa", "nya", "ändrade", "oförändrade")?;
     for s in &r.sources {
         writeln!(out, "{:<28} {:>5} {:>7} {:>10}  {}", s.name, s.new, s.changed, s.unchanged, s.error.as_deref().unwrap_or(""))?;
     }

@@ -12,6 +12,9 @@ use crate::store::calls::{CallFilter, StoredCall};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
+/// A call that fits a member: the call, the score, the reasons.
+type Fit<'a> = (&'a StoredCall, f32, Vec<String>);
+
 /// How far back a call counts as new for notifications.
 const NEW_FOR_DAYS: i64 = 14;
 
@@ -41,7 +44,7 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyR
         let fresh: Vec<&StoredCall> = calls.iter().filter(|c| c.first_seen_at >= now - Duration::days(NEW_FOR_DAYS)).collect();
 
         // member id -> calls that fit it, best first
-        let mut per_member: BTreeMap<String, Vec<(&StoredCall, f32, Vec<String>)>> = BTreeMap::new();
+        let mut per_member: BTreeMap<String, Vec<Fit>> = BTreeMap::new();
         for c in &fresh {
             let answers = ctx.store.answers_for_call(c.reference).await?;
             for m in match_members(&c.call, &c.categories, &members, &answers) {
