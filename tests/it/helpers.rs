@@ -31,3 +31,40 @@ pub fn config(smtp_port: u16, file_dir: &std::path::Path) -> psi_radar::config::
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/test.toml");
     psi_radar::config::Config::from_str(&src, &root).expect("test config")
 }
+
+/// A job context over an in-memory store with the bundled members loaded,
+/// mail written as files into `dir`, and no sources.
+pub async fn ctx(dir: &std::path::Path) -> psi_radar::jobs::Ctx {
+    ctx_with(config(0, dir)).await
+}
+
+/// The same with a given config.
+pub async fn ctx_with(cfg: psi_radar::config::Config) -> psi_radar::jobs::Ctx {
+    let store = store().await;
+    let ctx = psi_radar::jobs::Ctx::with_sources(cfg, store, Vec::new()).expect("ctx");
+    let themes = psi_radar::jobs::theme_ids(&ctx.model);
+    let members = psi_radar::members::read_members_file(&fixture("members.csv"), &themes).expect("members.csv");
+    ctx.store.upsert_members(&members, chrono::Utc::now()).await.expect("members");
+    ctx
+}
+
+/// Add a call by hand (the same path as `calls add`) and classify it.
+pub async fn add_call(
+    ctx: &psi_radar::jobs::Ctx,
+    title: &str,
+    text: &str,
+    deadline: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> psi_radar::domain::CallRef {
+    let m = psi_radar::sources::manual::ManualCall {
+        title: title.into(),
+        url: format!("https://example.org/{}", title.len()),
+        funder: Some("Svenska ESF-rådet".into()),
+        deadline: Some(deadline.into()),
+        text: Some(text.into()),
+        lang: None,
+    };
+    let got = psi_radar::sources::manual::add_manual(&ctx.store, &m, now).await.expect("add call");
+    psi_radar::jobs::poll::classify_refs(ctx, &[got.reference]).await.expect("classify");
+    got.reference
+}

@@ -3,6 +3,7 @@
 
 mod cli;
 mod helpers;
+mod jobs;
 mod mail_out;
 mod mail_reply;
 mod members;
