@@ -35,7 +35,7 @@ pub async fn call_notes(ctx: &Ctx, c: &StoredCall, members: &[Member], limit: us
     let matches = match_members(&c.call, &c.categories, members, &answers);
     let names: HashMap<&str, &str> = members.iter().map(|m| (m.id.as_str(), m.name.as_str())).collect();
     let name = |id: &crate::domain::MemberId| names.get(id.as_str()).copied().unwrap_or(id.as_str()).to_string();
-    let member_lines = matches.iter().take(limit).map(|m| format!("{} ({:.2})", name(&m.member), m.score)).collect();
+    let member_lines = matches.iter().take(limit).map(|m| format!("{} ({:.0} %)", name(&m.member), m.score * 100.0)).collect();
     let proposal = propose(&c.call, &matches, members).into_iter().next().map(|p| p.rationale);
     let answer_lines = answers
         .iter()

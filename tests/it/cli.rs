@@ -97,3 +97,18 @@ fn unknown_call_reference_is_bad_input() {
     let o = bin().args(["calls", "watch", "nonsense", "--config"]).arg(&cfg).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn serve_starts_schedules_and_stops_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    let mut child = bin().arg("serve").arg("--config").arg(&cfg).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "serve keeps running");
+    let ok = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(ok.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("schemalagd"), "jobs were scheduled: {err}");
+}

@@ -7,5 +7,6 @@ mod jobs;
 mod mail_out;
 mod mail_reply;
 mod members;
+mod real_servers;
 mod smtp_sink;
 mod sources;
