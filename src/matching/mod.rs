@@ -18,7 +18,9 @@ pub use eligibility::{LeadRule, is_research_led};
 use crate::domain::{Call, CategoryScore, Intent, Member, MemberId, Role};
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Weight of the category part of a score (the rest is keywords).
 pub const CATEGORY_WEIGHT: f32 = 0.65;
@@ -26,12 +28,16 @@ pub const CATEGORY_WEIGHT: f32 = 0.65;
 pub const KEYWORD_WEIGHT: f32 = 0.35;
 /// Bonus for notes showing experience with the call's funder or programme.
 pub const EXPERIENCE_BONUS: f32 = 0.05;
+/// The keyword part of a score by number of matching keywords: 1 − 0.5ⁿ.
+const KEYWORD_PART: [f32; 9] = [0.0, 0.5, 0.75, 0.875, 0.9375, 0.96875, 0.984375, 0.9921875, 0.99609375];
 /// Members scoring below this are left out unless they answered yes or maybe.
 pub const MIN_SCORE: f32 = 0.1;
 /// Fuzzy keyword match: Jaro–Winkler similarity at least this …
 const FUZZY_MIN_SIMILARITY: f64 = 0.93;
 /// … and a common prefix of at least this many characters.
 const FUZZY_MIN_PREFIX: usize = 5;
+/// … covering at least this many tenths of the stem.
+const FUZZY_MIN_PREFIX_SHARE: usize = 6;
 /// Stems shorter than this only match a word exactly.
 const MIN_PREFIX_STEM: usize = 4;
 
@@ -83,14 +89,24 @@ struct Keyword {
     member: u32,
     /// Index into the member's `keywords`.
     index: u16,
+    /// Its distinct form (members often share keywords).
+    form: u32,
+}
+
+/// A distinct keyword, as tokens.
+#[derive(Debug)]
+struct Form {
     /// First token id; tokens are `first_token..first_token + n_tokens`.
     first_token: u32,
     n_tokens: u8,
 }
 
+/// No vocabulary entry / no position.
+const NONE: u32 = u32::MAX;
+
 /// What depends only on the members: interned categories with their
-/// members, keyword tokens with their stems, and stems bucketed by their
-/// first characters for fast lookup of a call's words.
+/// members, keyword tokens with their stems (the "vocabulary"), and stems
+/// bucketed by their first characters for fast lookup of a call's words.
 #[derive(Debug)]
 pub struct MemberIndex<'a> {
     members: &'a [Member],
@@ -101,17 +117,57 @@ pub struct MemberIndex<'a> {
     category_members: Vec<Vec<u32>>,
     /// Each member's category numbers.
     member_categories: Vec<Vec<u32>>,
+    /// All keywords, grouped by member in member order.
     keywords: Vec<Keyword>,
-    /// Token id → (keyword id, token text).
-    tokens: Vec<(u32, String)>,
+    forms: Vec<Form>,
+    /// Form → keywords (of any member) with that form.
+    form_keywords: Vec<Vec<u32>>,
+    /// Token id → its text (lower case).
+    token_text: Vec<String>,
+    /// Token id → up to three vocabulary ids (the token, its Swedish and
+    /// English stems), unused slots [`NONE`].
+    token_vocab: Vec<[u32; 3]>,
+    /// Vocabulary id → used by a keyword of several words (positions needed).
+    vocab_multi: Vec<bool>,
+    /// Vocabulary id → forms whose first token has it.
+    vocab_forms: Vec<Vec<u32>>,
     /// Stems (≥ MIN_PREFIX_STEM chars) keyed by their first MIN_PREFIX_STEM
-    /// chars: (stem, token ids).
-    buckets: HashMap<String, Vec<(String, Vec<u32>)>>,
-    /// Short tokens that must equal a word: word → token ids.
-    exact: HashMap<String, Vec<u32>>,
-    /// Lower-cased notes, for experience.
-    notes: Vec<String>,
+    /// chars: (stem, vocabulary id).
+    buckets: FnvMap<String, Vec<(String, u32)>>,
+    /// Short tokens that must equal a word: word → vocabulary id.
+    exact: HashMap<String, u32>,
+    /// Per member, a bit per [`EXPERIENCE_TERMS`] entry its notes mention.
+    experience: Vec<u16>,
+    /// Words already looked up (across calls) → their vocabulary ids. The
+    /// words of funding calls are a bounded vocabulary, so after a few
+    /// hundred calls nearly every word is here.
+    word_cache: Mutex<FnvMap<String, Box<[u32]>>>,
 }
+
+/// FNV-1a: a fast hash for the short strings and small integers of the
+/// per-call maps (no untrusted keys that could be chosen to collide
+/// matter here: the worst case is a slower match).
+#[derive(Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
+/// The word cache is emptied when it grows beyond this many words.
+const WORD_CACHE_MAX: usize = 200_000;
 
 fn first_chars(s: &str, n: usize) -> &str {
     match s.char_indices().nth(n) {
@@ -129,6 +185,11 @@ fn common_prefix_chars(a: &str, b: &str) -> usize {
     a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
 }
 
+fn experience_mask(text: &str) -> u16 {
+    let lower = text.to_lowercase();
+    EXPERIENCE_TERMS.iter().enumerate().filter(|(_, (t, _))| lower.contains(t)).fold(0, |m, (i, _)| m | (1 << i))
+}
+
 impl<'a> MemberIndex<'a> {
     pub fn new(members: &'a [Member]) -> MemberIndex<'a> {
         let sv = Stemmer::create(Algorithm::Swedish);
@@ -141,12 +202,19 @@ impl<'a> MemberIndex<'a> {
             category_members: Vec::new(),
             member_categories: Vec::with_capacity(members.len()),
             keywords: Vec::new(),
-            tokens: Vec::new(),
-            buckets: HashMap::new(),
+            forms: Vec::new(),
+            form_keywords: Vec::new(),
+            token_text: Vec::new(),
+            token_vocab: Vec::new(),
+            vocab_multi: Vec::new(),
+            vocab_forms: Vec::new(),
+            buckets: FnvMap::default(),
             exact: HashMap::new(),
-            notes: members.iter().map(|m| m.notes.to_lowercase()).collect(),
+            experience: members.iter().map(|m| experience_mask(&m.notes)).collect(),
+            word_cache: Mutex::new(FnvMap::default()),
         };
-        let mut stems: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut vocab: HashMap<String, u32> = HashMap::new();
+        let mut form_of: HashMap<Vec<String>, u32> = HashMap::new();
         for (mi, m) in members.iter().enumerate() {
             let mi = mi as u32;
             ix.by_id.insert(m.id.as_str(), mi);
@@ -170,29 +238,55 @@ impl<'a> MemberIndex<'a> {
                 if toks.is_empty() {
                     continue;
                 }
-                let kid = ix.keywords.len() as u32;
-                ix.keywords.push(Keyword { member: mi, index: ki as u16, first_token: ix.tokens.len() as u32, n_tokens: toks.len() as u8 });
+                let key: Vec<String> = toks.iter().map(|t| t.to_string()).collect();
+                if let Some(&form) = form_of.get(&key) {
+                    ix.form_keywords[form as usize].push(ix.keywords.len() as u32);
+                    ix.keywords.push(Keyword { member: mi, index: ki as u16, form });
+                    continue;
+                }
+                let form = ix.forms.len() as u32;
+                form_of.insert(key, form);
+                let multi = toks.len() > 1;
+                let first_token = ix.token_text.len() as u32;
+                ix.forms.push(Form { first_token, n_tokens: toks.len() as u8 });
+                ix.form_keywords.push(vec![ix.keywords.len() as u32]);
+                ix.keywords.push(Keyword { member: mi, index: ki as u16, form });
                 for t in toks {
-                    let tid = ix.tokens.len() as u32;
-                    ix.tokens.push((kid, t.to_string()));
-                    if t.chars().count() < MIN_PREFIX_STEM {
-                        ix.exact.entry(t.to_string()).or_default().push(tid);
-                        continue;
+                    let mut variants = vec![t.to_string()];
+                    if t.chars().count() >= MIN_PREFIX_STEM {
+                        variants.push(sv.stem(t).into_owned());
+                        variants.push(en.stem(t).into_owned());
+                        variants.retain(|f| f.chars().count() >= MIN_PREFIX_STEM);
                     }
-                    let mut forms = vec![t.to_string(), sv.stem(t).into_owned(), en.stem(t).into_owned()];
-                    forms.retain(|f| f.chars().count() >= MIN_PREFIX_STEM);
-                    forms.sort();
-                    forms.dedup();
-                    for f in forms {
-                        stems.entry(f).or_default().push(tid);
+                    variants.sort();
+                    variants.dedup();
+                    let mut ids = [NONE; 3];
+                    for (slot, f) in ids.iter_mut().zip(variants) {
+                        let next = ix.vocab_multi.len() as u32;
+                        let v = *vocab.entry(f).or_insert(next);
+                        if v == next {
+                            ix.vocab_multi.push(false);
+                            ix.vocab_forms.push(Vec::new());
+                        }
+                        ix.vocab_multi[v as usize] |= multi;
+                        if ix.token_text.len() as u32 == first_token {
+                            ix.vocab_forms[v as usize].push(form);
+                        }
+                        *slot = v;
                     }
+                    ix.token_text.push(t.to_string());
+                    ix.token_vocab.push(ids);
                 }
             }
         }
-        let mut stems: Vec<(String, Vec<u32>)> = stems.into_iter().collect();
-        stems.sort();
-        for (stem, toks) in stems {
-            ix.buckets.entry(first_chars(&stem, MIN_PREFIX_STEM).to_string()).or_default().push((stem, toks));
+        let mut entries: Vec<(String, u32)> = vocab.into_iter().collect();
+        entries.sort();
+        for (form, v) in entries {
+            if form.chars().count() < MIN_PREFIX_STEM {
+                ix.exact.insert(form, v);
+            } else {
+                ix.buckets.entry(first_chars(&form, MIN_PREFIX_STEM).to_string()).or_default().push((form, v));
+            }
         }
         ix
     }
@@ -205,73 +299,222 @@ impl<'a> MemberIndex<'a> {
         self.by_id.get(id.as_str()).and_then(|&i| self.members.get(i as usize))
     }
 
-    /// Keyword token ids a word matches: equal to a short token, or
-    /// starting with a stem, or fuzzily close to one.
-    fn tokens_for_word(&self, w: &str) -> Vec<u32> {
+    /// Append the vocabulary ids a word matches: equal to a short form, or starting
+    /// with a stem, or fuzzily close to one.
+    fn vocab_for_word(&self, w: &str, out: &mut Vec<u32>) {
         if w.chars().count() < MIN_PREFIX_STEM {
-            return self.exact.get(w).cloned().unwrap_or_default();
+            out.extend(self.exact.get(w));
+            return;
         }
-        let mut out = Vec::new();
-        let Some(bucket) = self.buckets.get(first_chars(w, MIN_PREFIX_STEM)) else { return out };
-        for (stem, toks) in bucket {
-            let hit = w.starts_with(stem.as_str())
-                || (common_prefix_chars(stem, w) >= FUZZY_MIN_PREFIX && strsim::jaro_winkler(stem, w) >= FUZZY_MIN_SIMILARITY);
-            if hit {
-                out.extend_from_slice(toks);
+        let Some(bucket) = self.buckets.get(first_chars(w, MIN_PREFIX_STEM)) else { return };
+        out.extend(
+            bucket
+                .iter()
+                .filter(|(stem, _)| {
+                    w.starts_with(stem.as_str()) || {
+                        // cheap filters first: a long shared beginning, then Jaro–Winkler
+                        let common = common_prefix_chars(stem, w);
+                        common >= FUZZY_MIN_PREFIX
+                            && common * 10 >= stem.chars().count() * FUZZY_MIN_PREFIX_SHARE
+                            && strsim::jaro_winkler(stem, w) >= FUZZY_MIN_SIMILARITY
+                    }
+                })
+                .map(|(_, v)| *v),
+        );
+    }
+}
+
+/// Per-thread buffers sized to the vocabulary and the keyword forms, reused
+/// across calls: allocating and clearing them for every call would cost
+/// more than the matching. Between calls every entry is at its rest value
+/// ([`NONE`], `false`); a call resets what it touched.
+#[derive(Default)]
+struct Scratch {
+    /// Vocabulary id → position of the first word matching it.
+    first: Vec<u32>,
+    /// Vocabulary id → last entry of its position list in `Hits::at`.
+    head: Vec<u32>,
+    form_mark: Vec<bool>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Lower-case a text, quickly for ASCII.
+fn lower(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// Where one call's words meet the vocabulary.
+struct Hits<'t> {
+    words: Vec<&'t str>,
+    /// Vocabulary ids matched, in order of first match.
+    hit: Vec<u32>,
+    first: Vec<u32>,
+    head: Vec<u32>,
+    /// Position lists of the vocabulary of multi-word keywords: (position,
+    /// previous entry of the same vocabulary id or [`NONE`]).
+    at: Vec<(u32, u32)>,
+    /// Form → already listed as a candidate (all false between uses).
+    form_mark: Vec<bool>,
+}
+
+impl Drop for Hits<'_> {
+    /// Reset what this call touched and hand the buffers back.
+    fn drop(&mut self) {
+        for &v in &self.hit {
+            if let Some(f) = self.first.get_mut(v as usize) {
+                *f = NONE;
             }
+            if let Some(h) = self.head.get_mut(v as usize) {
+                *h = NONE;
+            }
+        }
+        let scratch = Scratch {
+            first: std::mem::take(&mut self.first),
+            head: std::mem::take(&mut self.head),
+            form_mark: std::mem::take(&mut self.form_mark),
+        };
+        let _ = SCRATCH.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                *s = scratch;
+            }
+        });
+    }
+}
+
+impl<'t> Hits<'t> {
+    fn new(ix: &MemberIndex<'_>, text: &'t str) -> Hits<'t> {
+        let words: Vec<&str> = words(text).collect();
+        let mut scratch =
+            SCRATCH.try_with(|s| s.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default()).unwrap_or_default();
+        let n_vocab = ix.vocab_multi.len();
+        if scratch.first.len() < n_vocab {
+            scratch.first.resize(n_vocab, NONE);
+            scratch.head.resize(n_vocab, NONE);
+        }
+        if scratch.form_mark.len() < ix.forms.len() {
+            scratch.form_mark.resize(ix.forms.len(), false);
+        }
+        let Scratch { mut first, mut head, form_mark } = scratch;
+        let mut hit = Vec::new();
+        let mut at: Vec<(u32, u32)> = Vec::new();
+        // a poisoned lock only means another thread panicked mid-insert: the map is still usable
+        let mut cache = ix.word_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() > WORD_CACHE_MAX {
+            cache.clear();
+        }
+        let mut buf = Vec::new();
+        for (pos, w) in words.iter().enumerate() {
+            let found: &[u32] = match cache.get(*w) {
+                Some(f) => f,
+                None => {
+                    buf.clear();
+                    ix.vocab_for_word(w, &mut buf);
+                    cache.entry((*w).to_string()).or_insert_with(|| buf.clone().into_boxed_slice())
+                }
+            };
+            for &v in found {
+                let f = &mut first[v as usize];
+                if *f == NONE {
+                    *f = pos as u32;
+                    hit.push(v);
+                }
+                if ix.vocab_multi[v as usize] {
+                    let h = &mut head[v as usize];
+                    at.push((pos as u32, *h));
+                    *h = at.len() as u32 - 1;
+                }
+            }
+        }
+        drop(cache);
+        Hits { words, hit, first, head, at, form_mark }
+    }
+
+    /// The keyword forms whose first token a word of the call matched.
+    fn candidate_forms(&mut self, ix: &MemberIndex<'_>) -> Vec<u32> {
+        let mut out = Vec::new();
+        for v in &self.hit {
+            for &f in &ix.vocab_forms[*v as usize] {
+                if let Some(m) = self.form_mark.get_mut(f as usize)
+                    && !*m
+                {
+                    *m = true;
+                    out.push(f);
+                }
+            }
+        }
+        for &f in &out {
+            self.form_mark[f as usize] = false;
         }
         out
     }
 
-    /// Where the call's words meet keyword tokens.
-    fn matched_tokens<'t>(&self, text: &'t str) -> Hits<'t> {
-        let mut memo: HashMap<&str, Vec<u32>> = HashMap::new();
-        let mut hits = Hits { first: HashMap::new(), at: HashMap::new() };
-        for (pos, w) in words(text).enumerate() {
-            let toks = memo.entry(w).or_insert_with(|| self.tokens_for_word(w));
-            for &t in toks.iter() {
-                hits.first.entry(t).or_insert(w);
-                let multi = self.tokens.get(t as usize).and_then(|(k, _)| self.keywords.get(*k as usize)).is_some_and(|k| k.n_tokens > 1);
-                if multi {
-                    hits.at.entry(t).or_default().push((pos as u32, w));
-                }
-            }
-        }
-        hits
+    /// Every position matching vocabulary id `v` (multi-word keywords only), last first.
+    fn positions(&self, v: u32) -> impl Iterator<Item = u32> + '_ {
+        let mut i = self.head.get(v as usize).copied().unwrap_or(NONE);
+        std::iter::from_fn(move || {
+            let (p, prev) = *self.at.get(i as usize)?;
+            i = prev;
+            Some(p)
+        })
     }
 
-    /// The call's words that make keyword `k` match: every token found, and
-    /// for a keyword of several words, all within a few words of each other.
-    fn keyword_words<'t>(&self, k: u32, hits: &Hits<'t>) -> Option<Vec<&'t str>> {
-        let kw = self.keywords.get(k as usize)?;
-        let toks = kw.first_token..kw.first_token + kw.n_tokens as u32;
-        if kw.n_tokens == 1 {
-            return hits.first.get(&kw.first_token).map(|w| vec![*w]);
-        }
-        let window = kw.n_tokens as u32 + 1;
-        for &(p0, w0) in hits.at.get(&kw.first_token)? {
-            let mut found = vec![w0];
-            for t in toks.clone().skip(1) {
-                let near = hits.at.get(&t)?.iter().find(|(q, _)| q.abs_diff(p0) <= window && *q != p0);
-                match near {
-                    Some((_, w)) => found.push(*w),
-                    None => break,
-                }
-            }
-            if found.len() == kw.n_tokens as usize {
-                return Some(found);
-            }
-        }
-        None
+    /// The first position matching a token, or [`NONE`].
+    fn token_first(&self, ix: &MemberIndex<'_>, t: u32) -> u32 {
+        ix.token_vocab[t as usize].iter().filter(|v| **v != NONE).map(|v| self.first[*v as usize]).min().unwrap_or(NONE)
     }
-}
 
-/// Keyword tokens met in one call's text.
-struct Hits<'t> {
-    /// Token → the first word (in text order) that matched it.
-    first: HashMap<u32, &'t str>,
-    /// Tokens of multi-word keywords → every (position, word) that matched.
-    at: HashMap<u32, Vec<(u32, &'t str)>>,
+    /// Positions of the words that make keyword form `k` match, appended to
+    /// `out`: every token found, and for a keyword of several words, all
+    /// within a few words of each other.
+    fn keyword(&self, ix: &MemberIndex<'_>, k: &Form, out: &mut Vec<u32>) -> bool {
+        if k.n_tokens == 1 {
+            let p = self.token_first(ix, k.first_token);
+            if p != NONE {
+                out.push(p);
+            }
+            return p != NONE;
+        }
+        if (k.first_token..k.first_token + k.n_tokens as u32).any(|t| self.token_first(ix, t) == NONE) {
+            return false;
+        }
+        let window = k.n_tokens as u32 + 1;
+        // a position of token `t` within the window around `p0`, not `p0` itself
+        let near = |t: u32, p0: u32| -> Option<u32> {
+            ix.token_vocab[t as usize]
+                .iter()
+                .filter(|v| **v != NONE)
+                .find_map(|v| self.positions(*v).find(|q| *q != p0 && q.abs_diff(p0) <= window))
+        };
+        let mark = out.len();
+        let starts = ix.token_vocab[k.first_token as usize];
+        for p0 in starts.iter().filter(|v| **v != NONE).flat_map(|v| self.positions(*v)) {
+            out.truncate(mark);
+            out.push(p0);
+            let all = (k.first_token + 1..k.first_token + k.n_tokens as u32).all(|t| match near(t, p0) {
+                Some(q) => {
+                    out.push(q);
+                    true
+                }
+                None => false,
+            });
+            if all {
+                return true;
+            }
+        }
+        out.truncate(mark);
+        false
+    }
 }
 
 /// Rank `members` for `call`: best first, members who said yes first of
@@ -295,6 +538,14 @@ struct Acc {
     miss: f32,
     keywords: u8,
     touched: bool,
+    /// Where this member's matched keywords go when its reasons are built.
+    slot: u32,
+}
+
+/// `x` with two decimals ("0.82"), without float formatting.
+fn two_decimals(x: f32) -> String {
+    let n = (x.clamp(0.0, 1.0) * 100.0).round() as u32;
+    format!("{}.{:02}", n / 100, n % 100)
 }
 
 /// [`match_members`] over a prebuilt index, with reasons built for at most
@@ -307,9 +558,9 @@ pub fn match_members_indexed(
     limit: usize,
 ) -> Vec<MemberMatch> {
     let n = ix.members.len();
-    let mut acc = vec![Acc { miss: 1.0, keywords: 0, touched: false }; n];
+    let mut acc = vec![Acc { miss: 1.0, keywords: 0, touched: false, slot: NONE }; n];
     let mut touched: Vec<u32> = Vec::new();
-    let mut touch = |acc: &mut [Acc], m: u32| {
+    let touch = |acc: &mut [Acc], touched: &mut Vec<u32>, m: u32| {
         if let Some(a) = acc.get_mut(m as usize)
             && !a.touched
         {
@@ -319,37 +570,39 @@ pub fn match_members_indexed(
     };
 
     // categories
-    let mut call_cat: HashMap<u32, f32> = HashMap::new();
+    let mut call_cat = vec![0.0f32; ix.category_names.len()];
     for s in scores {
-        let Some(&ci) = ix.categories.get(s.category.as_str()) else { continue };
-        let w = s.score.clamp(0.0, 1.0);
-        if w <= 0.0 {
-            continue;
+        if let Some(&ci) = ix.categories.get(s.category.as_str()) {
+            let w = &mut call_cat[ci as usize];
+            *w = w.max(s.score.clamp(0.0, 1.0));
         }
-        let e = call_cat.entry(ci).or_insert(0.0);
-        *e = e.max(w);
     }
-    for (&ci, &w) in &call_cat {
-        for &m in &ix.category_members[ci as usize] {
-            touch(&mut acc, m);
-            acc[m as usize].miss *= 1.0 - w;
+    for (ci, &w) in call_cat.iter().enumerate() {
+        if w > 0.0 {
+            for &m in &ix.category_members[ci] {
+                touch(&mut acc, &mut touched, m);
+                acc[m as usize].miss *= 1.0 - w;
+            }
         }
     }
 
-    // keywords
-    let text = call.all_text().to_lowercase();
-    let hits = ix.matched_tokens(&text);
-    let mut candidates: Vec<u32> = hits.first.keys().filter_map(|t| ix.tokens.get(*t as usize).map(|(k, _)| *k)).collect();
-    candidates.sort_unstable();
-    candidates.dedup();
-    let mut matched_kws: Vec<(u32, Vec<&str>)> =
-        candidates.into_iter().filter_map(|k| ix.keyword_words(k, &hits).map(|w| (k, w))).collect();
-    matched_kws.sort_unstable_by_key(|(k, _)| *k);
-    for (k, _) in &matched_kws {
-        let m = ix.keywords[*k as usize].member;
-        touch(&mut acc, m);
-        let a = &mut acc[m as usize];
-        a.keywords = a.keywords.saturating_add(1);
+    // keywords: (keyword id, start, end) into `positions`
+    let text = lower(&call.all_text());
+    let mut hits = Hits::new(ix, &text);
+    let mut positions: Vec<u32> = Vec::new();
+    let mut matched: Vec<(u32, u32, u32)> = Vec::new();
+    for f in hits.candidate_forms(ix) {
+        let start = positions.len() as u32;
+        if hits.keyword(ix, &ix.forms[f as usize], &mut positions) {
+            let end = positions.len() as u32;
+            for &k in &ix.form_keywords[f as usize] {
+                matched.push((k, start, end));
+                let m = ix.keywords[k as usize].member;
+                touch(&mut acc, &mut touched, m);
+                let a = &mut acc[m as usize];
+                a.keywords = a.keywords.saturating_add(1);
+            }
+        }
     }
 
     // answers
@@ -357,13 +610,11 @@ pub fn match_members_indexed(
     for (id, intent, role) in answers {
         if let Some(&m) = ix.by_id.get(id.as_str()) {
             answer_of.insert(m, (*intent, *role));
-            touch(&mut acc, m);
+            touch(&mut acc, &mut touched, m);
         }
     }
 
-    let funder_text = format!("{} {}", call.funder, call.programme.as_deref().unwrap_or("")).to_lowercase();
-    let experience: Vec<&(&str, &str)> = EXPERIENCE_TERMS.iter().filter(|(t, _)| funder_text.contains(t)).collect();
-    let rule = LeadRule::for_call(call);
+    let call_exp = experience_mask(&format!("{} {}", call.funder, call.programme.as_deref().unwrap_or("")));
 
     // score
     let mut ranked: Vec<(u32, f32, u8)> = Vec::with_capacity(touched.len());
@@ -374,8 +625,8 @@ pub fn match_members_indexed(
             continue;
         }
         let cat = 1.0 - a.miss;
-        let kw = 1.0 - 0.5f32.powi(a.keywords as i32);
-        let exp = if experience.iter().any(|(t, _)| ix.notes[m as usize].contains(t)) { EXPERIENCE_BONUS } else { 0.0 };
+        let kw = KEYWORD_PART.get(a.keywords as usize).copied().unwrap_or(1.0);
+        let exp = if ix.experience[m as usize] & call_exp != 0 { EXPERIENCE_BONUS } else { 0.0 };
         let score = (CATEGORY_WEIGHT * cat + KEYWORD_WEIGHT * kw + exp).clamp(0.0, 1.0);
         let tier = match answer {
             Some(Intent::Yes) => 0,
@@ -388,9 +639,10 @@ pub fn match_members_indexed(
         ranked.push((m, score, tier));
     }
     let order = |x: &(u32, f32, u8), y: &(u32, f32, u8)| {
-        // tier 1 (maybe) ranks with the rest by score; only yes comes first
+        // only yes comes first; maybe ranks with the rest by score; ties
+        // keep the members' order (the store lists them by id)
         let (tx, ty) = (u8::from(x.2 != 0), u8::from(y.2 != 0));
-        tx.cmp(&ty).then(y.1.total_cmp(&x.1)).then_with(|| ix.members[x.0 as usize].id.cmp(&ix.members[y.0 as usize].id))
+        tx.cmp(&ty).then(y.1.total_cmp(&x.1)).then(x.0.cmp(&y.0))
     };
     if limit < ranked.len() {
         ranked.select_nth_unstable_by(limit, order);
@@ -398,14 +650,24 @@ pub fn match_members_indexed(
     }
     ranked.sort_unstable_by(order);
 
-    // reasons, for the ones returned
-    let mut kws_of: HashMap<u32, Vec<(u32, &[&str])>> = HashMap::new();
-    for (k, found) in &matched_kws {
-        kws_of.entry(ix.keywords[*k as usize].member).or_default().push((*k, found.as_slice()));
+    // the returned members' matched keywords, in their own keyword order
+    let mut their_kws: Vec<Vec<(u32, u32, u32)>> = vec![Vec::new(); ranked.len()];
+    for (slot, (m, _, _)) in ranked.iter().enumerate() {
+        acc[*m as usize].slot = slot as u32;
     }
+    for &(k, start, end) in &matched {
+        let slot = acc[ix.keywords[k as usize].member as usize].slot;
+        if let Some(v) = their_kws.get_mut(slot as usize) {
+            v.push((k, start, end));
+        }
+    }
+
+    // reasons, for the ones returned
+    let rule = LeadRule::for_call(call);
     ranked
         .into_iter()
-        .map(|(m, score, _)| {
+        .zip(their_kws)
+        .map(|((m, score, _), mut kws)| {
             let member = &ix.members[m as usize];
             let mut reasons = Vec::new();
             let answer = answer_of.get(&m).copied();
@@ -414,24 +676,29 @@ pub fn match_members_indexed(
             }
             let mut cats: Vec<(&str, f32)> = ix.member_categories[m as usize]
                 .iter()
-                .filter_map(|ci| call_cat.get(ci).map(|w| (*ci, *w)))
+                .map(|ci| (*ci, call_cat[*ci as usize]))
+                .filter(|(_, w)| *w > 0.0)
                 .filter_map(|(ci, w)| ix.category_names.get(ci as usize).map(|k| (*k, w)))
                 .collect();
             cats.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-            reasons.extend(cats.iter().map(|(c, w)| format!("{c} ({w:.2})")));
-            for (k, found) in kws_of.get(&m).into_iter().flatten().take(4) {
-                let kw = &ix.keywords[*k as usize];
+            reasons.extend(cats.iter().map(|(c, w)| format!("{c} ({})", two_decimals(*w))));
+            kws.sort_unstable_by_key(|x| x.0);
+            for &(k, start, end) in kws.iter().take(4) {
+                let kw = &ix.keywords[k as usize];
                 let label = member.keywords.get(kw.index as usize).map(String::as_str).unwrap_or("");
-                let toks = (kw.first_token..kw.first_token + kw.n_tokens as u32)
-                    .filter_map(|t| ix.tokens.get(t as usize))
-                    .map(|(_, s)| s.as_str());
+                let found: Vec<&str> =
+                    positions[start as usize..end as usize].iter().filter_map(|p| hits.words.get(*p as usize).copied()).collect();
+                let form = &ix.forms[kw.form as usize];
+                let toks =
+                    ix.token_text[form.first_token as usize..(form.first_token + form.n_tokens as u32) as usize].iter().map(String::as_str);
                 if toks.eq(found.iter().copied()) {
                     reasons.push(format!("nyckelord: {label}"));
                 } else {
                     reasons.push(format!("nyckelord: {label} ≈ {}", found.join(" ")));
                 }
             }
-            if let Some((_, shown)) = experience.iter().find(|(t, _)| ix.notes[m as usize].contains(t)) {
+            let shared = ix.experience[m as usize] & call_exp;
+            if let Some((_, shown)) = EXPERIENCE_TERMS.iter().enumerate().find(|(i, _)| shared & (1 << i) != 0).map(|(_, t)| t) {
                 reasons.push(format!("erfarenhet av {shown}"));
             }
             let lead_problem = rule.problem_for(member);
