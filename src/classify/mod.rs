@@ -109,12 +109,12 @@ pub fn classify(call: &Call, model: &Model) -> Vec<CategoryScore> {
     for t in &call.translations {
         segs.push(Segment { title: &t.title, text: &t.text, hint: t.lang });
     }
-    select(model, model.score(&segs))
+    select(model, model.score_selected(&segs))
 }
 
 /// Classify a bare title and text (language detected; Swedish on a tie).
 pub fn classify_text(title: &str, text: &str, model: &Model) -> Vec<CategoryScore> {
-    select(model, model.score(&[Segment { title, text, hint: crate::domain::Lang::Sv }]))
+    select(model, model.score_selected(&[Segment { title, text, hint: crate::domain::Lang::Sv }]))
 }
 
 /// All scores before thresholds (for evaluation and tuning), best first.

@@ -485,10 +485,15 @@ impl Model {
     /// Score segments: one `CategoryScore` per category with a non-zero
     /// score (challenges and themes), unsorted, no threshold applied.
     pub fn score(&self, segments: &[Segment<'_>]) -> Vec<CategoryScore> {
-        SCRATCH.with_borrow_mut(|s| self.score_in(s, segments))
+        SCRATCH.with_borrow_mut(|s| self.score_in(s, segments, false))
     }
 
-    fn score_in(&self, s: &mut Scratch, segments: &[Segment<'_>]) -> Vec<CategoryScore> {
+    /// Like `score`, but only categories at or above their threshold (evidence is built for those only).
+    pub fn score_selected(&self, segments: &[Segment<'_>]) -> Vec<CategoryScore> {
+        SCRATCH.with_borrow_mut(|s| self.score_in(s, segments, true))
+    }
+
+    fn score_in(&self, s: &mut Scratch, segments: &[Segment<'_>], only_passing: bool) -> Vec<CategoryScore> {
         s.reset_for(self);
         let mut sv_weight = 0.0f32;
         let mut en_weight = 0.0f32;
@@ -575,10 +580,10 @@ impl Model {
                 prev = [prev[1], p];
             }
         }
-        self.combine(s, sv_weight > en_weight)
+        self.combine(s, sv_weight > en_weight, only_passing)
     }
 
-    fn combine(&self, s: &Scratch, swedish: bool) -> Vec<CategoryScore> {
+    fn combine(&self, s: &Scratch, swedish: bool, only_passing: bool) -> Vec<CategoryScore> {
         let t = &self.tuning;
         let ncat = self.categories.len();
         // Model logits.
@@ -629,6 +634,9 @@ impl Model {
                 1.0 - (-lexs[k] / t.tau_theme).exp()
             };
             if score <= 0.0 || !score.is_finite() {
+                continue;
+            }
+            if only_passing && score < if k < NCHAL { self.threshold } else { self.theme_threshold } {
                 continue;
             }
             out.push(CategoryScore { category: self.categories[k].clone(), score, evidence: self.evidence(s, k, norm) });
