@@ -223,7 +223,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 return Err(BadInput(format!("--source: ingen källa heter «{s}»")).into());
             }
             let r = crate::jobs::poll::run_poll(&ctx, source.as_deref(), now).await?;
-            print_poll(&r.poll, out)?;
+            writeln!(out, "{}", r.poll)?;
             Ok(())
         }
         Command::Calls(args) => {
@@ -320,15 +320,6 @@ fn model_for(config: &Path) -> anyhow::Result<crate::classify::Model> {
         return Ok(crate::classify::Model::from_file(&cfg.classify.categories_file)?);
     }
     Ok(crate::classify::Model::builtin()?)
-}
-
-fn print_poll(r: &crate::sources::PollReport, out: &mut impl Write) -> anyhow::Result<()> {
-    writeln!(out, "{:<28} {:>5} {:>7} {:>10}  fel", "källa", "nya", "ändrade", "oförändrade")?;
-    for s in &r.sources {
-        writeln!(out, "{:<28} {:>5} {:>7} {:>10}  {}", s.name, s.new, s.changed, s.unchanged, s.error.as_deref().unwrap_or(""))?;
-    }
-    writeln!(out, "Totalt: {} nya, {} ändrade, {} källor med fel.", r.new.len(), r.changed.len(), r.failed().count())?;
-    Ok(())
 }
 
 async fn print_sources_status(ctx: &Ctx, out: &mut impl Write) -> anyhow::Result<()> {
