@@ -2,6 +2,8 @@
 //! its own file. Errors that are the user's (bad config, bad CSV, unknown
 //! reference) exit with 2; anything else with 1.
 
+pub mod sources;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
