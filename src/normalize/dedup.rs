@@ -55,6 +55,25 @@ pub fn same_call(call: &Call, cand: &DedupCandidate) -> Option<f64> {
     (best >= needed).then_some(best)
 }
 
+/// A newer reading that lacks a field (a Vinnova round listed without its
+/// call, a feed item without text) keeps what the stored call has.
+fn keep_missing(mut new: Call, old: &Call) -> Call {
+    if new.text.is_empty() {
+        new.text = old.text.clone();
+    }
+    if new.summary.is_empty() {
+        new.summary = old.summary.clone();
+    }
+    if new.translations.is_empty() {
+        new.translations = old.translations.clone();
+    }
+    new.programme = new.programme.or_else(|| old.programme.clone());
+    new.budget = new.budget.or_else(|| old.budget.clone());
+    new.eligibility = new.eligibility.or_else(|| old.eligibility.clone());
+    new.opens = new.opens.or(old.opens);
+    new
+}
+
 /// What happened to one listing.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -94,7 +113,7 @@ pub async fn ingest(
             Some(s) if same_raw && s.call.status == call.status => Outcome::Unchanged,
             Some(s) => {
                 // a listing that names no funder keeps the one the call has
-                let call = if raw.funder.is_none() { normalize(raw, &s.call.funder, now) } else { call };
+                let call = keep_missing(if raw.funder.is_none() { normalize(raw, &s.call.funder, now) } else { call }, &s.call);
                 let changes = store.update_call(r, &call, &canon, &key, now).await?;
                 if changes.is_empty() { Outcome::Unchanged } else { Outcome::Changed(changes) }
             }
@@ -204,5 +223,19 @@ mod tests {
         let moved = RawCall { deadlines: vec![dl(2026, 6, 5)], ..eu.clone() };
         let ch = ingest(&store, "eu", &moved, "Europeiska kommissionen", false, now()).await.unwrap();
         assert!(matches!(&ch.outcome, Outcome::Changed(c) if c[0].field == "deadline"), "{ch:?}");
+    }
+
+    #[tokio::test]
+    async fn a_reading_without_text_keeps_the_stored_text() {
+        let store = Store::memory().await.unwrap();
+        let full = RawCall {
+            text: Some("<p>Hela beskrivningen.</p>".into()),
+            ..raw("2025-1", "Civilsamhälle", "https://v.se/1", dl(2026, 2, 5))
+        };
+        let a = ingest(&store, "vinnova", &full, "Vinnova", false, now()).await.unwrap();
+        let round_only = raw("2025-1", "Civilsamhälle", "https://v.se/1", dl(2026, 3, 5));
+        let b = ingest(&store, "vinnova", &round_only, "Vinnova", false, now()).await.unwrap();
+        assert!(matches!(&b.outcome, Outcome::Changed(c) if c.len() == 1 && c[0].field == "deadline"), "{b:?}");
+        assert_eq!(store.get_call(a.reference).await.unwrap().unwrap().call.text, "Hela beskrivningen.");
     }
 }

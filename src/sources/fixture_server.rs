@@ -98,3 +98,20 @@ fn content_type(p: &Path) -> &'static str {
 fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_mapping() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sources");
+        let r = |p: &str, q: Option<&str>| resolve(&dir, p, q).map(|f| f.strip_prefix(&dir).unwrap().display().to_string());
+        assert_eq!(r("/vinnova/utlysningar/2026-01-13", None).as_deref(), Some("vinnova/utlysningar.json"));
+        assert_eq!(r("/eu/search", Some("apiKey=SEDIA&pageSize=5&pageNumber=1")).as_deref(), Some("eu/search.json"));
+        assert_eq!(r("/eu/search", Some("pageSize=5&pageNumber=2")).as_deref(), Some("eu/search.page2.json"));
+        assert_eq!(r("/eu/search", Some("pageNumber=3")), None);
+        assert_eq!(r("/arvsfonden/", None).as_deref(), Some("arvsfonden/index.html"));
+        assert_eq!(r("/../Cargo.toml", None), None);
+    }
+}

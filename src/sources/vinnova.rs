@@ -94,7 +94,7 @@ pub fn parse(utlysningar: &[u8], rounds: Option<&[u8]>, item_url: &str) -> Resul
         let Some(title) = real_text(&first.titel) else { continue };
         let mut raw = RawCall {
             source_key: key.clone(),
-            title: title.to_string(),
+            title: without_round(title).to_string(),
             url: link(first.lank_lista.as_deref(), item_url, &key),
             funder: Some("Vinnova".into()),
             text: real_text(&first.beskrivning).map(str::to_string),
@@ -120,6 +120,17 @@ fn add_rounds(raw: &mut RawCall, rounds: &[&Omgang]) {
     }
     raw.deadlines.sort();
     raw.deadlines.dedup();
+}
+
+/// A round's title without its round suffix (`… – omgång 2`), which is the call's title.
+fn without_round(title: &str) -> &str {
+    let lower = title.to_lowercase();
+    match lower.rfind("omgång") {
+        Some(pos) if lower[pos..].chars().skip(6).all(|c| c.is_ascii_digit() || c.is_whitespace()) => {
+            title[..pos].trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '–' | '-' | ',' | ':'))
+        }
+        _ => title,
+    }
 }
 
 /// Vinnova fills missing English with `x`/`xx`.
@@ -173,6 +184,15 @@ mod tests {
         assert_eq!(out[0].deadlines[0].at.to_rfc3339(), "2026-03-17T13:00:00+00:00");
         assert!(out[0].translations.is_empty());
         assert_eq!(out[0].url, "https://www.vinnova.se/sok-finansiering/hitta-finansiering/?q=2026-00001");
+    }
+
+    #[test]
+    fn round_without_its_call_keeps_the_call_title() {
+        assert_eq!(without_round("Innovationer för ett hållbart civilsamhälle – omgång 2"), "Innovationer för ett hållbart civilsamhälle");
+        assert_eq!(without_round("Omgångsstöd 2026"), "Omgångsstöd 2026");
+        let rounds = r#"[{"Diarienummer":"2025-03879","DiarienummerUtlysning":"2025-03877","Titel":"Civilsamhälle - omgång 2","Stangningsdatum":"2026-10-08T14:00:00","Publik":1}]"#;
+        let out = parse(b"[]", Some(rounds.as_bytes()), DEFAULT_ITEM_URL).unwrap();
+        assert_eq!((out[0].source_key.as_str(), out[0].title.as_str()), ("2025-03877", "Civilsamhälle"));
     }
 
     #[test]

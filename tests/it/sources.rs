@@ -364,3 +364,15 @@ async fn poll_stores_calls_deduplicates_and_survives_a_failing_source() {
     let r4 = poll_sources(&store, &f, &specs, Some("okänd"), now()).await;
     assert!(r4.sources[0].error.as_deref().unwrap().contains("okänd källa"));
 }
+
+#[tokio::test]
+async fn eu_paging_stops_at_the_cap() {
+    let (addr, _h) = fixture_server::serve_fixtures(fixture("sources")).await.unwrap();
+    let mut specs: Vec<SourceSpec> = demo_specs(&format!("http://{addr}")).into_iter().filter(|s| s.name == "eu-portal").collect();
+    if let SourceKind::EuPortal { max_pages, .. } = &mut specs[0].kind {
+        *max_pages = 1;
+    }
+    let store = store().await;
+    let r = poll_sources(&store, &fetcher(), &specs, None, now()).await;
+    assert_eq!((r.sources[0].new, r.sources[0].error.as_deref()), (5, None));
+}
