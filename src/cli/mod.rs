@@ -222,7 +222,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             {
                 return Err(BadInput(format!("--source: ingen källa heter «{s}»")).into());
             }
-            let r = crate::jobs::poll::run_poll(&ctx, source.as_deref(), now).await?;
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let progress = move |p: crate::sources::Progress<'_>| {
+                let mark = if p.ok { "ok" } else { "FEL" };
+                if tty {
+                    let filled = p.done * 20 / p.total.max(1);
+                    eprint!(
+                        "\r[{}{}] {}/{} {:<32}",
+                        "#".repeat(filled),
+                        "-".repeat(20 - filled),
+                        p.done,
+                        p.total,
+                        format!("{} {mark}", p.source)
+                    );
+                    if p.done == p.total {
+                        eprintln!();
+                    }
+                } else {
+                    eprintln!("hämtat {}/{}: {} {mark}", p.done, p.total, p.source);
+                }
+            };
+            let r = crate::jobs::poll::run_poll_with_progress(&ctx, source.as_deref(), now, &progress).await?;
             writeln!(out, "{}", r.poll)?;
             Ok(())
         }

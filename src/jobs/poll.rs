@@ -2,7 +2,7 @@
 
 use super::{Ctx, Summary};
 use crate::domain::CallRef;
-use crate::sources::{PollReport, poll_sources};
+use crate::sources::{PollReport, Progress, poll_sources_with_progress};
 use crate::store::calls::CallFilter;
 use chrono::{DateTime, Utc};
 
@@ -21,8 +21,18 @@ impl Summary for PollJobReport {
 
 /// Fetch every source (or only `only`), store what is new or changed, and classify it.
 pub async fn run_poll(ctx: &Ctx, only: Option<&str>, now: DateTime<Utc>) -> anyhow::Result<PollJobReport> {
+    run_poll_with_progress(ctx, only, now, &|_| {}).await
+}
+
+/// [`run_poll`], reporting each source as its fetch finishes.
+pub async fn run_poll_with_progress(
+    ctx: &Ctx,
+    only: Option<&str>,
+    now: DateTime<Utc>,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> anyhow::Result<PollJobReport> {
     super::recorded(ctx, "poll", now, || async {
-        let poll = poll_sources(&ctx.store, &ctx.fetcher, &ctx.sources, only, now).await;
+        let poll = poll_sources_with_progress(&ctx.store, &ctx.fetcher, &ctx.sources, only, now, progress).await;
         let mut refs: Vec<CallRef> = poll.new.iter().chain(poll.changed.iter()).copied().collect();
         refs.sort();
         refs.dedup();

@@ -111,6 +111,28 @@ struct Fetchout {
 /// the store, insert or update, and record each source's health. A source
 /// backing off after failures is skipped unless named in `only`.
 pub async fn poll_sources(store: &Store, fetcher: &Fetcher, specs: &[SourceSpec], only: Option<&str>, now: DateTime<Utc>) -> PollReport {
+    poll_sources_with_progress(store, fetcher, specs, only, now, &|_| {}).await
+}
+
+/// Progress of a poll: a source's fetch finished (`done` of `total`).
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    pub source: &'a str,
+    pub done: usize,
+    pub total: usize,
+    pub ok: bool,
+}
+
+/// [`poll_sources`], telling `progress` as each source's fetch finishes
+/// (the CLI draws a progress bar from it).
+pub async fn poll_sources_with_progress(
+    store: &Store,
+    fetcher: &Fetcher,
+    specs: &[SourceSpec],
+    only: Option<&str>,
+    now: DateTime<Utc>,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> PollReport {
     let mut report = PollReport::default();
     let chosen: Vec<&SourceSpec> = specs.iter().filter(|s| only.map_or(s.enabled, |o| s.name == o)).collect();
     if let (Some(o), true) = (only, chosen.is_empty()) {
@@ -147,9 +169,13 @@ pub async fn poll_sources(store: &Store, fetcher: &Fetcher, specs: &[SourceSpec]
         slots.push((rep, state.or(Some(SourceState::default()))));
     }
     let mut results: Vec<Option<Result<Fetchout, String>>> = (0..chosen.len()).map(|_| None).collect();
+    let total = tasks.len();
+    let mut done = 0;
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((i, r)) => {
+                done += 1;
+                progress(Progress { source: chosen.get(i).map_or("", |s| s.name.as_str()), done, total, ok: r.is_ok() });
                 if let Some(slot) = results.get_mut(i) {
                     *slot = Some(r);
                 }

@@ -112,3 +112,18 @@ fn serve_starts_schedules_and_stops_on_sigterm() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("schemalagd"), "jobs were scheduled: {err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn poll_reports_per_source_with_progress_lines() {
+    let (addr, _server) = psi_radar::sources::fixture_server::serve_fixtures(repo("fixtures/sources")).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    let demo = std::fs::read_to_string(repo("config/demo-sources.toml")).unwrap().replace("{fixtures}", &format!("http://{addr}"));
+    std::fs::write(tmp.path().join("sources.toml"), demo).unwrap();
+    let o = tokio::task::spawn_blocking(move || bin().arg("poll").arg("--config").arg(&cfg).output().unwrap()).await.unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stdout.contains("totalt: 25 nya"), "{stdout}");
+    assert!(stderr.contains("hämtat 1/"), "plain progress lines when not on a terminal: {stderr}");
+}
