@@ -270,7 +270,7 @@ fn check_url(u: &str) -> Result<String, String> {
 pub enum SourcesConfigError {
     #[error("{file}: kan inte läsas: {source}")]
     Io { file: PathBuf, source: std::io::Error },
-    #[error("{file}, rad {line}: {message}")]
+    #[error("{}:{line}: {message}", file.display())]
     Invalid { file: PathBuf, line: usize, message: String },
 }
 
@@ -331,7 +331,7 @@ mod tests {
         let e =
             load("[[source]]\nname = \"a\"\nkind = \"feed\"\nfunder = \"X\"\nurl = \"https://x.se/rss\"\nselectr = \"li\"\n").unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("rad 6") && msg.contains("selectr"), "{msg}");
+        assert!(msg.contains("sources.toml:6:") && msg.contains("selectr"), "{msg}");
     }
 
     #[test]
@@ -339,7 +339,7 @@ mod tests {
         let e =
             load("# x\n[[source]]\nname = \"a\"\nkind = \"html\"\nfunder = \"X\"\nurl = \"https://x.se/\"\ntitle = \"h3\"\n").unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("rad 2") && msg.contains("item"), "{msg}");
+        assert!(msg.contains("sources.toml:2:") && msg.contains("item"), "{msg}");
         let e = load("[[source]]\nname = \"a\"\nkind = \"feed\"\nfunder = \"X\"\nurl = \"ftp://x.se/\"\n").unwrap_err();
         assert!(e.to_string().contains("url"), "{e}");
         let e = load("[[source]]\nname = \"a\"\nkind = \"feed\"\nfunder = \"X\"\nurl = \"https://x.se/\"\nitem = \"li\"\n").unwrap_err();
