@@ -46,7 +46,7 @@ impl PsiRole {
             "reference_group" | "reference" | "referensgrupp" => PsiRole::ReferenceGroup,
             "stakeholder_group" | "stakeholder" | "intressentgrupp" => PsiRole::StakeholderGroup,
             "partner" | "medsökande" => PsiRole::Partner,
-            "lead" | "projektägare" | "huvudsökande" => PsiRole::Lead,
+            "lead" | "lead_applicant" | "projektägare" | "huvudsökande" => PsiRole::Lead,
             "support_only" | "support" | "stöd" | "endast_stöd" => PsiRole::SupportOnly,
             _ => {
                 return Err(RegisterError(format!(
