@@ -30,3 +30,4 @@ pub mod members;
 pub mod normalize;
 pub mod sources;
 pub mod store;
+pub mod tracking;

@@ -2,6 +2,7 @@
 //! its own file. Errors that are the user's (bad config, bad CSV, unknown
 //! reference) exit with 2; anything else with 1.
 
+pub mod apps;
 pub mod classify;
 pub mod core;
 pub mod mail;
@@ -92,6 +93,17 @@ pub enum Command {
     /// Mät klassificeringen
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Ansökningsregistret: ansökningar, årets mål, CSV, HTML och kalender
+    Apps(apps::AppsArgs),
+    /// Utblick inför workshop: kommande utlysningar per samhällsutmaning och finansiärsnivå
+    Outlook {
+        /// Antal månader framåt
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        /// Skriv utblicken som HTML hit
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
     /// Jobb, källor, utkorg och svar som väntar
     Status,
     /// Tjänsten: alla jobb enligt schemat tills SIGTERM
@@ -319,6 +331,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Outbox { pending } => {
             let ctx = open(&cli.config).await?;
             core::outbox(&ctx, pending, out).await
+        }
+        Command::Apps(args) => {
+            let ctx = open(&cli.config).await?;
+            apps::run_apps(&ctx, &args, now, out).await
+        }
+        Command::Outlook { months, html } => {
+            let ctx = open(&cli.config).await?;
+            apps::run_outlook(&ctx, months, html.as_deref(), now, out).await
         }
         Command::Status => {
             let ctx = open(&cli.config).await?;

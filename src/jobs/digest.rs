@@ -114,12 +114,30 @@ pub async fn gather(ctx: &Ctx, week: Week, now: DateTime<Utc>) -> anyhow::Result
 
     let year = now.with_timezone(&tz).year();
     let counted = ctx.store.apps_counting(year, &cfg.goal.counting_roles).await?;
+    let titles_by_ref: HashMap<u32, &StoredCall> = all.iter().map(|c| (c.reference.0, c)).collect();
     let in_progress = ctx
         .store
-        .apps_in_progress()
+        .list_apps()
         .await?
         .into_iter()
-        .map(|a| format!("{} ({}{})", a.title, a.status, if a.lead.is_empty() { String::new() } else { format!(", {}", a.lead) }))
+        .filter(|a| a.status.in_progress())
+        .map(|a| {
+            let lead = a.lead.as_ref().map(|p| p.display(&names)).map(|l| format!(", {l}")).unwrap_or_default();
+            let deadline = match &a.call {
+                Some(crate::tracking::CallLink::Psi(r)) => titles_by_ref
+                    .get(&r.0)
+                    .and_then(|c| c.call.next_deadline(now))
+                    .map(|d| format!(" – {} {}", lang.pick("sista dag", "deadline"), crate::i18n::instant(d.at, d.tz, d.date_only, lang)))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            format!("{} ({}{lead}){deadline}", a.title, a.status.label(lang))
+        })
+        .collect();
+    let forming = crate::tracking::proposals::forming_proposals(&ctx.store, now)
+        .await?
+        .iter()
+        .map(|p| crate::tracking::proposals::proposal_line(p, &names, lang))
         .collect();
     let goal = Some(goal_view(counted.len(), cfg.goal.per_year, year, in_progress, lang));
 
@@ -133,7 +151,7 @@ pub async fn gather(ctx: &Ctx, week: Week, now: DateTime<Utc>) -> anyhow::Result
         calls,
         deadlines_soon,
         answers,
-        forming: Vec::new(),
+        forming,
         held,
         held_total,
         failed,

@@ -1,6 +1,7 @@
 //! The integration test binary: one module per area, shared helpers in `helpers.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod apps;
 mod cli;
 mod helpers;
 mod jobs;
