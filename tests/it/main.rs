@@ -3,6 +3,7 @@
 
 mod cli;
 mod helpers;
+mod mail_in;
 mod mail_out;
 mod mail_reply;
 mod members;
