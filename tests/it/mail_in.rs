@@ -284,7 +284,9 @@ async fn mail_ingest_says_what_happened_in_swedish() {
 // ---------------------------------------------------------------- Dovecot
 
 /// A throw-away Dovecot on 127.0.0.1 (TOOLING.md): user `test`, password
-/// `test`, Maildir under a temp dir owned by `nobody`. Stopped on drop.
+/// `test`, Maildir under a temp dir owned by `nobody` (Dovecot will not run
+/// mail processes as root); run as another user, everything runs as that
+/// user. `extra` is appended to the config. Stopped on drop.
 struct Dovecot {
     dir: tempfile::TempDir,
     conf: std::path::PathBuf,
@@ -293,7 +295,7 @@ struct Dovecot {
 }
 
 impl Dovecot {
-    fn start() -> Dovecot {
+    fn start(extra: &str) -> Dovecot {
         let found = std::process::Command::new("dovecot").arg("--version").output();
         assert!(
             found.as_ref().is_ok_and(|o| o.status.success()),
@@ -306,6 +308,15 @@ impl Dovecot {
             std::fs::create_dir_all(d.join(sub)).unwrap();
         }
         std::fs::write(d.join("passwd"), "test:{PLAIN}test\n").unwrap();
+        let id = |flag: &str| ok(std::process::Command::new("id").arg(flag)).trim().to_string();
+        let root = id("-u") == "0";
+        let (uid, gid, users) = if root {
+            ("nobody".to_string(), "nogroup".to_string(), String::new())
+        } else {
+            let (user, group) = (id("-un"), id("-gn"));
+            let users = format!("default_login_user = {user}\ndefault_internal_user = {user}\ndefault_internal_group = {group}\n");
+            (user, group, users)
+        };
         let conf = d.join("dovecot.conf");
         std::fs::write(
             &conf,
@@ -313,7 +324,7 @@ impl Dovecot {
                 "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
                  ssl = no\ndisable_plaintext_auth = no\nauth_mechanisms = plain login\nmail_location = maildir:~/Maildir\n\
                  passdb {{\n  driver = passwd-file\n  args = {d}/passwd\n}}\n\
-                 userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={d}/mail/%u\n}}\n\
+                 userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={d}/mail/%u\n}}\n{users}{extra}\n\
                  service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n",
                 d = d.display()
             ),
@@ -321,7 +332,9 @@ impl Dovecot {
         .unwrap();
         // Mail processes run as nobody: it must reach and own the Maildir.
         run("chmod", &["755", &d.display().to_string()]);
-        run("chown", &["-R", "nobody:nogroup", &d.join("mail").display().to_string()]);
+        if root {
+            run("chown", &["-R", "nobody:nogroup", &d.join("mail").display().to_string()]);
+        }
         let child = std::process::Command::new("dovecot").arg("-F").arg("-c").arg(&conf).spawn().unwrap();
         let dc = Dovecot { dir, conf, port, child };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -401,7 +414,7 @@ fn ok(cmd: &mut std::process::Command) -> String {
 #[tokio::test]
 #[ignore = "needs dovecot (run by .ci/run)"]
 async fn mail_fetch_reads_a_real_imap_server_once_and_moves_handled_mail() {
-    let dovecot = Dovecot::start();
+    let dovecot = Dovecot::start("");
     for name in ["yes_partner.eml", "unknown_sender.eml", "autoreply.eml", "stopp.eml"] {
         dovecot.save(&eml(name));
     }
@@ -453,4 +466,23 @@ async fn mail_fetch_reads_a_real_imap_server_once_and_moves_handled_mail() {
     assert!(out.starts_with("1 olästa meddelanden: 1 registrerade"), "{out}");
     assert_eq!(dovecot.count("psi-behandlade"), 6);
     assert_eq!(store.interests_for_call(CallRef(1)).await.unwrap()[0].intent, Intent::No);
+}
+
+#[tokio::test]
+#[ignore = "needs dovecot (run by .ci/run)"]
+async fn mail_fetch_moves_by_copy_and_expunge_when_the_server_has_no_move() {
+    // The server advertises no MOVE: COPY, STORE \\Deleted, UID EXPUNGE.
+    let dovecot = Dovecot::start("imap_capability = IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE UIDPLUS\n");
+    dovecot.save(&eml("yes_partner.eml"));
+    dovecot.save(&eml("unreadable.eml"));
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = cli_config(tmp.path(), dovecot.port);
+    ok(bin().arg("--config").arg(&cfg).arg("init").arg("--members").arg(fixture("members.csv")));
+    ok(bin().arg("--config").arg(&cfg).args(["calls", "add", "--title", "Social innovation", "--url", "https://example.org/u/1"]));
+    let out = ok(bin().arg("--config").arg(&cfg).args(["mail", "fetch"]).env("PSI_TEST_IMAP_PASSWORD", "test"));
+    assert!(out.contains("2 olästa meddelanden: 1 registrerade, 0 hållna för AU, 1 oläsbara"), "{out}");
+    assert_eq!(dovecot.count("INBOX"), 0, "expunged from the inbox: {}", dovecot.log());
+    assert_eq!(dovecot.count("psi-behandlade"), 2);
+    let out = ok(bin().arg("--config").arg(&cfg).args(["mail", "fetch"]).env("PSI_TEST_IMAP_PASSWORD", "test"));
+    assert!(out.starts_with("0 olästa"), "{out}");
 }
