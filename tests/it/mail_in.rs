@@ -314,9 +314,13 @@ impl Dovecot {
             ("nobody".to_string(), "nogroup".to_string(), String::new())
         } else {
             let (user, group) = (id("-un"), id("-gn"));
-            let users = format!("default_login_user = {user}\ndefault_internal_user = {user}\ndefault_internal_group = {group}\n");
+            let users = format!(
+                "default_login_user = {user}\ndefault_internal_user = {user}\ndefault_internal_group = {group}\nservice anvil {{\n  chroot =\n}}\n"
+            );
             (user, group, users)
         };
+        // Only root may chroot the login processes.
+        let chroot = if root { "" } else { "  chroot =\n" };
         let conf = d.join("dovecot.conf");
         std::fs::write(
             &conf,
@@ -325,7 +329,7 @@ impl Dovecot {
                  ssl = no\ndisable_plaintext_auth = no\nauth_mechanisms = plain login\nmail_location = maildir:~/Maildir\n\
                  passdb {{\n  driver = passwd-file\n  args = {d}/passwd\n}}\n\
                  userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={d}/mail/%u\n}}\n{users}{extra}\n\
-                 service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n",
+                 service imap-login {{\n{chroot}  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n",
                 d = d.display()
             ),
         )
