@@ -150,6 +150,9 @@ pub struct MailConfig {
     pub imap: Option<ImapConfig>,
     pub retention_months: u32,
     pub max_attempts: u32,
+    /// Hardening: a reply is accepted only when it comes back to the
+    /// contact's own reply address `<reply_to local part>+<token>@…`.
+    pub reply_token: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -293,6 +296,8 @@ struct RawMail {
     retention_months: u32,
     #[serde(default = "d_attempts")]
     max_attempts: u32,
+    #[serde(default)]
+    reply_token: bool,
 }
 
 #[derive(Deserialize)]
@@ -609,6 +614,7 @@ impl Config {
                 imap,
                 retention_months: ml.retention_months,
                 max_attempts: ml.max_attempts.max(1),
+                reply_token: ml.reply_token,
             },
             goal: GoalConfig { per_year: g.applications_per_year, counting_roles: g.counting_roles.into_inner() },
         })

@@ -88,7 +88,7 @@ pub enum Command {
         #[arg(long)]
         pending: bool,
     },
-    /// Svarsmejl: tolka
+    /// Svarsmejl: tolka, registrera (ingest) och hämta över IMAP (fetch)
     Mail(mail::MailArgs),
     /// Mät klassificeringen
     #[command(subcommand)]
@@ -327,7 +327,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(out, "Skickade {}, ej skickade {}.", s.sent, s.retrying + s.failed)?;
             Ok(())
         }
-        Command::Mail(args) => mail::run(&args, out),
+        Command::Mail(args) => mail::run(&args, &cli.config, now, out).await,
         Command::Outbox { pending } => {
             let ctx = open(&cli.config).await?;
             core::outbox(&ctx, pending, out).await

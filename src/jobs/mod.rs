@@ -5,6 +5,7 @@
 pub mod digest;
 pub mod notify;
 pub mod poll;
+pub mod replies;
 pub mod schedule;
 pub mod send;
 

@@ -17,11 +17,12 @@ pub enum JobKind {
     Notify,
     Digest,
     Reminders,
+    Replies,
     Send,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [JobKind::Poll, JobKind::Notify, JobKind::Digest, JobKind::Reminders, JobKind::Send];
+    pub const ALL: [JobKind; 6] = [JobKind::Poll, JobKind::Notify, JobKind::Digest, JobKind::Reminders, JobKind::Replies, JobKind::Send];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -29,6 +30,7 @@ impl JobKind {
             JobKind::Notify => "notify",
             JobKind::Digest => "digest",
             JobKind::Reminders => "reminders",
+            JobKind::Replies => "replies",
             JobKind::Send => "send",
         }
     }
@@ -40,6 +42,7 @@ impl JobKind {
             JobKind::Notify => &s.notify,
             JobKind::Digest => &s.digest,
             JobKind::Reminders => &s.reminders,
+            JobKind::Replies => &s.replies,
             JobKind::Send => &s.send,
         }
     }
@@ -61,6 +64,10 @@ pub async fn run_job(ctx: &Ctx, kind: JobKind, now: DateTime<Utc>) -> anyhow::Re
         }
         JobKind::Reminders => {
             super::notify::run_reminders(ctx, now).await?;
+            super::send::run_send(ctx, now).await?;
+        }
+        JobKind::Replies => {
+            super::replies::run_replies(ctx, now).await?;
             super::send::run_send(ctx, now).await?;
         }
         JobKind::Send => {

@@ -1,6 +1,7 @@
-//! Store: inbound replies, for the digest's list of replies held for AU.
+//! Store: inbound replies (recorded once per Message-ID, raw message kept for the
+//! retention period), the held ones for the digest, and the per-contact reply tokens.
 
-use super::{Result, Store, parse_ts, ts};
+use super::{Result, Store, StoreError, parse_ts, ts};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
@@ -44,5 +45,154 @@ impl Store {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok((held, total as usize))
+    }
+}
+
+/// An inbound message to record (one row of `replies`).
+#[derive(Debug, Clone)]
+pub struct NewReply<'a> {
+    pub message_id: &'a str,
+    pub imap_uid: Option<u32>,
+    pub from_addr: Option<&'a str>,
+    pub contact_id: Option<i64>,
+    pub member_id: Option<&'a str>,
+    pub status: &'a str,
+    pub reason: Option<&'a str>,
+    /// The parser's reading as JSON.
+    pub reading: &'a str,
+    pub raw: &'a [u8],
+}
+
+/// A stored reply, as tests and `status` look at it (the raw message is not loaded).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplyRow {
+    pub id: i64,
+    pub message_id: String,
+    pub imap_uid: Option<i64>,
+    pub from_addr: Option<String>,
+    pub contact_id: Option<i64>,
+    pub member_id: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub status: String,
+    pub reason: Option<String>,
+    pub reading: String,
+    /// Whether the raw message is still kept.
+    pub has_raw: bool,
+    pub raw_deleted_at: Option<DateTime<Utc>>,
+}
+
+/// The status of a reply row while it is being recorded: a row left in this
+/// status (a crash half-way) is processed again when the message comes back.
+pub const RECEIVING: &str = "receiving";
+
+const REPLY_COLS: &str =
+    "id, message_id, imap_uid, from_addr, contact_id, member_id, received_at, status, reason, reading, raw IS NOT NULL, raw_deleted_at";
+
+fn reply_row(r: sqlx::sqlite::SqliteRow) -> Result<ReplyRow> {
+    Ok(ReplyRow {
+        id: r.get(0),
+        message_id: r.get(1),
+        imap_uid: r.get(2),
+        from_addr: r.get(3),
+        contact_id: r.get(4),
+        member_id: r.get(5),
+        received_at: parse_ts(&r.get::<String, _>(6))?,
+        status: r.get(7),
+        reason: r.get(8),
+        reading: r.get(9),
+        has_raw: r.get(10),
+        raw_deleted_at: r.get::<Option<String>, _>(11).map(|s| parse_ts(&s)).transpose()?,
+    })
+}
+
+impl Store {
+    /// Record an inbound message. `None` when a reply with the same
+    /// Message-ID is already stored (it is recorded once).
+    pub async fn insert_reply(&self, r: &NewReply<'_>, now: DateTime<Utc>) -> Result<Option<i64>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO replies (message_id, imap_uid, from_addr, contact_id, member_id, received_at, status, reason, reading, raw)
+             VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (message_id) DO NOTHING RETURNING id",
+        )
+        .bind(r.message_id)
+        .bind(r.imap_uid.map(i64::from))
+        .bind(r.from_addr)
+        .bind(r.contact_id)
+        .bind(r.member_id)
+        .bind(ts(now))
+        .bind(r.status)
+        .bind(r.reason)
+        .bind(r.reading)
+        .bind(r.raw)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Set the outcome of a reply once it has been acted on.
+    pub async fn set_reply_status(&self, id: i64, status: &str, reason: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE replies SET status=?, reason=? WHERE id=?").bind(status).bind(reason).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The stored reply with this Message-ID (with angle brackets).
+    pub async fn reply_by_message_id(&self, message_id: &str) -> Result<Option<ReplyRow>> {
+        let sql = format!("SELECT {REPLY_COLS} FROM replies WHERE message_id=?");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(message_id).fetch_optional(&self.pool).await?.map(reply_row).transpose()
+    }
+
+    /// Every stored reply, oldest first.
+    pub async fn list_replies(&self) -> Result<Vec<ReplyRow>> {
+        let sql = format!("SELECT {REPLY_COLS} FROM replies ORDER BY id");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?.into_iter().map(reply_row).collect()
+    }
+
+    /// The raw message of a reply, while it is kept.
+    pub async fn reply_raw(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar::<_, Option<Vec<u8>>>("SELECT raw FROM replies WHERE id=?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten())
+    }
+
+    /// Retention: forget the raw message of replies received before
+    /// `cutoff` (the reading, status and reason stay). Returns how many.
+    pub async fn delete_raw_replies_before(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64> {
+        let n = sqlx::query("UPDATE replies SET raw=NULL, raw_deleted_at=? WHERE raw IS NOT NULL AND received_at < ?")
+            .bind(ts(now))
+            .bind(ts(cutoff))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n > 0 {
+            tracing::info!(replies = n, "raw replies deleted after the retention period");
+        }
+        Ok(n)
+    }
+
+    /// The per-contact reply token (`svar+<token>@…`), if the contact has one.
+    pub async fn contact_token(&self, contact_id: i64) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar::<_, Option<String>>("SELECT token FROM contacts WHERE id=?")
+            .bind(contact_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten())
+    }
+
+    /// Give every contact without a reply token one from `make`. Returns how many were created.
+    pub async fn ensure_contact_tokens(&self, mut make: impl FnMut() -> std::io::Result<String>) -> Result<usize> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM contacts WHERE token IS NULL OR token = ''").fetch_all(&self.pool).await?;
+        for id in &ids {
+            let token = make().map_err(|e| StoreError::Invalid(format!("kunde inte skapa svarsnyckel: {e}")))?;
+            sqlx::query("UPDATE contacts SET token=? WHERE id=? AND (token IS NULL OR token = '')")
+                .bind(token)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        if !ids.is_empty() {
+            tracing::info!(contacts = ids.len(), "reply tokens created");
+        }
+        Ok(ids.len())
     }
 }

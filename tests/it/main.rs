@@ -5,6 +5,7 @@ mod apps;
 mod cli;
 mod helpers;
 mod jobs;
+mod mail_in;
 mod mail_out;
 mod mail_reply;
 mod members;

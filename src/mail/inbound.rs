@@ -1,0 +1,735 @@
+//! Mail, inbound: recording replies (DESIGN.md §6) from the MTA pipe (`mail ingest`) or IMAP (`mail fetch`): every message stored once per Message-ID, tied to a member contact, acted on, confirmed.
+//!
+//! ```text
+//!  raw ─▶ reply::parse ─▶ Message-ID already stored? ── yes ─▶ Duplicate (nothing else happens)
+//!                                 │ no
+//!   auto-reply / bounce ──────────┼─▶ auto_reply   (never an answer)
+//!   unknown sender, wrong token,  │
+//!   dismiss/watch not from AU,    ├─▶ held         (reason in Swedish, listed to AU)
+//!   no or unknown call            │
+//!   not understood ───────────────┼─▶ unreadable   (the parser's reason, listed to AU)
+//!                                 └─▶ accepted: interests, STOPP, AU's dismiss/watch,
+//!                                     one confirmation through the outbox (kind `confirm`)
+//! ```
+//!
+//! Decisions:
+//! - A message is acted on whole or not at all: if one answer cannot be
+//!   tied to a known call, or a member (not AU) sends dismiss/watch, the
+//!   whole message is held for AU and nothing of it is recorded.
+//! - Answers need a registered contact (they are the member's); AU's
+//!   dismiss/watch need only an address in `mail.au`.
+//! - The row is written before anything is acted on, in status
+//!   `receiving`; a message whose row is still `receiving` (a crash half-way)
+//!   is processed again when it comes back, every step being idempotent.
+//! - With `mail.reply_token`, a contact's reply must come back to
+//!   `<reply_to local part>+<token>@<reply_to domain>` (To, Cc,
+//!   Delivered-To, X-Original-To or Envelope-To) with the contact's token.
+//!   AU's dismiss/watch from an address that is not a contact are not
+//!   token-checked.
+//! - Logs name reply, contact and call ids, never addresses.
+
+use crate::config::{ImapConfig, TlsMode};
+use crate::domain::{CallRef, Email, Intent, Lang, Role};
+use crate::jobs::Ctx;
+use crate::mail::message::{Outgoing, compose};
+use crate::mail::notify::confirmation;
+use crate::mail::reply::{self, Action, Answer, Reading};
+use crate::store::members::ContactRow;
+use crate::store::replies::{NewReply, RECEIVING};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::fmt::Debug;
+use std::time::Duration;
+
+/// What became of one inbound message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Acted on and confirmed.
+    Accepted,
+    /// Kept for AU: unknown sender, wrong token, unknown call …
+    Held,
+    /// Kept for AU: nothing could be read.
+    Unreadable,
+    /// An auto-reply or a bounce: stored, never an answer.
+    AutoReply,
+    /// The same Message-ID was already recorded: nothing happened.
+    Duplicate,
+}
+
+impl Status {
+    /// The `replies.status` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Accepted => "accepted",
+            Status::Held => "held",
+            Status::Unreadable => "unreadable",
+            Status::AutoReply => "auto_reply",
+            Status::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// The outcome of [`ingest`].
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestOutcome {
+    /// The `replies` row (for a duplicate: the row recorded earlier).
+    pub reply_id: i64,
+    pub status: Status,
+    /// Why it was held, unreadable or an auto-reply (Swedish).
+    pub reason: Option<String>,
+    /// What was recorded, one line each ("PSI-0042 — ja, som partner").
+    pub recorded: Vec<String>,
+    /// The confirmation queued in the outbox (None when it was queued before).
+    pub confirmation: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    #[error("IMAP: miljövariabeln {0} med lösenordet är inte satt")]
+    Password(String),
+    #[error("IMAP: tls = \"none\" är bara tillåtet mot en server på den här datorn, inte «{0}»")]
+    PlainRemote(String),
+    #[error("IMAP: {0}")]
+    Imap(String),
+    #[error("IMAP: ingen kontakt med {host}:{port} inom {secs} s")]
+    Timeout { host: String, port: u16, secs: u64 },
+    #[error("IMAP: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<async_imap::error::Error> for InboundError {
+    fn from(e: async_imap::error::Error) -> Self {
+        InboundError::Imap(e.to_string())
+    }
+}
+
+/// What the decision came to, before anything is written.
+enum Verdict {
+    AutoReply(String),
+    Held(String),
+    Unreadable(String),
+    Accept(Plan),
+}
+
+/// What an accepted message does.
+#[derive(Default)]
+struct Plan {
+    answers: Vec<(CallRef, Answer)>,
+    unsubscribe: bool,
+    dismiss: Vec<CallRef>,
+    watch: Vec<CallRef>,
+}
+
+/// Held: the sender is no registered contact (nor AU).
+pub const UNKNOWN_SENDER: &str = "okänd avsändare";
+
+/// Record one raw message (RFC 822 bytes) and act on it. See the module
+/// documentation for what happens when.
+pub async fn ingest(ctx: &Ctx, raw: &[u8], imap_uid: Option<u32>, now: DateTime<Utc>) -> anyhow::Result<IngestOutcome> {
+    let reading = reply::parse(raw);
+    let message_id = reading.message_id.clone().unwrap_or_else(|| synthetic_message_id(raw));
+    let resume = match ctx.store.reply_by_message_id(&message_id).await? {
+        Some(row) if row.status != RECEIVING => {
+            tracing::info!(reply = row.id, "duplicate Message-ID, already recorded");
+            return Ok(IngestOutcome { reply_id: row.id, status: Status::Duplicate, reason: None, recorded: vec![], confirmation: None });
+        }
+        Some(row) => Some(row.id),
+        None => None,
+    };
+
+    let contact = match &reading.from {
+        Some(from) => ctx.store.contact_by_email(from).await?,
+        None => None,
+    };
+    let is_au = reading.from.as_deref().is_some_and(|f| is_au_address(&ctx.config.mail.au, f));
+    let verdict = decide(ctx, &reading, raw, contact.as_ref(), is_au).await?;
+
+    let (status, reason) = match &verdict {
+        Verdict::AutoReply(r) => (Status::AutoReply, Some(r.clone())),
+        Verdict::Held(r) => (Status::Held, Some(r.clone())),
+        Verdict::Unreadable(r) => (Status::Unreadable, Some(r.clone())),
+        Verdict::Accept(_) => (Status::Accepted, None),
+    };
+    let reading_json = reading_json(&reading);
+    let row_status = if status == Status::Accepted { RECEIVING } else { status.as_str() };
+    let reply_id = match resume {
+        Some(id) => {
+            ctx.store.set_reply_status(id, row_status, reason.as_deref()).await?;
+            id
+        }
+        None => {
+            let new = NewReply {
+                message_id: &message_id,
+                imap_uid,
+                from_addr: reading.from.as_deref(),
+                contact_id: contact.as_ref().map(|c| c.id),
+                member_id: contact.as_ref().map(|c| c.member.as_str()),
+                status: row_status,
+                reason: reason.as_deref(),
+                reading: &reading_json,
+                raw,
+            };
+            match ctx.store.insert_reply(&new, now).await? {
+                Some(id) => id,
+                None => {
+                    // Recorded by a concurrent ingest between the check and the insert.
+                    let id = ctx.store.reply_by_message_id(&message_id).await?.map(|r| r.id).unwrap_or_default();
+                    return Ok(IngestOutcome {
+                        reply_id: id,
+                        status: Status::Duplicate,
+                        reason: None,
+                        recorded: vec![],
+                        confirmation: None,
+                    });
+                }
+            }
+        }
+    };
+
+    let Verdict::Accept(plan) = verdict else {
+        tracing::info!(reply = reply_id, contact = contact.as_ref().map(|c| c.id), status = status.as_str(), "reply recorded");
+        return Ok(IngestOutcome { reply_id, status, reason, recorded: vec![], confirmation: None });
+    };
+    let (recorded, confirmation) = apply(ctx, &reading, &message_id, reply_id, contact.as_ref(), plan, now).await?;
+    ctx.store.set_reply_status(reply_id, Status::Accepted.as_str(), None).await?;
+    tracing::info!(reply = reply_id, contact = contact.as_ref().map(|c| c.id), lines = recorded.len(), "reply accepted");
+    Ok(IngestOutcome { reply_id, status: Status::Accepted, reason: None, recorded, confirmation })
+}
+
+async fn decide(ctx: &Ctx, reading: &Reading, raw: &[u8], contact: Option<&ContactRow>, is_au: bool) -> anyhow::Result<Verdict> {
+    if reading.auto_reply {
+        return Ok(Verdict::AutoReply(reading.reason.clone().unwrap_or_else(|| "Autosvar".into())));
+    }
+    if contact.is_none() && !is_au {
+        return Ok(Verdict::Held(UNKNOWN_SENDER.into()));
+    }
+    if let Some(c) = contact
+        && ctx.config.mail.reply_token
+    {
+        let Some(token) = ctx.store.contact_token(c.id).await?.filter(|t| !t.is_empty()) else {
+            ctx.store.ensure_contact_tokens(new_token).await?;
+            return Ok(Verdict::Held("kontakten hade ingen svarsnyckel än (svaret kan inte styrkas)".into()));
+        };
+        if !addressed_to(raw, &token_address(&ctx.config.mail.reply_to, &token)) {
+            return Ok(Verdict::Held("svaret kom inte till kontaktens svarsadress med svarsnyckel (kan vara förfalskad avsändare)".into()));
+        }
+    }
+    if !reading.understood {
+        return Ok(Verdict::Unreadable(reading.reason.clone().unwrap_or_else(|| "Svaret gick inte att tolka".into())));
+    }
+
+    let mut plan = Plan::default();
+    for action in &reading.actions {
+        match action {
+            Action::Unsubscribe => plan.unsubscribe = true,
+            Action::Dismiss(r) => plan.dismiss.push(*r),
+            Action::Watch(r) => plan.watch.push(*r),
+        }
+    }
+    if contact.is_none() && (!reading.answers.is_empty() || plan.unsubscribe) {
+        return Ok(Verdict::Held(format!(
+            "{UNKNOWN_SENDER} (AU-adressen hör inte till någon medlem och kan bara markera ej aktuell/bevaka)"
+        )));
+    }
+    if !is_au && (!plan.dismiss.is_empty() || !plan.watch.is_empty()) {
+        return Ok(Verdict::Held("bara AU kan markera en utlysning som ej aktuell eller bevaka den".into()));
+    }
+    for a in &reading.answers {
+        let call = match a.call {
+            Some(c) => c,
+            None => match call_from_thread(ctx, &reading.in_reply_to).await? {
+                Some(c) => c,
+                None => return Ok(Verdict::Held("svaret anger ingen utlysning (skriv t.ex. «PSI-0042: ja, partner»)".into())),
+            },
+        };
+        plan.answers.push((call, a.clone()));
+    }
+    let mut refs: Vec<CallRef> =
+        plan.answers.iter().map(|(c, _)| *c).chain(plan.dismiss.iter().copied()).chain(plan.watch.iter().copied()).collect();
+    refs.sort();
+    refs.dedup();
+    let mut unknown = Vec::new();
+    for r in refs {
+        if ctx.store.get_call(r).await?.is_none() {
+            unknown.push(r.to_string());
+        }
+    }
+    if !unknown.is_empty() {
+        return Ok(Verdict::Held(format!("okänd utlysning {}", unknown.join(", "))));
+    }
+    Ok(Verdict::Accept(plan))
+}
+
+/// The one call named by a message of ours this one replies to
+/// (In-Reply-To, then References), looked up in the outbox.
+async fn call_from_thread(ctx: &Ctx, ids: &[String]) -> anyhow::Result<Option<CallRef>> {
+    for id in ids {
+        if let Some(refs) = ctx.store.refs_of_message(id).await? {
+            let refs: Vec<CallRef> = refs.split_whitespace().filter_map(CallRef::parse).collect();
+            return Ok(match refs.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            });
+        }
+    }
+    Ok(None)
+}
+
+/// Record what `plan` says and queue one confirmation.
+async fn apply(
+    ctx: &Ctx,
+    reading: &Reading,
+    message_id: &str,
+    reply_id: i64,
+    contact: Option<&ContactRow>,
+    plan: Plan,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Vec<String>, Option<i64>)> {
+    let member = match contact {
+        Some(c) => ctx.store.member(&c.member).await?,
+        None => None,
+    };
+    let lang = member.as_ref().map(|m| m.mail_lang()).unwrap_or(ctx.config.partnership.lang);
+    let mut lines = Vec::new();
+    let mut refs = Vec::new();
+    if let Some(c) = contact {
+        for (call, a) in &plan.answers {
+            ctx.store.record_interest(*call, &c.member, Some(c.id), a.intent, a.role, &a.comment, Some(reply_id), now).await?;
+            lines.push(answer_line(*call, a.intent, a.role, &a.comment, lang));
+            refs.push(*call);
+        }
+        if plan.unsubscribe {
+            ctx.store.set_unsubscribed(c.id, now).await?;
+            lines.push(
+                lang.pick(
+                    "STOPP — du får inga fler mejl om nya utlysningar till den här adressen.",
+                    "STOP — you will receive no more e-mails about new calls at this address.",
+                )
+                .to_string(),
+            );
+        }
+    }
+    for r in &plan.dismiss {
+        ctx.store.dismiss_call(*r, now).await?;
+        tracing::info!(reply = reply_id, call = %r, "call dismissed by AU reply");
+        lines.push(format!(
+            "{r} — {}",
+            lang.pick(
+                "ej aktuell: visas inte i kommande veckobrev och utskick",
+                "not relevant: hidden from later digests and notifications"
+            )
+        ));
+        refs.push(*r);
+    }
+    for r in &plan.watch {
+        ctx.store.watch_call(*r, now).await?;
+        tracing::info!(reply = reply_id, call = %r, "call watched by AU reply");
+        lines.push(format!(
+            "{r} — {}",
+            lang.pick("bevakas: överst i veckobrevet till sista ansökningsdagen", "watched: at the top of the digest until its deadline")
+        ));
+        refs.push(*r);
+    }
+    refs.sort();
+    refs.dedup();
+
+    let to = match (contact, reading.from.as_deref()) {
+        (Some(c), _) => Some(c.contact.email.clone()),
+        (None, Some(from)) => Email::parse(from).ok(),
+        (None, None) => None,
+    };
+    let Some(to) = to else { return Ok((lines, None)) };
+    if lines.is_empty() {
+        return Ok((lines, None));
+    }
+    let subject = original_subject(&reading.subject, &refs);
+    let r = confirmation(&ctx.renderer, lang, &ctx.config.partnership.name, &subject, &lines)?;
+    let o = Outgoing {
+        kind: "confirm",
+        period: message_id.to_string(),
+        to,
+        to_name: contact.map(|c| c.contact.name.clone()),
+        subject: r.subject,
+        text: r.text,
+        html: r.html,
+        refs,
+        list_unsubscribe: false,
+        in_reply_to: Some(message_id.to_string()),
+    };
+    let queued = ctx.store.enqueue(&compose(&ctx.config.mail, &o, now)?, now).await?;
+    Ok((lines, queued))
+}
+
+/// "PSI-0042 — ja, som partner («vi har en projektledare ledig från mars»)".
+pub fn answer_line(call: CallRef, intent: Intent, role: Option<Role>, comment: &str, lang: Lang) -> String {
+    let mut s = format!("{call} — {}", intent.label(lang));
+    if let Some(role) = role.filter(|_| intent != Intent::No) {
+        let phrase = match role {
+            Role::Lead => lang.pick("som projektägare", "as lead applicant"),
+            Role::Partner => lang.pick("som partner", "as a partner"),
+            Role::Reference => lang.pick("i referensgruppen", "in the reference group"),
+        };
+        s.push_str(", ");
+        s.push_str(phrase);
+    }
+    let comment = comment.trim();
+    if !comment.is_empty() {
+        let short: String = comment.chars().take(200).collect();
+        let more = if comment.chars().count() > 200 { "…" } else { "" };
+        s.push_str(&match lang {
+            Lang::Sv => format!(" («{short}{more}»)"),
+            Lang::En => format!(" (“{short}{more}”)"),
+        });
+    }
+    s
+}
+
+/// The subject replied to, without `SV:`/`Re:`/`AW:`/`VS:`/`Fwd:` prefixes;
+/// the calls when there is none.
+fn original_subject(subject: &str, refs: &[CallRef]) -> String {
+    let mut s = subject.trim();
+    loop {
+        let lower = s.to_lowercase();
+        let Some(p) = ["sv:", "re:", "aw:", "vs:", "vb:", "fw:", "fwd:", "antw:"].iter().find(|p| lower.starts_with(*p)) else { break };
+        s = s.get(p.len()..).unwrap_or("").trim_start();
+    }
+    if s.is_empty() { refs.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ") } else { s.to_string() }
+}
+
+/// Whether `from` is one of AU's addresses (case-insensitive, ignoring `+tags`).
+fn is_au_address(au: &[Email], from: &str) -> bool {
+    let Ok(from) = Email::parse(from) else { return false };
+    let from = from.without_tag();
+    au.iter().any(|a| a.without_tag() == from)
+}
+
+/// The reading as stored: the documented JSON plus the commands and the subject.
+fn reading_json(r: &Reading) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap_or_else(|_| serde_json::json!({}));
+    if let Some(obj) = v.as_object_mut() {
+        let actions: Vec<String> = r
+            .actions
+            .iter()
+            .map(|a| match a {
+                Action::Unsubscribe => "unsubscribe".to_string(),
+                Action::Dismiss(c) => format!("dismiss {c}"),
+                Action::Watch(c) => format!("watch {c}"),
+            })
+            .collect();
+        obj.insert("actions".into(), serde_json::json!(actions));
+        obj.insert("subject".into(), serde_json::json!(r.subject));
+        obj.insert("in_reply_to".into(), serde_json::json!(r.in_reply_to));
+    }
+    v.to_string()
+}
+
+/// A stable stand-in for a message without a Message-ID, from its bytes
+/// (the same bytes twice are recorded once).
+fn synthetic_message_id(raw: &[u8]) -> String {
+    // FNV-1a, 64 bit: stable across builds, unlike std's hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in raw {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("<no-message-id.{h:016x}.{}@psi-radar.invalid>", raw.len())
+}
+
+/// The reply address carrying a contact's token: `svar+<token>@psi.example.org`.
+pub fn token_address(reply_to: &Email, token: &str) -> String {
+    let bare = reply_to.without_tag();
+    match bare.split_once('@') {
+        Some((local, domain)) => format!("{local}+{token}@{domain}"),
+        None => bare,
+    }
+}
+
+/// A new random reply token: 20 characters a–z, 2–7 (100 bits).
+pub fn new_token() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 13];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut bits: u128 = 0;
+    for b in bytes {
+        bits = (bits << 8) | u128::from(b);
+    }
+    Ok((0..20).map(|i| char::from(ALPHABET[((bits >> (i * 5)) & 31) as usize])).collect())
+}
+
+/// Whether a recipient header of `raw` names `address` (case-insensitive, as a whole address).
+fn addressed_to(raw: &[u8], address: &str) -> bool {
+    let Some(msg) = mail_parser::MessageParser::default().parse_headers(raw) else { return false };
+    let wanted = address.to_lowercase();
+    let boundary = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || matches!(c, '.' | '+' | '-' | '_')));
+    msg.headers_raw()
+        .filter(|(n, _)| ["to", "cc", "delivered-to", "x-original-to", "envelope-to"].iter().any(|h| n.eq_ignore_ascii_case(h)))
+        .any(|(_, v)| {
+            let v = v.to_lowercase();
+            v.match_indices(&wanted).any(|(i, m)| boundary(v[..i].chars().next_back()) && boundary(v[i + m.len()..].chars().next()))
+        })
+}
+
+/// What one IMAP fetch did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct FetchReport {
+    /// Unseen messages in the folder.
+    pub unseen: usize,
+    pub accepted: usize,
+    pub held: usize,
+    pub unreadable: usize,
+    pub auto_replies: usize,
+    /// Already recorded (same Message-ID).
+    pub duplicates: usize,
+    /// Could not be read or recorded: left unseen in the folder for the next run.
+    pub failed: usize,
+    /// Moved to the done folder.
+    pub moved: usize,
+}
+
+impl FetchReport {
+    fn count(&mut self, s: Status) {
+        match s {
+            Status::Accepted => self.accepted += 1,
+            Status::Held => self.held += 1,
+            Status::Unreadable => self.unreadable += 1,
+            Status::AutoReply => self.auto_replies += 1,
+            Status::Duplicate => self.duplicates += 1,
+        }
+    }
+}
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const SESSION_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Read the unseen messages of the configured folder over IMAP, ingest each
+/// (fetched with `BODY.PEEK[]`, so a failure leaves it unseen for the next
+/// run) and move the handled ones to the done folder (created if missing).
+pub async fn fetch(ctx: &Ctx, imap: &ImapConfig, now: DateTime<Utc>) -> anyhow::Result<FetchReport> {
+    let password = std::env::var(&imap.password_env).map_err(|_| InboundError::Password(imap.password_env.clone()))?;
+    if imap.tls == TlsMode::None && !is_loopback(&imap.host) {
+        return Err(InboundError::PlainRemote(imap.host.clone()).into());
+    }
+    let timeout = |secs: Duration| InboundError::Timeout { host: imap.host.clone(), port: imap.port, secs: secs.as_secs() };
+    let tcp = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect((imap.host.as_str(), imap.port)))
+        .await
+        .map_err(|_| timeout(CONNECT_TIMEOUT))?
+        .map_err(InboundError::Io)?;
+    let run = async {
+        match imap.tls {
+            TlsMode::None => session(ctx, imap, async_imap::Client::new(tcp), true, &password, now).await,
+            TlsMode::Tls => {
+                let tls = tls_connect(&imap.host, tcp).await?;
+                session(ctx, imap, async_imap::Client::new(tls), true, &password, now).await
+            }
+            TlsMode::Starttls => {
+                let mut client = async_imap::Client::new(tcp);
+                greeting(&mut client).await?;
+                client.run_command_and_check_ok("STARTTLS", None).await.map_err(InboundError::from)?;
+                let tls = tls_connect(&imap.host, client.into_inner()).await?;
+                session(ctx, imap, async_imap::Client::new(tls), false, &password, now).await
+            }
+        }
+    };
+    tokio::time::timeout(SESSION_TIMEOUT, run).await.map_err(|_| timeout(SESSION_TIMEOUT))?
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+async fn tls_connect(
+    host: &str,
+    tcp: tokio::net::TcpStream,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, InboundError> {
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| InboundError::Imap(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name =
+        rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| InboundError::Imap(format!("värdnamnet «{host}»: {e}")))?;
+    Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg)).connect(name, tcp).await?)
+}
+
+async fn greeting<T>(client: &mut async_imap::Client<T>) -> Result<(), InboundError>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Debug + Send,
+{
+    match client.read_response().await? {
+        Some(_) => Ok(()),
+        None => Err(InboundError::Imap("servern stängde förbindelsen före hälsningen".into())),
+    }
+}
+
+/// Drain a response stream, failing on the first error.
+async fn drain<S, X>(s: S) -> Result<(), InboundError>
+where
+    S: futures_util::Stream<Item = async_imap::error::Result<X>>,
+{
+    use futures_util::StreamExt;
+    let mut s = std::pin::pin!(s);
+    while let Some(item) = s.next().await {
+        item?;
+    }
+    Ok(())
+}
+
+async fn session<T>(
+    ctx: &Ctx,
+    imap: &ImapConfig,
+    mut client: async_imap::Client<T>,
+    greet: bool,
+    password: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<FetchReport>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Debug + Send,
+{
+    use futures_util::StreamExt;
+    if greet {
+        greeting(&mut client).await?;
+    }
+    let mut s =
+        client.login(&imap.username, password).await.map_err(|(e, _)| InboundError::Imap(format!("inloggningen misslyckades: {e}")))?;
+    s.select(&imap.folder).await.map_err(|e| InboundError::Imap(format!("mappen «{}»: {e}", imap.folder)))?;
+    let mut uids: Vec<u32> = s.uid_search("UNSEEN").await.map_err(InboundError::from)?.into_iter().collect();
+    uids.sort_unstable();
+    let mut report = FetchReport { unseen: uids.len(), ..Default::default() };
+    let mut handled = Vec::new();
+    for uid in uids {
+        let mut raw = None;
+        {
+            let mut fetches = s.uid_fetch(uid.to_string(), "(UID BODY.PEEK[])").await.map_err(InboundError::from)?;
+            while let Some(f) = fetches.next().await {
+                let f = f.map_err(InboundError::from)?;
+                if (f.uid == Some(uid) || f.uid.is_none())
+                    && let Some(body) = f.body()
+                {
+                    raw = Some(body.to_vec());
+                }
+            }
+        }
+        let Some(raw) = raw else {
+            tracing::warn!(uid, "IMAP: the message had no body; left in the folder");
+            report.failed += 1;
+            continue;
+        };
+        match ingest(ctx, &raw, Some(uid), now).await {
+            Ok(o) => {
+                report.count(o.status);
+                handled.push(uid);
+            }
+            Err(e) => {
+                tracing::warn!(uid, "IMAP: could not record the message; left unseen for the next run: {e:#}");
+                report.failed += 1;
+            }
+        }
+    }
+    if !handled.is_empty() {
+        ensure_folder(&mut s, &imap.done_folder).await?;
+        let set = handled.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        drain(s.uid_store(&set, "+FLAGS.SILENT (\\Seen)").await.map_err(InboundError::from)?).await?;
+        let caps = s.capabilities().await.map_err(InboundError::from)?;
+        if caps.has_str("MOVE") {
+            s.uid_mv(&set, &imap.done_folder).await.map_err(InboundError::from)?;
+        } else {
+            s.uid_copy(&set, &imap.done_folder).await.map_err(InboundError::from)?;
+            drain(s.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await.map_err(InboundError::from)?).await?;
+            if caps.has_str("UIDPLUS") {
+                drain(s.uid_expunge(&set).await.map_err(InboundError::from)?).await?;
+            } else {
+                drain(s.expunge().await.map_err(InboundError::from)?).await?;
+            }
+        }
+        report.moved = handled.len();
+    }
+    if let Err(e) = s.logout().await {
+        tracing::debug!("IMAP logout: {e}");
+    }
+    tracing::info!(
+        unseen = report.unseen,
+        accepted = report.accepted,
+        held = report.held,
+        duplicates = report.duplicates,
+        failed = report.failed,
+        moved = report.moved,
+        "IMAP fetch done"
+    );
+    Ok(report)
+}
+
+async fn ensure_folder<T>(s: &mut async_imap::Session<T>, name: &str) -> Result<(), InboundError>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Debug + Send,
+{
+    use futures_util::StreamExt;
+    let mut exists = false;
+    {
+        let mut names = s.list(None, Some(name)).await?;
+        while let Some(n) = names.next().await {
+            exists |= n?.name() == name;
+        }
+    }
+    if !exists {
+        s.create(name).await.map_err(|e| InboundError::Imap(format!("kunde inte skapa mappen «{name}»: {e}")))?;
+        tracing::info!("IMAP: done folder created");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answer_lines_read_naturally() {
+        assert_eq!(answer_line(CallRef(42), Intent::Yes, Some(Role::Partner), "", Lang::Sv), "PSI-0042 — ja, som partner");
+        assert_eq!(answer_line(CallRef(42), Intent::No, Some(Role::Partner), "inte nu", Lang::Sv), "PSI-0042 — nej («inte nu»)");
+        assert_eq!(answer_line(CallRef(7), Intent::Maybe, Some(Role::Reference), "", Lang::En), "PSI-0007 — maybe, in the reference group");
+    }
+
+    #[test]
+    fn reply_prefixes_are_stripped() {
+        assert_eq!(original_subject("SV: Re: [PSI-0042] Ny utlysning", &[]), "[PSI-0042] Ny utlysning");
+        assert_eq!(original_subject("  ", &[CallRef(1), CallRef(2)]), "PSI-0001, PSI-0002");
+    }
+
+    #[test]
+    fn tokens_are_random_and_address_safe() {
+        let (a, b) = (new_token().unwrap(), new_token().unwrap());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 20);
+        assert!(a.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        let reply_to = Email::parse("svar@psi.example.org").unwrap();
+        assert_eq!(token_address(&reply_to, "abc"), "svar+abc@psi.example.org");
+    }
+
+    #[test]
+    fn token_must_be_a_whole_recipient_address() {
+        let raw = b"From: a@x.se\r\nTo: \"PSI\" <Svar+abc@psi.example.org>\r\n\r\nja\r\n";
+        assert!(addressed_to(raw, "svar+abc@psi.example.org"));
+        assert!(!addressed_to(raw, "svar+ab@psi.example.org"));
+        let raw = b"From: a@x.se\r\nTo: svar@psi.example.org\r\nDelivered-To: svar+abc@psi.example.org\r\n\r\nja\r\n";
+        assert!(addressed_to(raw, "svar+abc@psi.example.org"));
+        let raw = b"From: a@x.se\r\nTo: xsvar+abc@psi.example.org\r\n\r\nja\r\n";
+        assert!(!addressed_to(raw, "svar+abc@psi.example.org"));
+    }
+
+    #[test]
+    fn synthetic_ids_are_stable() {
+        assert_eq!(synthetic_message_id(b"abc"), synthetic_message_id(b"abc"));
+        assert_ne!(synthetic_message_id(b"abc"), synthetic_message_id(b"abd"));
+    }
+
+    #[test]
+    fn loopback_only_for_plain_imap() {
+        assert!(is_loopback("127.0.0.1") && is_loopback("::1") && is_loopback("localhost"));
+        assert!(!is_loopback("imap.example.org"));
+    }
+}
