@@ -28,6 +28,8 @@ pub struct DemoReport {
     pub matches: usize,
     pub digest_subject: String,
     pub notifications: usize,
+    /// What the simulated replies recorded ("Stiftelsen Activa: PSI-0020 — ja, som partner").
+    pub replies: Vec<String>,
     pub files: Vec<PathBuf>,
 }
 
@@ -71,8 +73,11 @@ pub async fn run_demo(out: &Path, now: DateTime<Utc>) -> anyhow::Result<DemoRepo
     server.abort();
 
     let notify = crate::jobs::notify::run_notify(&ctx, now).await?;
-    let digest = crate::jobs::digest::run_digest(&ctx, None, now, false).await?;
-    let sent = crate::jobs::send::run_send(&ctx, now).await?;
+    let replies = simulate_replies(&ctx, now).await?;
+    // AU's digest half an hour later, after the answers came in; then everything is sent.
+    let later = now + chrono::Duration::minutes(30);
+    let digest = crate::jobs::digest::run_digest(&ctx, None, later, false).await?;
+    let sent = crate::jobs::send::run_send(&ctx, later).await?;
 
     let calls = ctx.store.list_calls(&CallFilter::default()).await?;
     let mut per_category: BTreeMap<String, usize> = BTreeMap::new();
@@ -96,6 +101,63 @@ pub async fn run_demo(out: &Path, now: DateTime<Utc>) -> anyhow::Result<DemoRepo
         matches,
         digest_subject: digest.rendered.subject,
         notifications: notify.queued,
+        replies,
         files: sent.files,
     })
+}
+
+/// The answers three members give in the demo, in the words members use.
+const DEMO_ANSWERS: [&str; 3] = [
+    "Ja, vi är med som partner! Vi har en projektledare ledig från mars.",
+    "Vi vill gärna leda ansökan – hör av er så bokar vi ett möte.",
+    "Nej tack, inte denna gång.",
+];
+
+/// Three members answer the notification about the call most members were
+/// told of, the way a mail client would: "SV:" subject, In-Reply-To, the
+/// original quoted below an Outlook header block. Each reply goes through the
+/// real parser and recorder, as `mail ingest` would.
+async fn simulate_replies(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<Vec<String>> {
+    let sent = ctx.store.outbox_list(false).await?;
+    let notes: Vec<_> = sent.iter().filter(|r| r.kind == "notify").collect();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for n in &notes {
+        for r in n.subject.trim_start_matches('[').split(']').next().unwrap_or("").split(", ") {
+            *counts.entry(r.to_string()).or_default() += 1;
+        }
+    }
+    let Some((call, _)) = counts.iter().max_by_key(|(r, n)| (**n, std::cmp::Reverse((*r).clone()))) else { return Ok(Vec::new()) };
+    let mut members_seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for n in notes.iter().filter(|n| n.subject.contains(call.as_str())) {
+        let Some(contact) = ctx.store.contact_by_email(&n.recipient).await? else { continue };
+        if !members_seen.insert(contact.member.clone()) {
+            continue;
+        }
+        let answer = DEMO_ANSWERS[out.len()];
+        let raw = format!(
+            "From: {name} <{addr}>\r\nTo: {to}\r\nSubject: SV: {subject}\r\nMessage-ID: <demo-{k}@{domain}>\r\nIn-Reply-To: {irt}\r\n\
+             References: {irt}\r\nDate: {date}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             {call}: {answer}\r\n\r\nMed vänliga hälsningar\r\n{name}\r\n\r\nFrån: {from}\r\nSkickat: {date}\r\nTill: {addr}\r\nÄmne: {subject}\r\n\r\n\
+             Hej! Svara på det här mejlet med en kort rad.\r\n",
+            name = contact.contact.name,
+            addr = contact.contact.email,
+            to = ctx.config.mail.reply_to,
+            subject = n.subject,
+            k = out.len() + 1,
+            domain = contact.contact.email.domain(),
+            irt = n.message_id,
+            date = (now + chrono::Duration::minutes(10)).to_rfc2822(),
+            from = ctx.config.mail.from,
+        );
+        let got = crate::mail::inbound::ingest(ctx, raw.as_bytes(), None, now + chrono::Duration::minutes(10)).await?;
+        let who = ctx.store.member(&contact.member).await?.map(|m| m.name).unwrap_or_else(|| contact.member.to_string());
+        for line in got.recorded {
+            out.push(format!("{who}: {line}"));
+        }
+        if members_seen.len() == DEMO_ANSWERS.len() {
+            break;
+        }
+    }
+    Ok(out)
 }

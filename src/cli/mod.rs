@@ -393,6 +393,10 @@ fn print_demo(r: &crate::demo::DemoReport, took: std::time::Duration, out: &mut 
     writeln!(out, "  medlemmar: {}, matchningar: {}", r.members, r.matches)?;
     writeln!(out, "  veckobrev: {}", r.digest_subject)?;
     writeln!(out, "  medlemsutskick: {}", r.notifications)?;
+    writeln!(out, "  svar från medlemmar (läst som svarsmejl): {}", r.replies.len())?;
+    for line in &r.replies {
+        writeln!(out, "    {line}")?;
+    }
     writeln!(out, "  filer:")?;
     for f in &r.files {
         writeln!(out, "    {}", f.display())?;

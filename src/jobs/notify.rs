@@ -15,6 +15,10 @@ use std::collections::BTreeMap;
 /// A call that fits a member: the call, the score, the reasons.
 type Fit<'a> = (&'a StoredCall, f32, Vec<String>);
 
+/// At most this many calls in one notification (the best matches); the
+/// rest follow on later days, so a mail stays readable on a phone.
+const MAX_CALLS_PER_MAIL: usize = 5;
+
 /// How far back a call counts as new for notifications.
 const NEW_FOR_DAYS: i64 = 14;
 
@@ -65,7 +69,8 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyR
                     continue;
                 }
                 let already = ctx.store.refs_sent_to("notify", contact.email.as_str()).await?;
-                let todo: Vec<_> = fits.iter().filter(|(c, _, _)| !already.contains(&c.reference.to_string())).collect();
+                let todo: Vec<_> =
+                    fits.iter().filter(|(c, _, _)| !already.contains(&c.reference.to_string())).take(MAX_CALLS_PER_MAIL).collect();
                 if todo.is_empty() {
                     continue;
                 }

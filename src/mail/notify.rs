@@ -119,22 +119,20 @@ pub fn reminder(r: &Renderer, lang: Lang, partnership: &str, card: &CallCard, da
 /// The confirmation of an accepted reply: one line per recorded answer, e.g.
 /// "PSI-0042 — ja, som partner".
 pub fn confirmation(r: &Renderer, lang: Lang, partnership: &str, original_subject: &str, lines: &[String]) -> Result<Rendered, MailError> {
+    let what = if lines.is_empty() { original_subject.to_string() } else { lines.join("; ") };
     let subject = match lang {
-        Lang::Sv => format!("Tack! Vi har noterat ditt svar – {original_subject}"),
-        Lang::En => format!("Thank you! We have recorded your answer – {original_subject}"),
+        Lang::Sv => format!("Tack! Vi har noterat: {what}"),
+        Lang::En => format!("Thank you! We have recorded: {what}"),
     };
     let title = lang.pick("Tack för ditt svar!", "Thank you for your answer!").to_string();
-    let lead = match lang {
-        Lang::Sv => "Vi har noterat:".to_string(),
-        Lang::En => "We have recorded:".to_string(),
-    };
     let footer = match lang {
         Lang::Sv => "Stämmer något inte? Svara på det här mejlet med rätt besked, så ersätter det det förra.".to_string(),
         Lang::En => "Something wrong? Reply to this e-mail with the right answer and it replaces the earlier one.".to_string(),
     };
     let ctx = context! {
-        lang => lang.code(), title => title, lead => lead, partnership => partnership, footer => footer,
+        lang => lang.code(), title => title, lead => "", partnership => partnership, footer => footer,
         t => strings(lang), calls => Vec::<CallCard>::new(), how => lines,
+        how_title => lang.pick("Vi har noterat", "We have recorded"),
     };
     Ok(Rendered { subject, text: r.render("member.txt", &ctx)?, html: r.render("member.html", &ctx)? })
 }

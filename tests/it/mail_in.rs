@@ -69,7 +69,7 @@ async fn a_yes_from_a_contact_is_recorded_and_confirmed_once() {
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].recipient, "anna.lindqvist@activa.example.org");
     assert_eq!(c[0].period, "<ingest-yes-1@activa.example.org>");
-    assert!(c[0].subject.starts_with("Tack! Vi har noterat ditt svar – [PSI-0001]"), "{}", c[0].subject);
+    assert!(c[0].subject.starts_with("Tack! Vi har noterat: PSI-0001 — ja, som partner"), "{}", c[0].subject);
     let body = String::from_utf8_lossy(&c[0].body).to_string();
     assert!(body.contains("In-Reply-To: <ingest-yes-1@activa.example.org>"), "{body}");
     assert!(body.contains("PSI-0001 =E2=80=94 ja, som partner") || body.contains("PSI-0001 — ja, som partner"), "{body}");
