@@ -185,9 +185,11 @@ fn common_prefix_chars(a: &str, b: &str) -> usize {
     a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
 }
 
+/// A bit per [`EXPERIENCE_TERMS`] entry that starts a word of `text`.
 fn experience_mask(text: &str) -> u16 {
-    let lower = text.to_lowercase();
-    EXPERIENCE_TERMS.iter().enumerate().filter(|(_, (t, _))| lower.contains(t)).fold(0, |m, (i, _)| m | (1 << i))
+    let lower = lower(text);
+    let starts_word = |t: &str| lower.match_indices(t).any(|(i, _)| lower[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric()));
+    EXPERIENCE_TERMS.iter().enumerate().filter(|(_, (t, _))| starts_word(t)).fold(0, |m, (i, _)| m | (1 << i))
 }
 
 impl<'a> MemberIndex<'a> {
@@ -909,6 +911,13 @@ pub(crate) mod tests {
         assert!(!k.eligible_lead);
         assert!(k.reasons.iter().any(|r| r.starts_with("kan inte vara projektägare: Arvsfonden")), "{:?}", k.reasons);
         assert!(m.iter().find(|x| x.member.as_str() == "activa").unwrap().eligible_lead);
+    }
+
+    #[test]
+    fn experience_terms_start_words() {
+        assert_ne!(experience_mask("tidigare ESF-projekt"), 0);
+        assert_ne!(experience_mask("Allmänna arvsfonden"), 0, "Arvsfonden inside a compound start");
+        assert_eq!(experience_mask("professionell, fortsätter"), 0);
     }
 
     #[test]
