@@ -194,11 +194,19 @@ pub async fn forget(store: &Store, target: &str, now: DateTime<Utc>, out: &mut i
         Err(e @ (StoreError::NotFound(_) | StoreError::Invalid(_))) => return Err(BadInput(e.to_string()).into()),
         Err(e) => return Err(e.into()),
     };
-    writeln!(
-        out,
-        "Raderade personuppgifter för {} kontakt(er): {} svar behåller organisationen men inte personen, {} inkomna brev och {} utgående brev rensade.",
-        rep.contacts, rep.interests, rep.replies, rep.outbox
-    )?;
+    if rep.contacts == 0 {
+        writeln!(
+            out,
+            "Ingen registrerad kontakt med den adressen; {} inkomna brev och {} utgående brev rensade från den.",
+            rep.replies, rep.outbox
+        )?;
+    } else {
+        writeln!(
+            out,
+            "Raderade personuppgifter för {} kontakt(er): {} svar behåller organisationen men inte personen, {} inkomna brev och {} utgående brev rensade.",
+            rep.contacts, rep.interests, rep.replies, rep.outbox
+        )?;
+    }
     Ok(())
 }
 

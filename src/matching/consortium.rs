@@ -4,7 +4,7 @@
 //! university for research-led calls, spread over several municipalities —
 //! up to three alternatives, each with a one-line Swedish rationale.
 
-use super::{MemberIndex, MemberMatch, is_research_led};
+use super::{MemberIndex, MemberMatch, concat, is_research_led};
 use crate::domain::{Call, Intent, Member, MemberId, OrgType, Role};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -156,17 +156,17 @@ fn build(lead: &Cand, fits: &[Cand], research: bool) -> Option<Proposal> {
     munis.sort();
     munis.dedup();
 
-    let mut parts = vec![format!("{} leder: {}", lead.member.name, lead_why(lead).join(", "))];
+    let mut parts = vec![concat(&[&lead.member.name, " leder: ", &lead_why(lead).join(", ")])];
     if let Some(p) = &public {
-        parts.push(format!("{p} som offentlig part"));
+        parts.push(concat(&[p, " som offentlig part"]));
     } else if !lead.member.org_type.is_public() {
         parts.push("ingen offentlig part bland träffarna".into());
     }
     if let Some(c) = &civil {
-        parts.push(format!("{c} som idéburen part"));
+        parts.push(concat(&[c, " som idéburen part"]));
     }
     if let Some(u) = &uni {
-        parts.push(format!("{u} för forskningen"));
+        parts.push(concat(&[u, " för forskningen"]));
     } else if research {
         parts.push("ingen forskningspart bland träffarna".into());
     }
@@ -174,10 +174,10 @@ fn build(lead: &Cand, fits: &[Cand], research: bool) -> Option<Proposal> {
     let others: Vec<&str> =
         partners.iter().map(|p| p.member.name.as_str()).filter(|n| !named.iter().any(|x| x.as_deref() == Some(*n))).collect();
     if !others.is_empty() {
-        parts.push(format!("med {}", others.join(", ")));
+        parts.push(concat(&["med ", &others.join(", ")]));
     }
     if munis.len() > 1 {
-        parts.push(format!("{} kommuner", munis.len()));
+        parts.push(concat(&[&munis.len().to_string(), " kommuner"]));
     }
     Some(Proposal {
         lead: lead.m.member.clone(),

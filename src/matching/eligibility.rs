@@ -166,9 +166,10 @@ pub fn is_research_led(call: &Call) -> bool {
         return true;
     }
     if funder.contains("vinnova") {
-        let t = format!("{} {}", call.title, call.summary).to_lowercase();
-        let text = call.text.to_lowercase();
-        return ["forskning", "research"].iter().any(|w| t.contains(w) || text.contains(w));
+        let mentions = |text: &str| {
+            ["forskning", "research"].iter().any(|w| text.as_bytes().windows(w.len()).any(|x| x.eq_ignore_ascii_case(w.as_bytes())))
+        };
+        return mentions(&call.title) || mentions(&call.summary) || mentions(&call.text);
     }
     false
 }

@@ -110,8 +110,8 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug)]
 pub struct MemberIndex<'a> {
     members: &'a [Member],
-    by_id: HashMap<&'a str, u32>,
-    categories: HashMap<&'a str, u32>,
+    by_id: FnvMap<&'a str, u32>,
+    categories: FnvMap<&'a str, u32>,
     category_names: Vec<&'a str>,
     /// Category number → members declaring it.
     category_members: Vec<Vec<u32>>,
@@ -185,9 +185,11 @@ fn common_prefix_chars(a: &str, b: &str) -> usize {
     a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
 }
 
+/// A bit per [`EXPERIENCE_TERMS`] entry that starts a word of `text`.
 fn experience_mask(text: &str) -> u16 {
-    let lower = text.to_lowercase();
-    EXPERIENCE_TERMS.iter().enumerate().filter(|(_, (t, _))| lower.contains(t)).fold(0, |m, (i, _)| m | (1 << i))
+    let lower = lower(text);
+    let starts_word = |t: &str| lower.match_indices(t).any(|(i, _)| lower[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric()));
+    EXPERIENCE_TERMS.iter().enumerate().filter(|(_, (t, _))| starts_word(t)).fold(0, |m, (i, _)| m | (1 << i))
 }
 
 impl<'a> MemberIndex<'a> {
@@ -196,8 +198,8 @@ impl<'a> MemberIndex<'a> {
         let en = Stemmer::create(Algorithm::English);
         let mut ix = MemberIndex {
             members,
-            by_id: HashMap::with_capacity(members.len()),
-            categories: HashMap::new(),
+            by_id: FnvMap::with_capacity_and_hasher(members.len(), Default::default()),
+            categories: FnvMap::default(),
             category_names: Vec::new(),
             category_members: Vec::new(),
             member_categories: Vec::with_capacity(members.len()),
@@ -394,7 +396,9 @@ impl Drop for Hits<'_> {
 
 impl<'t> Hits<'t> {
     fn new(ix: &MemberIndex<'_>, text: &'t str) -> Hits<'t> {
-        let words: Vec<&str> = words(text).collect();
+        let mut ws: Vec<&str> = Vec::with_capacity(text.len() / 5);
+        ws.extend(words(text));
+        let words = ws;
         let mut scratch =
             SCRATCH.try_with(|s| s.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default()).unwrap_or_default();
         let n_vocab = ix.vocab_multi.len();
@@ -406,8 +410,8 @@ impl<'t> Hits<'t> {
             scratch.form_mark.resize(ix.forms.len(), false);
         }
         let Scratch { mut first, mut head, form_mark } = scratch;
-        let mut hit = Vec::new();
-        let mut at: Vec<(u32, u32)> = Vec::new();
+        let mut hit = Vec::with_capacity(words.len());
+        let mut at: Vec<(u32, u32)> = Vec::with_capacity(words.len());
         // a poisoned lock only means another thread panicked mid-insert: the map is still usable
         let mut cache = ix.word_cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() > WORD_CACHE_MAX {
@@ -542,10 +546,20 @@ struct Acc {
     slot: u32,
 }
 
-/// `x` with two decimals ("0.82"), without float formatting.
-fn two_decimals(x: f32) -> String {
-    let n = (x.clamp(0.0, 1.0) * 100.0).round() as u32;
-    format!("{}.{:02}", n / 100, n % 100)
+/// `x` in 0..=1 with two decimals ("0.82"), without float formatting.
+fn two_decimals(x: f32) -> [u8; 4] {
+    let n = (x.clamp(0.0, 1.0) * 100.0).round() as u8;
+    [b'0' + n / 100, b'.', b'0' + (n / 10) % 10, b'0' + n % 10]
+}
+
+/// The concatenation of `parts`, allocated once (reasons are built for
+/// every match of every call: `format!` would dominate the matching).
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
 }
 
 /// [`match_members`] over a prebuilt index, with reasons built for at most
@@ -559,7 +573,7 @@ pub fn match_members_indexed(
 ) -> Vec<MemberMatch> {
     let n = ix.members.len();
     let mut acc = vec![Acc { miss: 1.0, keywords: 0, touched: false, slot: NONE }; n];
-    let mut touched: Vec<u32> = Vec::new();
+    let mut touched: Vec<u32> = Vec::with_capacity(n);
     let touch = |acc: &mut [Acc], touched: &mut Vec<u32>, m: u32| {
         if let Some(a) = acc.get_mut(m as usize)
             && !a.touched
@@ -589,8 +603,8 @@ pub fn match_members_indexed(
     // keywords: (keyword id, start, end) into `positions`
     let text = lower(&call.all_text());
     let mut hits = Hits::new(ix, &text);
-    let mut positions: Vec<u32> = Vec::new();
-    let mut matched: Vec<(u32, u32, u32)> = Vec::new();
+    let mut positions: Vec<u32> = Vec::with_capacity(256);
+    let mut matched: Vec<(u32, u32, u32)> = Vec::with_capacity(256);
     for f in hits.candidate_forms(ix) {
         let start = positions.len() as u32;
         if hits.keyword(ix, &ix.forms[f as usize], &mut positions) {
@@ -614,10 +628,12 @@ pub fn match_members_indexed(
         }
     }
 
-    let call_exp = experience_mask(&format!("{} {}", call.funder, call.programme.as_deref().unwrap_or("")));
+    let call_exp = experience_mask(&call.funder) | call.programme.as_deref().map(experience_mask).unwrap_or(0);
 
-    // score
-    let mut ranked: Vec<(u32, f32, u8)> = Vec::with_capacity(touched.len());
+    // score; rank by one integer key: members who said yes first, then by
+    // score (to 1e-6), ties in the members' order (the store lists them by id)
+    let mut scores_of: Vec<f32> = Vec::with_capacity(touched.len());
+    let mut ranked: Vec<u64> = Vec::with_capacity(touched.len());
     for &m in &touched {
         let a = acc[m as usize];
         let answer = answer_of.get(&m).map(|(i, _)| *i);
@@ -628,31 +644,34 @@ pub fn match_members_indexed(
         let kw = KEYWORD_PART.get(a.keywords as usize).copied().unwrap_or(1.0);
         let exp = if ix.experience[m as usize] & call_exp != 0 { EXPERIENCE_BONUS } else { 0.0 };
         let score = (CATEGORY_WEIGHT * cat + KEYWORD_WEIGHT * kw + exp).clamp(0.0, 1.0);
-        let tier = match answer {
-            Some(Intent::Yes) => 0,
-            Some(Intent::Maybe) => 1,
-            _ => 2,
-        };
-        if tier == 2 && score < MIN_SCORE {
+        if answer.is_none() && score < MIN_SCORE {
             continue;
         }
-        ranked.push((m, score, tier));
+        let not_yes = u64::from(answer != Some(Intent::Yes));
+        let inv = 1_000_000 - (score * 1_000_000.0).round() as u64;
+        ranked.push((not_yes << 60) | (inv << 32) | u64::from(m));
+        acc[m as usize].slot = scores_of.len() as u32;
+        scores_of.push(score);
     }
-    let order = |x: &(u32, f32, u8), y: &(u32, f32, u8)| {
-        // only yes comes first; maybe ranks with the rest by score; ties
-        // keep the members' order (the store lists them by id)
-        let (tx, ty) = (u8::from(x.2 != 0), u8::from(y.2 != 0));
-        tx.cmp(&ty).then(y.1.total_cmp(&x.1)).then(x.0.cmp(&y.0))
-    };
     if limit < ranked.len() {
-        ranked.select_nth_unstable_by(limit, order);
+        ranked.select_nth_unstable(limit);
         ranked.truncate(limit);
     }
-    ranked.sort_unstable_by(order);
+    ranked.sort_unstable();
+    let ranked: Vec<(u32, f32)> = ranked
+        .into_iter()
+        .map(|key| {
+            let m = key as u32;
+            (m, scores_of[acc[m as usize].slot as usize])
+        })
+        .collect();
+    for a in &mut acc {
+        a.slot = NONE;
+    }
 
     // the returned members' matched keywords, in their own keyword order
     let mut their_kws: Vec<Vec<(u32, u32, u32)>> = vec![Vec::new(); ranked.len()];
-    for (slot, (m, _, _)) in ranked.iter().enumerate() {
+    for (slot, (m, _)) in ranked.iter().enumerate() {
         acc[*m as usize].slot = slot as u32;
     }
     for &(k, start, end) in &matched {
@@ -667,9 +686,9 @@ pub fn match_members_indexed(
     ranked
         .into_iter()
         .zip(their_kws)
-        .map(|((m, score, _), mut kws)| {
+        .map(|((m, score), mut kws)| {
             let member = &ix.members[m as usize];
-            let mut reasons = Vec::new();
+            let mut reasons = Vec::with_capacity(8);
             let answer = answer_of.get(&m).copied();
             if let Some((intent, role)) = answer {
                 reasons.push(answer_reason(intent, role));
@@ -681,7 +700,10 @@ pub fn match_members_indexed(
                 .filter_map(|(ci, w)| ix.category_names.get(ci as usize).map(|k| (*k, w)))
                 .collect();
             cats.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-            reasons.extend(cats.iter().map(|(c, w)| format!("{c} ({})", two_decimals(*w))));
+            reasons.extend(cats.iter().map(|(c, w)| {
+                let d = two_decimals(*w);
+                concat(&[c, " (", std::str::from_utf8(&d).unwrap_or("?"), ")"])
+            }));
             kws.sort_unstable_by_key(|x| x.0);
             for &(k, start, end) in kws.iter().take(4) {
                 let kw = &ix.keywords[k as usize];
@@ -692,20 +714,20 @@ pub fn match_members_indexed(
                 let toks =
                     ix.token_text[form.first_token as usize..(form.first_token + form.n_tokens as u32) as usize].iter().map(String::as_str);
                 if toks.eq(found.iter().copied()) {
-                    reasons.push(format!("nyckelord: {label}"));
+                    reasons.push(concat(&["nyckelord: ", label]));
                 } else {
-                    reasons.push(format!("nyckelord: {label} ≈ {}", found.join(" ")));
+                    reasons.push(concat(&["nyckelord: ", label, " ≈ ", &found.join(" ")]));
                 }
             }
             let shared = ix.experience[m as usize] & call_exp;
             if let Some((_, shown)) = EXPERIENCE_TERMS.iter().enumerate().find(|(i, _)| shared & (1 << i) != 0).map(|(_, t)| t) {
-                reasons.push(format!("erfarenhet av {shown}"));
+                reasons.push(concat(&["erfarenhet av ", shown]));
             }
             let lead_problem = rule.problem_for(member);
             if let Some(p) = &lead_problem
                 && member.can_lead
             {
-                reasons.push(format!("kan inte vara projektägare: {p}"));
+                reasons.push(concat(&["kan inte vara projektägare: ", p]));
             }
             MemberMatch {
                 member: member.id.clone(),
@@ -726,9 +748,9 @@ fn answer_reason(intent: Intent, role: Option<Role>) -> String {
         Intent::No => "har sagt nej",
     };
     match role {
-        Some(Role::Lead) => format!("{said} som projektägare"),
-        Some(Role::Partner) => format!("{said} som partner"),
-        Some(Role::Reference) => format!("{said} som referensgrupp"),
+        Some(Role::Lead) => concat(&[said, " som projektägare"]),
+        Some(Role::Partner) => concat(&[said, " som partner"]),
+        Some(Role::Reference) => concat(&[said, " som referensgrupp"]),
         None => said.to_string(),
     }
 }
@@ -889,6 +911,13 @@ pub(crate) mod tests {
         assert!(!k.eligible_lead);
         assert!(k.reasons.iter().any(|r| r.starts_with("kan inte vara projektägare: Arvsfonden")), "{:?}", k.reasons);
         assert!(m.iter().find(|x| x.member.as_str() == "activa").unwrap().eligible_lead);
+    }
+
+    #[test]
+    fn experience_terms_start_words() {
+        assert_ne!(experience_mask("tidigare ESF-projekt"), 0);
+        assert_ne!(experience_mask("Allmänna arvsfonden"), 0, "Arvsfonden inside a compound start");
+        assert_eq!(experience_mask("professionell, fortsätter"), 0);
     }
 
     #[test]

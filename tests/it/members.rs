@@ -220,6 +220,10 @@ async fn forget_erases_person_but_keeps_organisations_answer() {
     // unknown targets are the user's error
     let err = cli::forget(&st, "ingen_sadan", now(), &mut Vec::new()).await.unwrap_err();
     assert!(err.downcast_ref::<BadInput>().is_some());
+    // an address that is no contact: its stored mail is still cleaned
+    let mut out = Vec::new();
+    cli::forget(&st, "okand@example.org", now(), &mut out).await.unwrap();
+    assert!(String::from_utf8(out).unwrap().starts_with("Ingen registrerad kontakt"));
     // forgetting a whole member's contacts
     cli::forget(&st, "activa", now(), &mut Vec::new()).await.unwrap();
     assert!(st.member(&id("activa")).await.unwrap().unwrap().contacts.is_empty());
