@@ -161,6 +161,8 @@ pub enum EvalCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(matches!(cli.command, Command::Serve));
+    // An MTA pipe retries on EX_TEMPFAIL (75) instead of bouncing the member's reply.
+    let tempfail = matches!(&cli.command, Command::Mail(m) if matches!(m.command, mail::MailCommand::Ingest { .. }));
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -172,7 +174,11 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("fel: {e:#}");
-            if is_bad_input(&e) { ExitCode::from(2) } else { ExitCode::from(1) }
+            match (is_bad_input(&e), tempfail) {
+                (true, _) => ExitCode::from(2),
+                (false, true) => ExitCode::from(75),
+                (false, false) => ExitCode::from(1),
+            }
         }
     }
 }

@@ -181,6 +181,7 @@ pub async fn run_digest(ctx: &Ctx, week: Option<Week>, now: DateTime<Utc>, dry_r
                     refs: Vec::new(),
                     list_unsubscribe: false,
                     in_reply_to: None,
+                    reply_to: None,
                 };
                 if ctx.store.enqueue(&compose(&ctx.config.mail, &o, now)?, now).await?.is_some() {
                     queued += 1;

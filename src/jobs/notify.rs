@@ -5,6 +5,7 @@
 use super::{Ctx, Summary};
 use crate::domain::{CallRef, Intent, Member};
 use crate::mail::digest::card;
+use crate::mail::inbound::reply_address_for;
 use crate::mail::message::{Outgoing, compose};
 use crate::mail::notify::{member_notification, reminder};
 use crate::matching::match_members;
@@ -95,6 +96,7 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyR
                     refs: todo.iter().map(|(c, _, _)| c.reference).collect(),
                     list_unsubscribe: true,
                     in_reply_to: None,
+                    reply_to: reply_address_for(ctx, contact.email.as_str()).await?,
                 };
                 if ctx.store.enqueue(&compose(&cfg.mail, &o, now)?, now).await?.is_some() {
                     report.queued += 1;
@@ -160,6 +162,7 @@ pub async fn run_reminders(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<Remi
             for (to, name, lang, to_member) in targets {
                 let k = card(c, now, tz, lang, &ctx.model);
                 let r = reminder(&ctx.renderer, lang, &cfg.partnership.name, &k, days, to_member)?;
+                let reply_to = if to_member { reply_address_for(ctx, to.as_str()).await? } else { None };
                 let o = Outgoing {
                     kind: "reminder",
                     period: period.clone(),
@@ -171,6 +174,7 @@ pub async fn run_reminders(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<Remi
                     refs: vec![c.reference],
                     list_unsubscribe: false,
                     in_reply_to: None,
+                    reply_to,
                 };
                 if ctx.store.enqueue(&compose(&cfg.mail, &o, now)?, now).await?.is_some() {
                     report.queued += 1;

@@ -344,6 +344,7 @@ async fn apply(
         return Ok((lines, None));
     }
     let subject = original_subject(&reading.subject, &refs);
+    let token_for = to.to_string();
     let r = confirmation(&ctx.renderer, lang, &ctx.config.partnership.name, &subject, &lines)?;
     let o = Outgoing {
         kind: "confirm",
@@ -356,6 +357,7 @@ async fn apply(
         refs,
         list_unsubscribe: false,
         in_reply_to: Some(message_id.to_string()),
+        reply_to: reply_address_for(ctx, &token_for).await?,
     };
     let queued = ctx.store.enqueue(&compose(&ctx.config.mail, &o, now)?, now).await?;
     Ok((lines, queued))
@@ -681,6 +683,27 @@ where
         tracing::info!("IMAP: done folder created");
     }
     Ok(())
+}
+
+/// The Reply-To for mail to this contact: their own `svar+<token>@…` when
+/// the config asks for reply tokens (creating the token on first use), else
+/// None (the partnership's address).
+pub async fn reply_address_for(ctx: &Ctx, contact_email: &str) -> anyhow::Result<Option<Email>> {
+    if !ctx.config.mail.reply_token {
+        return Ok(None);
+    }
+    let Some(contact) = ctx.store.contact_by_email(contact_email).await? else { return Ok(None) };
+    let token = match ctx.store.contact_token(contact.id).await? {
+        Some(t) if !t.is_empty() => t,
+        _ => {
+            ctx.store.ensure_contact_tokens(new_token).await?;
+            match ctx.store.contact_token(contact.id).await? {
+                Some(t) => t,
+                None => return Ok(None),
+            }
+        }
+    };
+    Ok(Email::parse(&token_address(&ctx.config.mail.reply_to, &token)).ok())
 }
 
 #[cfg(test)]

@@ -30,6 +30,9 @@ pub struct Outgoing {
     /// Member notifications carry List-Unsubscribe.
     pub list_unsubscribe: bool,
     pub in_reply_to: Option<String>,
+    /// Reply-To for this message instead of the partnership's address (a
+    /// contact's own `svar+<token>@…` when reply tokens are on).
+    pub reply_to: Option<Email>,
 }
 
 /// Make text safe for a header: no control characters (CR/LF), whitespace
@@ -96,14 +99,14 @@ pub fn compose(cfg: &MailConfig, o: &Outgoing, now: DateTime<Utc>) -> Result<New
     let id = message_id(o.kind, &o.period, o.to.as_str(), &o.refs, cfg.from.domain());
     let mut b = Message::builder()
         .from(mailbox(Some(&cfg.from_name), &cfg.from)?)
-        .reply_to(mailbox(None, &cfg.reply_to)?)
+        .reply_to(mailbox(None, o.reply_to.as_ref().unwrap_or(&cfg.reply_to))?)
         .to(mailbox(o.to_name.as_deref(), &o.to)?)
         .subject(subject.clone())
         .message_id(Some(id.clone()))
         .date(std::time::SystemTime::from(now))
         .header(AutoSubmitted);
     if o.list_unsubscribe {
-        b = b.header(ListUnsubscribe(format!("<mailto:{}?subject=STOPP>", cfg.reply_to)));
+        b = b.header(ListUnsubscribe(format!("<mailto:{}?subject=STOPP>", o.reply_to.as_ref().unwrap_or(&cfg.reply_to))));
     }
     if let Some(irt) = &o.in_reply_to {
         let irt = header_text(irt, 250);

@@ -17,16 +17,17 @@ pub struct HeldReply {
 }
 
 impl Store {
-    /// Replies held since `since` (unknown sender, unreadable), newest first,
-    /// at most `limit`, and how many there are in all.
+    /// Replies held since `since` (unknown sender, unreadable, or stuck half-way
+    /// for over an hour), newest first, at most `limit`, and how many there are in all.
     pub async fn held_replies_since(&self, since: DateTime<Utc>, limit: i64) -> Result<(Vec<HeldReply>, usize)> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM replies WHERE status IN ('held', 'unreadable') AND received_at > ?")
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM replies WHERE (status IN ('held', 'unreadable') OR (status = 'receiving' AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour'))) AND received_at > ?")
             .bind(ts(since))
             .fetch_one(&self.pool)
             .await?;
         let rows = sqlx::query(
             "SELECT id, from_addr, received_at, status, reason FROM replies
-             WHERE status IN ('held', 'unreadable') AND received_at > ? ORDER BY received_at DESC LIMIT ?",
+             WHERE (status IN ('held', 'unreadable') OR (status = 'receiving' AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour'))) AND received_at > ?
+             ORDER BY received_at DESC LIMIT ?",
         )
         .bind(ts(since))
         .bind(limit)

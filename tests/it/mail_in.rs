@@ -239,6 +239,14 @@ async fn reply_token_must_come_back_when_enabled() {
         .replace("<ingest-yes-1@", "<ingest-yes-tok@");
     let o = ingest(&w.ctx, raw.as_bytes(), None, now).await.unwrap();
     assert_eq!(o.status, Status::Accepted, "{o:?}");
+    // Mail we send the contact names the token address as Reply-To, so the next reply carries it back.
+    let c = confirmations(&w.ctx).await;
+    let body = String::from_utf8_lossy(&c[0].body).to_string();
+    assert!(body.contains(&format!("Reply-To: {to}")), "{body}");
+    assert_eq!(
+        psi_radar::mail::inbound::reply_address_for(&w.ctx, "anna.lindqvist@activa.example.org").await.unwrap().unwrap().as_str(),
+        to
+    );
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ fn outgoing(to: &str, kind: &'static str, period: &str) -> Outgoing {
         refs: vec![CallRef(42)],
         list_unsubscribe: true,
         in_reply_to: None,
+        reply_to: None,
     }
 }
 
