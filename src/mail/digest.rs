@@ -134,7 +134,7 @@ pub fn card(c: &StoredCall, now: DateTime<Utc>, tz: Tz, lang: Lang, model: &Mode
     CallCard {
         reference: c.reference.to_string(),
         title: c.call.title.clone(),
-        url: c.call.url.clone(),
+        url: safe_link(&c.call.url),
         funder: c.call.funder.clone(),
         deadline,
         days_left: next.map(|d| i18n::days_left(today, d.at.with_timezone(&tz).date_naive(), lang)),
@@ -162,6 +162,18 @@ pub fn explain(s: &crate::domain::CategoryScore, lang: Lang, model: &Model) -> S
         }
     }
     if terms.is_empty() { label } else { format!("{label} — {}", terms.join(", ")) }
+}
+
+/// A link from the web is used only when it is http(s): never `javascript:`
+/// or `data:` in a mail.
+pub fn safe_link(url: &str) -> String {
+    let u = url.trim();
+    let lower = u.to_ascii_lowercase();
+    if (lower.starts_with("https://") || lower.starts_with("http://")) && !u.chars().any(char::is_whitespace) {
+        u.to_string()
+    } else {
+        String::new()
+    }
 }
 
 fn change_text(changes: &[Change], lang: Lang) -> Option<String> {
@@ -338,6 +350,14 @@ mod tests {
         let t = DateTime::parse_from_rfc3339("2026-11-23T06:00:00Z").unwrap().with_timezone(&Utc);
         assert_eq!(Week::of(t, chrono_tz::Europe::Stockholm), w);
         assert_eq!(w.start(chrono_tz::Europe::Stockholm).unwrap().to_rfc3339(), "2026-11-22T23:00:00+00:00");
+    }
+
+    #[test]
+    fn only_web_links_reach_a_mail() {
+        assert_eq!(safe_link("https://www.vinnova.se/x?a=1"), "https://www.vinnova.se/x?a=1");
+        assert_eq!(safe_link("javascript:alert(1)"), "");
+        assert_eq!(safe_link("data:text/html,<b>"), "");
+        assert_eq!(safe_link("https://x.se/a b"), "");
     }
 
     #[test]
