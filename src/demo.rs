@@ -134,7 +134,7 @@ async fn simulate_replies(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<Vec<S
         if !members_seen.insert(contact.member.clone()) {
             continue;
         }
-        let answer = DEMO_ANSWERS[out.len()];
+        let Some(answer) = DEMO_ANSWERS.get(members_seen.len() - 1) else { break };
         let raw = format!(
             "From: {name} <{addr}>\r\nTo: {to}\r\nSubject: SV: {subject}\r\nMessage-ID: <demo-{k}@{domain}>\r\nIn-Reply-To: {irt}\r\n\
              References: {irt}\r\nDate: {date}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
@@ -144,7 +144,7 @@ async fn simulate_replies(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<Vec<S
             addr = contact.contact.email,
             to = ctx.config.mail.reply_to,
             subject = n.subject,
-            k = out.len() + 1,
+            k = members_seen.len(),
             domain = contact.contact.email.domain(),
             irt = n.message_id,
             date = (now + chrono::Duration::minutes(10)).to_rfc2822(),
