@@ -37,25 +37,62 @@ pub struct Tuning {
     pub other_strength: f32,
     /// Evidence from the model's length-normalised logit (its confidence).
     pub logit_strength: f32,
+    /// Let Swedish words missing from the Swedish table use the English table through the glossaries.
+    pub sv_glossary: bool,
+    /// Score Swedish words by their English translations (glossaries) first, the Swedish table only for
+    /// words without one.
+    pub sv_translate: bool,
+    /// Score Swedish words by both the Swedish table and their English translations.
+    pub sv_both: bool,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
-        Tuning { lex_en: 0.3, lex_sv: 1.2, tau: 1.0, tau_theme: 1.0, model_strength: 0.05, other_strength: 0.1, logit_strength: 0.1 }
+        Tuning {
+            lex_en: 0.3,
+            lex_sv: 0.3,
+            tau: 2.0,
+            tau_theme: 1.0,
+            model_strength: 0.05,
+            other_strength: 0.1,
+            logit_strength: 0.1,
+            sv_glossary: true,
+            sv_translate: false,
+            sv_both: true,
+        }
     }
 }
 
 /// The embedded weight table.
+///
+/// Two tables share one concept space: English stems (trained on H2020
+/// topics) and Swedish stems (trained on the Swedish sides of SweCRIS
+/// parallel abstracts labelled by the English model); each has its bias.
 struct Weights {
     bias: [f32; NCHAL],
+    bias_sv: [f32; NCHAL],
     stems: FxHashMap<String, u32>,
+    stems_sv: FxHashMap<String, u32>,
     idf: Vec<f32>,
     w: Vec<[f32; NCHAL]>,
 }
 
-fn parse_weights(src: &str) -> Result<Weights, ClassifyError> {
+fn parse_weights(en: &str, sv: &str) -> Result<Weights, ClassifyError> {
+    let mut ws = Weights {
+        bias: [0.0; NCHAL],
+        bias_sv: [0.0; NCHAL],
+        stems: FxHashMap::default(),
+        stems_sv: FxHashMap::default(),
+        idf: Vec::new(),
+        w: Vec::new(),
+    };
+    parse_table(en, &mut ws, Lang::En)?;
+    parse_table(sv, &mut ws, Lang::Sv)?;
+    Ok(ws)
+}
+
+fn parse_table(src: &str, ws: &mut Weights, lang: Lang) -> Result<(), ClassifyError> {
     let bad = |line: usize, message: String| ClassifyError::Weights { line, message };
-    let mut ws = Weights { bias: [0.0; NCHAL], stems: FxHashMap::default(), idf: Vec::new(), w: Vec::new() };
     for (i, line) in src.lines().enumerate() {
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -68,7 +105,10 @@ fn parse_weights(src: &str) -> Result<Weights, ClassifyError> {
             if nums.len() != NCHAL {
                 return Err(bad(i + 1, format!("väntade {NCHAL} tal")));
             }
-            ws.bias.copy_from_slice(&nums);
+            match lang {
+                Lang::En => ws.bias.copy_from_slice(&nums),
+                Lang::Sv => ws.bias_sv.copy_from_slice(&nums),
+            }
             continue;
         }
         if nums.len() != NCHAL + 1 {
@@ -76,11 +116,15 @@ fn parse_weights(src: &str) -> Result<Weights, ClassifyError> {
         }
         let mut w = [0.0; NCHAL];
         w.copy_from_slice(&nums[1..]);
-        ws.stems.insert(key.to_string(), ws.w.len() as u32);
+        let id = ws.w.len() as u32;
+        match lang {
+            Lang::En => ws.stems.insert(key.to_string(), id),
+            Lang::Sv => ws.stems_sv.insert(key.to_string(), id),
+        };
         ws.idf.push(nums[0]);
         ws.w.push(w);
     }
-    Ok(ws)
+    Ok(())
 }
 
 /// A lexicon entry after stemming.
@@ -102,11 +146,14 @@ struct Res {
     phrase: u32,
     /// Resolved through the other language (English words in Swedish text).
     foreign: bool,
+    /// Swedish words: English-table concepts through the curated glossary, else through the glossary
+    /// learned from the parallel abstracts (the words' English translations).
+    tconcepts: Vec<u32>,
 }
 
 impl Res {
     fn known(&self) -> bool {
-        !self.concepts.is_empty() || !self.lex.is_empty()
+        !self.concepts.is_empty() || !self.tconcepts.is_empty() || !self.lex.is_empty()
     }
 }
 
@@ -126,6 +173,8 @@ pub struct Model {
     weights: Weights,
     /// Swedish stem → concept ids.
     glossary: FxHashMap<String, Vec<u32>>,
+    /// Swedish stem → concept ids of its English translation, learned from parallel abstracts.
+    learned: FxHashMap<String, Vec<u32>>,
     /// (lang, stem) → lexicon entries, for one-word terms.
     lex_uni: FxHashMap<(Lang, String), Vec<u32>>,
     /// (lang, stem) → phrase-word id.
@@ -158,8 +207,14 @@ impl std::fmt::Debug for Model {
 
 impl Model {
     /// Build a model from the weight table, glossary and parsed lexicon.
-    pub(super) fn build(weights_src: &str, glossary_src: &str, lexicon: Lexicon) -> Result<Model, ClassifyError> {
-        let weights = parse_weights(weights_src)?;
+    pub(super) fn build(
+        weights_src: &str,
+        weights_sv_src: &str,
+        glossary_src: &str,
+        learned_src: &str,
+        lexicon: Lexicon,
+    ) -> Result<Model, ClassifyError> {
+        let weights = parse_weights(weights_src, weights_sv_src)?;
         let stemmers = Stemmers::new();
         let mut glossary: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         let mut domain_ids: Vec<u32> = Vec::new();
@@ -197,6 +252,16 @@ impl Model {
                         e.push(*id);
                     }
                 }
+            }
+        }
+        // `svstem<TAB>enstem…`: stems already, no domain flag.
+        let mut learned: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+        for line in learned_src.lines().filter(|l| !l.starts_with('#')) {
+            let mut parts = line.split('\t');
+            let Some(sv) = parts.next().filter(|s| !s.is_empty()) else { continue };
+            let ids: Vec<u32> = parts.filter_map(|e| weights.stems.get(e).copied()).collect();
+            if !ids.is_empty() {
+                learned.insert(sv.to_string(), ids);
             }
         }
         // Every glossary word may be a compound part, even one without weights ("insats").
@@ -243,6 +308,12 @@ impl Model {
         for &i in &domain_ids {
             domain[i as usize] = true;
         }
+        // Swedish table stems count as curated domain concepts when the glossary or a Swedish lexicon term names them.
+        for (stem, &i) in &weights.stems_sv {
+            if glossary.contains_key(stem) || lex_uni.contains_key(&(Lang::Sv, stem.clone())) {
+                domain[i as usize] = true;
+            }
+        }
         for def in lexicon.challenges.iter() {
             for t in def.terms.iter().filter(|t| t.lang == Lang::En) {
                 for w in &t.words {
@@ -258,6 +329,7 @@ impl Model {
             stemmers,
             weights,
             glossary,
+            learned,
             lex_uni,
             phrase_words,
             phrases,
@@ -317,11 +389,21 @@ impl Model {
                 }
             }
             Lang::Sv => {
-                if let Some(v) = self.glossary.get(&stem) {
-                    r.concepts.extend_from_slice(v);
+                if let Some(&c) = self.weights.stems_sv.get(&stem) {
+                    r.concepts.push(c);
                 }
-                if !r.known() && word.chars().count() >= 7 {
-                    self.split_compound(word, 0, &mut r);
+                if let Some(v) = self.glossary.get(&stem).or_else(|| self.learned.get(&stem)) {
+                    r.tconcepts.extend_from_slice(v);
+                }
+                if r.lex.is_empty() && word.chars().count() >= 7 {
+                    // Compound parts: lexicon terms always, table concepts when the whole word has none.
+                    let mut parts = Res::default();
+                    self.split_compound(word, 0, &mut parts);
+                    r.lex = parts.lex;
+                    if r.concepts.is_empty() && r.tconcepts.is_empty() {
+                        r.concepts = parts.concepts;
+                        r.tconcepts = parts.tconcepts;
+                    }
                 }
                 if !r.known() && word.len() >= 5 && word.is_ascii() {
                     // An English term of the curated lexicon in Swedish text ("social innovation").
@@ -352,8 +434,11 @@ impl Model {
         if let Some(v) = self.lex_uni.get(&(Lang::Sv, stem.to_string())) {
             r.lex.extend_from_slice(v);
         }
-        if let Some(v) = self.glossary.get(stem) {
-            r.concepts.extend_from_slice(v);
+        if let Some(&c) = self.weights.stems_sv.get(stem) {
+            r.concepts.push(c);
+        }
+        if let Some(v) = self.glossary.get(stem).or_else(|| self.learned.get(stem)) {
+            r.tconcepts.extend_from_slice(v);
         }
     }
 
@@ -388,8 +473,10 @@ impl Model {
             if head_ok || tail.chars().count() >= 5 {
                 r.concepts.extend(head_res.concepts);
                 r.lex.extend(head_res.lex);
+                r.tconcepts.extend(head_res.tconcepts);
                 self.add_part(&tail_stem, r);
                 r.concepts.dedup();
+                r.tconcepts.dedup();
                 r.lex.dedup();
                 return true;
             }
@@ -550,7 +637,25 @@ impl Model {
                 }
                 let tf = if field == Field::Title { TITLE_WEIGHT } else { 1.0 };
                 let wlang = if r.foreign { Lang::En } else { lang };
-                for &c in &r.concepts {
+                let t = &self.tuning;
+                let both;
+                let cids: &[u32] = match lang {
+                    Lang::En => &r.concepts,
+                    Lang::Sv if t.sv_both => {
+                        both = [r.concepts.as_slice(), r.tconcepts.as_slice()].concat();
+                        &both
+                    }
+                    Lang::Sv if t.sv_translate => {
+                        if r.tconcepts.is_empty() {
+                            &r.concepts
+                        } else {
+                            &r.tconcepts
+                        }
+                    }
+                    Lang::Sv if r.concepts.is_empty() && t.sv_glossary => &r.tconcepts,
+                    Lang::Sv => &r.concepts,
+                };
+                for &c in cids {
                     let slot = &mut concept_slot[c as usize];
                     if *slot == NONE {
                         *slot = concepts.len() as u32;
@@ -593,7 +698,8 @@ impl Model {
             norm += x * x;
         }
         let norm = norm.sqrt().max(1e-6);
-        let mut z = self.weights.bias;
+        let bias = if swedish { self.weights.bias_sv } else { self.weights.bias };
+        let mut z = bias;
         let mut strength = [0.0f32; NCHAL];
         for c in &s.concepts {
             let x = (1.0 + c.tf.ln()) * self.weights.idf[c.id as usize];
@@ -628,7 +734,7 @@ impl Model {
         let mut out = Vec::new();
         for k in 0..ncat {
             let score = if k < NCHAL {
-                let ev = strength[k].max(0.0) + lexs[k] + t.logit_strength * (z[k] - self.weights.bias[k]).max(0.0);
+                let ev = strength[k].max(0.0) + lexs[k] + t.logit_strength * (z[k] - bias[k]).max(0.0);
                 p[k] / sum * (1.0 - (-ev / t.tau).exp())
             } else {
                 1.0 - (-lexs[k] / t.tau_theme).exp()
