@@ -540,10 +540,20 @@ impl Scratch {
             self.words.clear();
             self.model_id = model.id;
         }
-        self.concept_slot.clear();
-        self.concept_slot.resize(model.weights.w.len(), NONE);
-        self.lex_slot.clear();
-        self.lex_slot.resize(model.lex.len(), NONE);
+        // Only the slots the previous call used are reset (the table has some 10,000 concepts).
+        if self.concept_slot.len() == model.weights.w.len() && self.lex_slot.len() == model.lex.len() {
+            for c in &self.concepts {
+                self.concept_slot[c.id as usize] = NONE;
+            }
+            for l in &self.lex {
+                self.lex_slot[l.id as usize] = NONE;
+            }
+        } else {
+            self.concept_slot.clear();
+            self.concept_slot.resize(model.weights.w.len(), NONE);
+            self.lex_slot.clear();
+            self.lex_slot.resize(model.lex.len(), NONE);
+        }
         self.concepts.clear();
         self.lex.clear();
     }
@@ -638,24 +648,15 @@ impl Model {
                 let tf = if field == Field::Title { TITLE_WEIGHT } else { 1.0 };
                 let wlang = if r.foreign { Lang::En } else { lang };
                 let t = &self.tuning;
-                let both;
-                let cids: &[u32] = match lang {
-                    Lang::En => &r.concepts,
-                    Lang::Sv if t.sv_both => {
-                        both = [r.concepts.as_slice(), r.tconcepts.as_slice()].concat();
-                        &both
-                    }
-                    Lang::Sv if t.sv_translate => {
-                        if r.tconcepts.is_empty() {
-                            &r.concepts
-                        } else {
-                            &r.tconcepts
-                        }
-                    }
-                    Lang::Sv if r.concepts.is_empty() && t.sv_glossary => &r.tconcepts,
-                    Lang::Sv => &r.concepts,
+                let empty: &[u32] = &[];
+                let (c1, c2): (&[u32], &[u32]) = match lang {
+                    Lang::En => (&r.concepts, empty),
+                    Lang::Sv if t.sv_both => (&r.concepts, &r.tconcepts),
+                    Lang::Sv if t.sv_translate && !r.tconcepts.is_empty() => (&r.tconcepts, empty),
+                    Lang::Sv if r.concepts.is_empty() && t.sv_glossary => (&r.tconcepts, empty),
+                    Lang::Sv => (&r.concepts, empty),
                 };
-                for &c in cids {
+                for &c in c1.iter().chain(c2) {
                     let slot = &mut concept_slot[c as usize];
                     if *slot == NONE {
                         *slot = concepts.len() as u32;
