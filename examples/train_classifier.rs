@@ -441,55 +441,14 @@ fn main() -> anyhow::Result<()> {
         };
         let base = model.tuning;
         let grid: Vec<f32> = std::env::var("PSI_TUNE_GRID")?.split(',').filter_map(|x| x.parse().ok()).collect();
-        let sv_glossary = true;
-        for th in ["0.30", "0.40", "0.50", "0.60"] {
-            let cats = Model::default_categories().replace("threshold = 0.30", &format!("threshold = {th}"));
-            let mut m = Model::with_tables(&out, &sv_out, &learned, &cats, "x")?;
-            m.tuning = psi_radar::classify::model::Tuning {
-                sv_both: true,
-                model_strength: 0.0,
-                other_strength: 0.0,
-                logit_strength: 0.6,
-                tau: 2.0,
-                ..base
-            };
-            let f = |field, max| eval::evaluate(&test, &m, field, max).macro_f1();
-            let a = eval::agreement(std::path::Path::new("target/swecris-heldout.csv"), &m)?;
-            println!(
-                "threshold={th}: full={:.3} 300={:.3} title={:.3} agree={:.3} (en-none {} sv-none {}) sv={:.3}",
-                f(EvalField::Text, None),
-                f(EvalField::Text, Some(300)),
-                f(EvalField::Title, None),
-                a.same as f64 / a.n.max(1) as f64,
-                a.en_none,
-                a.sv_none,
-                eval::evaluate(&sv, &m, EvalField::Text, None).macro_f1()
-            );
-        }
-        for (ms, os, ls, sv_translate, sv_both) in [
-            (0.05f32, 0.1f32, 0.1f32, false, false),
-            (0.05, 0.1, 0.1, true, false),
-            (0.05, 0.1, 0.1, false, true),
-            (0.0, 0.0, 0.6, false, true),
-        ] {
+        for lex_len in [0.0f32, 30.0, 100.0, 300.0] {
             for &lex in &grid {
                 for tau in [1.0f32, 2.0] {
-                    model.tuning = psi_radar::classify::model::Tuning {
-                        lex_sv: lex,
-                        lex_en: lex,
-                        tau,
-                        sv_glossary,
-                        sv_translate,
-                        sv_both,
-                        model_strength: ms,
-                        other_strength: os,
-                        logit_strength: ls,
-                        ..base
-                    };
+                    model.tuning = psi_radar::classify::model::Tuning { lex_sv: lex, lex_en: lex, tau, lex_len, ..base };
                     let f = |field, max| eval::evaluate(&test, &model, field, max).macro_f1();
                     let a = eval::agreement(std::path::Path::new("target/swecris-heldout.csv"), &model)?;
                     println!(
-                        "tr={sv_translate} both={sv_both} ms={ms} os={os} ls={ls} lex={lex} tau={tau}: full={:.3} 300={:.3} title={:.3} agree={:.3} (en-none {} sv-none {}) sv={:.3}",
+                        "lex_len={lex_len} lex={lex} tau={tau}: full={:.3} 300={:.3} title={:.3} agree={:.3} (en-none {} sv-none {}) sv={:.3}",
                         f(EvalField::Text, None),
                         f(EvalField::Text, Some(300)),
                         f(EvalField::Title, None),

@@ -26,6 +26,8 @@ pub struct Tuning {
     /// Lexicon weight added to the model logits, for English and Swedish text.
     pub lex_en: f32,
     pub lex_sv: f32,
+    /// Words at which the lexicon's weight in the distribution is halved (0: no fading).
+    pub lex_len: f32,
     /// Absolute evidence at which a challenge reaches 63 % of its share.
     pub tau: f32,
     /// Lexicon evidence at which a theme reaches 63 %.
@@ -49,8 +51,9 @@ pub struct Tuning {
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
-            lex_en: 0.3,
-            lex_sv: 0.3,
+            lex_en: 0.6,
+            lex_sv: 0.6,
+            lex_len: 100.0,
             tau: 2.0,
             tau_theme: 1.0,
             model_strength: 0.05,
@@ -686,10 +689,10 @@ impl Model {
                 prev = [prev[1], p];
             }
         }
-        self.combine(s, sv_weight > en_weight, only_passing)
+        self.combine(s, sv_weight > en_weight, sv_weight + en_weight, only_passing)
     }
 
-    fn combine(&self, s: &Scratch, swedish: bool, only_passing: bool) -> Vec<CategoryScore> {
+    fn combine(&self, s: &Scratch, swedish: bool, nwords: f32, only_passing: bool) -> Vec<CategoryScore> {
         let t = &self.tuning;
         let ncat = self.categories.len();
         // Model logits.
@@ -720,7 +723,10 @@ impl Model {
             let e = &self.lex[l.id as usize];
             lexs[e.cat] += e.weight * (1.0 + l.tf.ln());
         }
-        let beta = if swedish { t.lex_sv } else { t.lex_en };
+        // The lexicon's pull on the distribution fades with length (in both languages alike): on long texts
+        // the statistical model, which sees every word, decides; the lexicon still counts as evidence.
+        let fade = if t.lex_len > 0.0 { t.lex_len / (t.lex_len + nwords) } else { 1.0 };
+        let beta = fade * if swedish { t.lex_sv } else { t.lex_en };
         let mut logits = [0.0f32; NCHAL];
         for k in 0..NCHAL {
             logits[k] = z[k] + beta * lexs[k];
