@@ -27,6 +27,9 @@ const EPOCHS: usize = 40;
 const L2: f32 = 2e-5;
 const LR: f32 = 0.5;
 const MIN_DF: usize = 2;
+/// Bigrams are kept when in at least this many full training texts and with a weight of at least MIN_W_BIGRAM.
+const MIN_DF_BIGRAM: usize = 3;
+const MIN_W_BIGRAM: f32 = 0.15;
 /// Learned glossary: least co-occurrences, least Dice, and the share of the best Dice a second translation needs.
 const GLOSS_MIN_CO: u32 = 3;
 const GLOSS_MIN_DICE: f32 = 0.3;
@@ -53,10 +56,18 @@ fn counts(st: &Stemmers, lang: Lang, title: &str, text: &str) -> BTreeMap<String
     let mut m = BTreeMap::new();
     let mut buf = String::new();
     for (t, w) in [(title, TITLE_WEIGHT), (text, 1.0)] {
+        let mut prev: Option<String> = None;
         for_each_word(t, &mut buf, |word| {
             // Swedish abstracts quote English: English function words are no Swedish features.
             if !(st.is_stop(lang, word) || lang == Lang::Sv && st.is_stop(Lang::En, word)) {
-                *m.entry(st.stem(lang, word)).or_insert(0.0) += w;
+                let stem = st.stem(lang, word);
+                // English bigrams of consecutive content words (stop words skipped), as the run time counts them.
+                if lang == Lang::En
+                    && let Some(p) = prev.replace(stem.clone())
+                {
+                    *m.entry(format!("{p} {stem}")).or_insert(0.0) += w;
+                }
+                *m.entry(stem).or_insert(0.0) += w;
             }
         });
     }
@@ -127,7 +138,8 @@ impl Table {
         }
         writeln!(out)?;
         for (i, stem) in self.vocab.iter().enumerate() {
-            if self.w[i].iter().all(|v| v.abs() < 0.02) {
+            let min = if stem.contains(' ') { MIN_W_BIGRAM } else { 0.02 };
+            if self.w[i].iter().all(|v| v.abs() < min) {
                 continue;
             }
             write!(out, "{stem}\t{:.3}", self.idf[i])?;
@@ -150,7 +162,8 @@ fn train_lr(docs: &[Doc], regress: bool) -> Table {
         }
     }
     let n = full.len() as f32;
-    let mut vocab: Vec<String> = df.iter().filter(|(_, c)| **c >= MIN_DF).map(|(k, _)| k.clone()).collect();
+    let mut vocab: Vec<String> =
+        df.iter().filter(|(k, c)| **c >= if k.contains(' ') { MIN_DF_BIGRAM } else { MIN_DF }).map(|(k, _)| k.clone()).collect();
     vocab.sort();
     let index: FxHashMap<&str, usize> = vocab.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
     let idf: Vec<f32> = vocab.iter().map(|k| ((n + 1.0) / (df[k] as f32 + 1.0)).ln() + 1.0).collect();

@@ -10,7 +10,7 @@
 //! particular gets no challenge.
 
 use super::lexicon::Lexicon;
-use super::text::{FxHashMap, FxHashSet, Stemmers, for_each_word};
+use super::text::{FxHashMap, FxHashSet, Stemmers, bigram_key, for_each_word, stem_hash};
 use super::{ClassifyError, NCHAL};
 use crate::domain::{CategoryId, CategoryScore, Evidence, Field, Lang};
 use std::cell::RefCell;
@@ -76,6 +76,8 @@ struct Weights {
     bias_sv: [f32; NCHAL],
     stems: FxHashMap<String, u32>,
     stems_sv: FxHashMap<String, u32>,
+    /// English bigrams ("stem stem" in the table) by `bigram_key`.
+    bigrams: FxHashMap<u64, u32>,
     idf: Vec<f32>,
     w: Vec<[f32; NCHAL]>,
 }
@@ -86,6 +88,7 @@ fn parse_weights(en: &str, sv: &str) -> Result<Weights, ClassifyError> {
         bias_sv: [0.0; NCHAL],
         stems: FxHashMap::default(),
         stems_sv: FxHashMap::default(),
+        bigrams: FxHashMap::default(),
         idf: Vec::new(),
         w: Vec::new(),
     };
@@ -120,9 +123,10 @@ fn parse_table(src: &str, ws: &mut Weights, lang: Lang) -> Result<(), ClassifyEr
         let mut w = [0.0; NCHAL];
         w.copy_from_slice(&nums[1..]);
         let id = ws.w.len() as u32;
-        match lang {
-            Lang::En => ws.stems.insert(key.to_string(), id),
-            Lang::Sv => ws.stems_sv.insert(key.to_string(), id),
+        match (lang, key.split_once(' ')) {
+            (Lang::En, Some((a, b))) => ws.bigrams.insert(bigram_key(stem_hash(a), stem_hash(b)), id),
+            (Lang::En, None) => ws.stems.insert(key.to_string(), id),
+            (Lang::Sv, _) => ws.stems_sv.insert(key.to_string(), id),
         };
         ws.idf.push(nums[0]);
         ws.w.push(w);
@@ -152,6 +156,8 @@ struct Res {
     /// Swedish words: English-table concepts through the curated glossary, else through the glossary
     /// learned from the parallel abstracts (the words' English translations).
     tconcepts: Vec<u32>,
+    /// English words: the stem's hash, for bigrams.
+    hash: u64,
 }
 
 impl Res {
@@ -387,6 +393,7 @@ impl Model {
         let stem = key.1;
         match lang {
             Lang::En => {
+                r.hash = stem_hash(&stem);
                 if let Some(&c) = self.weights.stems.get(&stem) {
                     r.concepts.push(c);
                 }
@@ -505,6 +512,8 @@ struct ConceptAcc {
     id: u32,
     tf: f32,
     first_word: u32,
+    /// For a bigram: its second word (NONE for a single word).
+    second_word: u32,
     field: Field,
     lang: Lang,
 }
@@ -639,6 +648,8 @@ impl Model {
                 }
             };
             let mut prev = [NONE; 2];
+            // Previous English content word (stem hash, word, field) for bigrams.
+            let mut prev_en = (0u64, NONE, Field::Title);
             for &(wi, field) in seq.iter() {
                 let w = &words[wi as usize];
                 let r = match lang {
@@ -649,6 +660,21 @@ impl Model {
                     continue;
                 }
                 let tf = if field == Field::Title { TITLE_WEIGHT } else { 1.0 };
+                if lang == Lang::En {
+                    if prev_en.0 != 0
+                        && prev_en.2 == field
+                        && let Some(&c) = self.weights.bigrams.get(&bigram_key(prev_en.0, r.hash))
+                    {
+                        let slot = &mut concept_slot[c as usize];
+                        if *slot == NONE {
+                            *slot = concepts.len() as u32;
+                            concepts.push(ConceptAcc { id: c, tf, first_word: prev_en.1, second_word: wi, field, lang });
+                        } else {
+                            concepts[*slot as usize].tf += tf;
+                        }
+                    }
+                    prev_en = (r.hash, wi, field);
+                }
                 let wlang = if r.foreign { Lang::En } else { lang };
                 let t = &self.tuning;
                 let empty: &[u32] = &[];
@@ -663,7 +689,7 @@ impl Model {
                     let slot = &mut concept_slot[c as usize];
                     if *slot == NONE {
                         *slot = concepts.len() as u32;
-                        concepts.push(ConceptAcc { id: c, tf, first_word: wi, field, lang: wlang });
+                        concepts.push(ConceptAcc { id: c, tf, first_word: wi, second_word: NONE, field, lang: wlang });
                     } else {
                         concepts[*slot as usize].tf += tf;
                     }
@@ -777,7 +803,11 @@ impl Model {
                 .collect();
             model_ev.sort_by(|a, b| b.0.total_cmp(&a.0));
             for (w, c) in model_ev.into_iter().take(8) {
-                let term = s.words[c.first_word as usize].word.to_string();
+                let mut term = s.words[c.first_word as usize].word.to_string();
+                if c.second_word != NONE {
+                    term.push(' ');
+                    term.push_str(&s.words[c.second_word as usize].word);
+                }
                 if ev.iter().any(|e| e.term == term) {
                     continue;
                 }
