@@ -570,17 +570,15 @@ impl Scratch {
         self.lex.clear();
     }
 
-    fn lookup(&mut self, model: &Model, field: Field) -> u32 {
-        // `buf` holds the current word.
-        if let Some(&i) = self.index.get(self.buf.as_str()) {
+    fn lookup(&mut self, model: &Model, word: &str, field: Field) {
+        if let Some(&i) = self.index.get(word) {
             self.seq.push((i, field));
-            return i;
+            return;
         }
         let i = self.words.len() as u32;
-        self.words.push(model.resolve(&self.buf));
-        self.index.insert(self.buf.as_str().into(), i);
+        self.words.push(model.resolve(word));
+        self.index.insert(word.into(), i);
         self.seq.push((i, field));
-        i
     }
 }
 
@@ -610,12 +608,8 @@ impl Model {
             s.seq.clear();
             for (field, text) in [(Field::Title, seg.title), (Field::Text, seg.text)] {
                 let mut buf = std::mem::take(&mut s.buf);
-                for_each_word(text, &mut buf, |w| {
-                    // Re-borrow the scratch buffer: the word is copied into `s.buf`.
-                    s.buf.clear();
-                    s.buf.push_str(w);
-                    s.lookup(self, field);
-                });
+                // The word buffer is taken out of the scratch space while the words are looked up.
+                for_each_word(text, &mut buf, |w| s.lookup(self, w, field));
                 s.buf = buf;
             }
             // Language of this segment.
