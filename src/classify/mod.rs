@@ -7,8 +7,9 @@
 //! - `weights.tsv`: a linear (multinomial logistic regression) term-weight table over English stems,
 //!   trained offline on the English Horizon 2020 topics (`h2020-topics-dev.csv`, CORDIS, CC BY 4.0; the
 //!   topic `id` is never used as a feature). Regenerate it with
-//!   `cargo run --release --example train_classifier -- /work/shared/data/h2020-topics-dev.csv`
-//!   (writes `src/classify/weights.tsv` and prints held-out figures for the hash split it uses).
+//!   `cargo run --release --example train_classifier -- /work/shared/data/h2020-topics-dev.csv --pairs …`
+//!   (see the trainer's header; writes the three derived files and prints held-out figures for the hash
+//!   splits it uses). English features are stems and hashed bigrams of consecutive content words.
 //! - `weights-sv.tsv`: the same kind of table over Swedish stems, distilled from the English model on
 //!   parallel SweCRIS abstracts (each Swedish abstract learns the English model's logits on its English
 //!   twin; 4 in 5 pairs by id hash, the rest held out for `eval agreement`), plus Tillväxtverket ERDF
@@ -24,7 +25,8 @@
 //! - `model.rs`: per-word resolution (cached per thread), language choice per segment, score combination.
 //! - `eval.rs`: the `eval classify` and `eval agreement` measurements.
 //!
-//! A challenge's score is its share of the combined (model + lexicon) distribution, damped by the absolute
+//! A challenge's score is its share of the combined (model + lexicon) distribution — the lexicon's pull fading
+//! with text length, equally in both languages — damped by the absolute
 //! amount of evidence, so a call about nothing in the seven challenges (say, digitalisation of small firms)
 //! gets no challenge at all. Themes are scored from their lexicon alone.
 
@@ -257,6 +259,30 @@ mod tests {
         let got = classify_text("Arbetsmarknadsinsatser", "Kompetensutvecklingsinsatser för arbetslösa ungdomar.", &m);
         let sc6 = got.iter().find(|s| s.category.as_str() == "SC6").unwrap();
         assert!(sc6.evidence.iter().any(|e| e.term == "arbetsmarknad"), "{sc6:#?}");
+    }
+
+    #[test]
+    fn swedish_text_is_explained_in_swedish() {
+        // Model evidence from the Swedish table and the glossaries names the Swedish words of the text.
+        let m = Model::builtin().unwrap();
+        let got = classify_text(
+            "Vätgas och batterier i elnätet",
+            "Forskning om energilagring, vindkraft och effektiv användning av el i industrin.",
+            &m,
+        );
+        let top = got.iter().find(|s| s.category.is_challenge()).unwrap();
+        assert_eq!(top.category.as_str(), "SC3", "{got:#?}");
+        assert!(top.evidence.iter().all(|e| e.lang == Lang::Sv), "{top:#?}");
+        let text = "vätgas och batterier i elnätet forskning om energilagring, vindkraft och effektiv användning av el i industrin";
+        assert!(top.evidence.iter().all(|e| e.term.split(' ').all(|w| text.contains(w))), "{top:#?}");
+    }
+
+    #[test]
+    fn english_text_is_explained_in_english() {
+        let m = Model::builtin().unwrap();
+        let got = classify_text("Climate change adaptation", "Greenhouse gas emissions and climate change in cities.", &m);
+        let sc5 = got.iter().find(|s| s.category.as_str() == "SC5").unwrap();
+        assert!(sc5.evidence.iter().all(|e| e.lang == Lang::En), "{sc5:#?}");
     }
 
     #[test]
