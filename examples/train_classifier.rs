@@ -472,15 +472,15 @@ fn main() -> anyhow::Result<()> {
         };
         let base = model.tuning;
         let grid: Vec<f32> = std::env::var("PSI_TUNE_GRID")?.split(',').filter_map(|x| x.parse().ok()).collect();
-        for (sv_translate, sv_both) in [(false, false), (true, false), (false, true)] {
+        for logit_strength in [0.1f32, 0.3, 0.6] {
             for &lex in &grid {
-                for tau in [1.0f32, 2.0] {
-                    let lex_len = base.lex_len;
-                    model.tuning = psi_radar::classify::model::Tuning { lex_sv: lex, lex_en: lex, tau, sv_translate, sv_both, ..base };
+                for tau in [1.0f32, 1.5, 2.0] {
+                    let (lex_len, sv_translate, sv_both) = (base.lex_len, base.sv_translate, base.sv_both);
+                    model.tuning = psi_radar::classify::model::Tuning { lex_sv: lex, lex_en: lex, tau, logit_strength, ..base };
                     let f = |field, max| eval::evaluate(&test, &model, field, max).macro_f1();
                     let a = eval::agreement(std::path::Path::new("target/swecris-heldout.csv"), &model)?;
                     println!(
-                        "tr={sv_translate} both={sv_both} lex_len={lex_len} lex={lex} tau={tau}: full={:.3} 300={:.3} title={:.3} agree={:.3} (en-none {} sv-none {}) sv={:.3}",
+                        "ls={logit_strength} tr={sv_translate} both={sv_both} lex_len={lex_len} lex={lex} tau={tau}: full={:.3} 300={:.3} title={:.3} agree={:.3} (en-none {} sv-none {}) sv={:.3}",
                         f(EvalField::Text, None),
                         f(EvalField::Text, Some(300)),
                         f(EvalField::Title, None),
