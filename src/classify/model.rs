@@ -715,23 +715,20 @@ impl Model {
     fn combine(&self, s: &Scratch, swedish: bool, nwords: f32, only_passing: bool) -> Vec<CategoryScore> {
         let t = &self.tuning;
         let ncat = self.categories.len();
-        // Model logits.
-        let mut norm = 0.0f32;
-        for c in &s.concepts {
-            let x = (1.0 + c.tf.ln()) * self.weights.idf[c.id as usize];
-            norm += x * x;
-        }
-        let norm = norm.sqrt().max(1e-6);
+        // Model logits: sublinear tf-idf values, once per concept (one tf is usually 1: no logarithm).
+        let xs: Vec<f32> =
+            s.concepts.iter().map(|c| if c.tf == 1.0 { 1.0 } else { 1.0 + c.tf.ln() } * self.weights.idf[c.id as usize]).collect();
+        let norm = xs.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
         let bias = if swedish { self.weights.bias_sv } else { self.weights.bias };
         let mut z = bias;
         let mut strength = [0.0f32; NCHAL];
-        for c in &s.concepts {
-            let x = (1.0 + c.tf.ln()) * self.weights.idf[c.id as usize];
+        for (c, &x) in s.concepts.iter().zip(&xs) {
             let w = &self.weights.w[c.id as usize];
+            let scale = if self.domain[c.id as usize] { t.model_strength } else { t.other_strength };
+            let (xn, xs) = (x / norm, scale * x);
             for k in 0..NCHAL {
-                z[k] += x / norm * w[k];
-                let scale = if self.domain[c.id as usize] { t.model_strength } else { t.other_strength };
-                strength[k] += scale * x * w[k];
+                z[k] += xn * w[k];
+                strength[k] += xs * w[k];
             }
         }
         if s.concepts.is_empty() {
@@ -772,12 +769,12 @@ impl Model {
             if only_passing && score < if k < NCHAL { self.threshold } else { self.theme_threshold } {
                 continue;
             }
-            out.push(CategoryScore { category: self.categories[k].clone(), score, evidence: self.evidence(s, k, norm) });
+            out.push(CategoryScore { category: self.categories[k].clone(), score, evidence: self.evidence(s, k, norm, &xs) });
         }
         out
     }
 
-    fn evidence(&self, s: &Scratch, cat: usize, norm: f32) -> Vec<Evidence> {
+    fn evidence(&self, s: &Scratch, cat: usize, norm: f32, xs: &[f32]) -> Vec<Evidence> {
         let mut ev: Vec<Evidence> = Vec::new();
         for l in &s.lex {
             let e = &self.lex[l.id as usize];
@@ -789,10 +786,8 @@ impl Model {
             let mut model_ev: Vec<(f32, &ConceptAcc)> = s
                 .concepts
                 .iter()
-                .map(|c| {
-                    let x = (1.0 + c.tf.ln()) * self.weights.idf[c.id as usize];
-                    (x / norm * self.weights.w[c.id as usize][cat], c)
-                })
+                .zip(xs)
+                .map(|(c, x)| (x / norm * self.weights.w[c.id as usize][cat], c))
                 .filter(|(w, _)| *w > 0.02)
                 .collect();
             model_ev.sort_by(|a, b| b.0.total_cmp(&a.0));
