@@ -530,6 +530,8 @@ struct Scratch {
     model_id: u64,
     index: FxHashMap<Box<str>, u32>,
     words: Vec<WordInfo>,
+    /// Per cached word, its language cues (Swedish, English): a dense copy for language detection.
+    cues: Vec<[u8; 2]>,
     seq: Vec<(u32, Field)>,
     concept_slot: Vec<u32>,
     concepts: Vec<ConceptAcc>,
@@ -550,6 +552,7 @@ impl Scratch {
         if self.model_id != model.id || self.words.len() > CACHE_CAP {
             self.index.clear();
             self.words.clear();
+            self.cues.clear();
             self.model_id = model.id;
         }
         // Only the slots the previous call used are reset (the table has some 10,000 concepts).
@@ -576,7 +579,10 @@ impl Scratch {
             return;
         }
         let i = self.words.len() as u32;
-        self.words.push(model.resolve(word));
+        let w = model.resolve(word);
+        let cue = |r: &Res, counts: bool| if r.stop { 2 } else { u8::from(counts) };
+        self.cues.push([cue(&w.sv, w.sv.known() && !w.sv.foreign), cue(&w.en, w.en.known())]);
+        self.words.push(w);
         self.index.insert(word.into(), i);
         self.seq.push((i, field));
     }
@@ -615,9 +621,9 @@ impl Model {
             // Language of this segment.
             let (mut sv, mut en) = (0i32, 0i32);
             for &(i, _) in &s.seq {
-                let w = &s.words[i as usize];
-                sv += if w.sv.stop { 2 } else { i32::from(w.sv.known() && !w.sv.foreign) };
-                en += if w.en.stop { 2 } else { i32::from(w.en.known()) };
+                let [c_sv, c_en] = s.cues[i as usize];
+                sv += i32::from(c_sv);
+                en += i32::from(c_en);
             }
             let lang = if sv > en {
                 Lang::Sv
@@ -631,7 +637,8 @@ impl Model {
                 Lang::Sv => sv_weight += nwords,
                 Lang::En => en_weight += nwords,
             }
-            let Scratch { words, seq, concept_slot, concepts, lex_slot, lex, .. } = &mut *s;
+            let Scratch { words, cues, seq, concept_slot, concepts, lex_slot, lex, .. } = &mut *s;
+            let li = usize::from(lang == Lang::En);
             let mut add_lex = |l: u32, tf: f32, field: Field| {
                 let slot = &mut lex_slot[l as usize];
                 if *slot == NONE {
@@ -645,6 +652,10 @@ impl Model {
             // Previous English content word (stem hash, word, field) for bigrams.
             let mut prev_en = (0u64, NONE, Field::Title);
             for &(wi, field) in seq.iter() {
+                // Stop words are skipped on the dense cue array, without touching the word's entry.
+                if cues[wi as usize][li] == 2 {
+                    continue;
+                }
                 let w = &words[wi as usize];
                 let r = match lang {
                     Lang::Sv => &w.sv,
