@@ -535,6 +535,21 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+    if std::env::var("PSI_DUMP").is_ok() {
+        for r in &test {
+            let (t, x) = eval::view(&r.title, &r.text, EvalField::Text, Some(300));
+            let pred = eval::top_class(&t, &x, &model);
+            if !r.labels.contains(&pred) {
+                let top: Vec<String> = score_text(&t, &x, &model)
+                    .iter()
+                    .filter(|s| s.category.is_challenge())
+                    .take(3)
+                    .map(|s| format!("{}:{:.2}", s.category.as_str(), s.score))
+                    .collect();
+                println!("MISS300 gold {} got {} | {} | {}", eval::CLASSES[r.labels[0]], eval::CLASSES[pred], top.join(" "), t);
+            }
+        }
+    }
     if let (Some(p), true) = (&sanity, std::env::var("PSI_DUMP").is_ok()) {
         for r in eval::read_labelled(p)? {
             let pred = eval::top_class(&r.title, &r.text, &model);
