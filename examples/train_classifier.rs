@@ -1,8 +1,16 @@
 //! Offline trainer for psi-radar's classifier weights.
 //!
 //! ```text
-//! cargo run --release --example train_classifier -- /work/shared/data/h2020-topics-dev.csv [--heldout OUT.csv]
+//! D=/work/shared/data
+//! cargo run --release --example train_classifier -- $D/h2020-topics-dev.csv --heldout target/classify-heldout.csv \
+//!     --pairs $D/swecris-sv-en-pairs-dev.csv --tvv $D/tillvaxtverket-erdf-2014-2020-projects-sv.csv \
+//!     --sanity fixtures/classify/swedish-calls.csv
 //! ```
+//!
+//! With `--pairs` it also trains the Swedish table (`src/classify/weights-sv.tsv`) and the learned glossary
+//! (`src/classify/glossary-learned.tsv`) on 4 in 5 SweCRIS pairs (FNV hash of the id), writes the other
+//! fifth to `target/swecris-heldout.csv` and prints the agreement on it. `PSI_TUNE_GRID=0.3,0.6` prints a
+//! grid of score constants, `PSI_DUMP=1` the disagreeing held-out pairs and the sanity-set misses.
 //!
 //! Splits the labelled H2020 topics deterministically by a hash of the topic
 //! id (1 in 5 held out; the id is used only for the split, never as a
@@ -17,7 +25,7 @@ use anyhow::Context;
 use psi_radar::classify::eval::{self, EvalField, Labelled};
 use psi_radar::classify::model::TITLE_WEIGHT;
 use psi_radar::classify::text::{FxHashMap, Stemmers, for_each_word};
-use psi_radar::classify::{CHALLENGE_IDS, Model, NCHAL};
+use psi_radar::classify::{CHALLENGE_IDS, Model, NCHAL, score_text};
 use psi_radar::domain::Lang;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -25,8 +33,26 @@ use std::path::PathBuf;
 
 const EPOCHS: usize = 40;
 const L2: f32 = 2e-5;
+/// L2 of the Swedish (distilled, regression) table: fewer documents, more shrinkage.
+const SV_L2: f32 = 1e-4;
 const LR: f32 = 0.5;
 const MIN_DF: usize = 2;
+/// Bigrams are kept when in at least this many full training texts and with a weight of at least MIN_W_BIGRAM.
+const MIN_DF_BIGRAM: usize = 3;
+const MIN_W_BIGRAM: f32 = 0.15;
+/// Learned glossary: least co-occurrences, least Dice, and the share of the best Dice a second translation needs.
+const GLOSS_MIN_CO: u32 = 3;
+const GLOSS_MIN_DICE: f32 = 0.3;
+const GLOSS_SECOND: f32 = 0.8;
+/// Logit target, relative to the English bias, of a Tillväxtverket project that fits no challenge.
+const TVV_NONE: f32 = -2.0;
+/// Weight of a Tillväxtverket project relative to a SweCRIS pair.
+const TVV_WEIGHT: f32 = 0.5;
+
+/// A development override of a constant from the environment.
+fn env_f32(name: &str, default: f32) -> f32 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
 
 /// FNV-1a: a stable hash for the split.
 fn fnv(s: &str) -> u64 {
@@ -42,87 +68,143 @@ pub fn is_heldout(id: &str) -> bool {
     fnv(id).is_multiple_of(5)
 }
 
-/// Term frequencies (title counts `TITLE_WEIGHT`) of English stems, as the run-time model counts them.
-fn counts(st: &Stemmers, title: &str, text: &str) -> BTreeMap<String, f32> {
+/// Term frequencies (title counts `TITLE_WEIGHT`) of stems in `lang`, as the run-time model counts them.
+fn counts(st: &Stemmers, lang: Lang, title: &str, text: &str) -> BTreeMap<String, f32> {
     let mut m = BTreeMap::new();
     let mut buf = String::new();
     for (t, w) in [(title, TITLE_WEIGHT), (text, 1.0)] {
+        let mut prev: Option<String> = None;
         for_each_word(t, &mut buf, |word| {
-            if !st.is_stop(Lang::En, word) {
-                *m.entry(st.stem(Lang::En, word)).or_insert(0.0) += w;
+            // Swedish abstracts quote English: English function words are no Swedish features.
+            if !(st.is_stop(lang, word) || lang == Lang::Sv && st.is_stop(Lang::En, word)) {
+                let stem = st.stem(lang, word);
+                // English bigrams of consecutive content words (stop words skipped), as the run time counts them.
+                if lang == Lang::En
+                    && let Some(p) = prev.replace(stem.clone())
+                {
+                    *m.entry(format!("{p} {stem}")).or_insert(0.0) += w;
+                }
+                *m.entry(stem).or_insert(0.0) += w;
             }
         });
     }
     m
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+/// The training views of a row: full text, first 300 and 150 characters, title only.
+fn views(title: &str, text: &str) -> Vec<(String, String)> {
+    [(EvalField::Text, None), (EvalField::Text, Some(300)), (EvalField::Text, Some(150)), (EvalField::Title, None)]
+        .into_iter()
+        .map(|(f, max)| eval::view(title, text, f, max))
+        .collect()
+}
+
+/// Stem counts of a Swedish text and of its English twin.
+type Pair = (BTreeMap<String, f32>, BTreeMap<String, f32>);
+type Sparse = Vec<(usize, f32)>;
+
+struct Doc {
+    x: BTreeMap<String, f32>,
+    /// Target distribution over the challenges (one-hot for a label).
+    y: [f32; NCHAL],
+    weight: f32,
+    /// A full text (vocabulary and idf are taken from these).
+    full: bool,
+}
+
+/// A logit target for a labelled Swedish document (the distilled table regresses logits).
+fn tvv_target(y: usize) -> [f32; NCHAL] {
+    let mut q = [-3.0; NCHAL];
+    q[y] = 3.0;
+    q
+}
+
+fn one_hot(y: usize) -> [f32; NCHAL] {
+    let mut q = [0.0; NCHAL];
+    q[y] = 1.0;
+    q
+}
+
+struct Table {
+    vocab: Vec<String>,
+    idf: Vec<f32>,
+    w: Vec<[f32; NCHAL]>,
+    b: [f32; NCHAL],
+}
+
+impl Table {
+    /// The length-normalised logits of a document, as the run-time model computes them.
+    fn logits(&self, x: &BTreeMap<String, f32>, index: &FxHashMap<&str, usize>) -> [f32; NCHAL] {
+        let v: Vec<(usize, f32)> =
+            x.iter().filter_map(|(k, tf)| index.get(k.as_str()).map(|&i| (i, (1.0 + tf.ln()) * self.idf[i]))).collect();
+        let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt().max(1e-6);
+        let mut z = self.b;
+        for (i, x) in v {
+            for (zk, wk) in z.iter_mut().zip(self.w[i]) {
+                *zk += x / norm * wk;
+            }
+        }
+        z
+    }
+
+    fn write(&self, header: &str) -> anyhow::Result<String> {
+        let mut out = String::from(header);
+        write!(out, "@bias")?;
+        for v in self.b {
+            write!(out, "\t{v:.4}")?;
+        }
+        writeln!(out)?;
+        for (i, stem) in self.vocab.iter().enumerate() {
+            let min = if stem.contains(' ') { MIN_W_BIGRAM } else { 0.02 };
+            if self.w[i].iter().all(|v| v.abs() < min) {
+                continue;
+            }
+            write!(out, "{stem}\t{:.3}", self.idf[i])?;
+            for v in self.w[i] {
+                write!(out, "\t{v:.3}")?;
+            }
+            writeln!(out)?;
+        }
+        Ok(out)
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let data = PathBuf::from(args.first().context("usage: train_classifier DATA.csv [--heldout OUT.csv]")?);
-    let heldout_out = args.iter().position(|a| a == "--heldout").and_then(|i| args.get(i + 1)).map(PathBuf::from);
-    let rows = eval::read_labelled(&data)?;
-    let (test, train): (Vec<Labelled>, Vec<Labelled>) = rows.into_iter().partition(|r| is_heldout(&r.id));
-    eprintln!("train {} / held out {}", train.len(), test.len());
-
-    let st = Stemmers::new();
-    // Training documents: full, first 300 characters, title only.
-    let mut docs: Vec<(BTreeMap<String, f32>, usize)> = Vec::new();
-    for r in &train {
-        let y = r.labels[0];
-        if y >= NCHAL {
-            continue;
-        }
-        for (field, max) in [(EvalField::Text, None), (EvalField::Text, Some(300)), (EvalField::Text, Some(150)), (EvalField::Title, None)]
-        {
-            let (t, x) = eval::view(&r.title, &r.text, field, max);
-            docs.push((counts(&st, &t, &x), y));
-        }
-    }
-    // Vocabulary and idf from the full training texts.
+/// Class-balanced multinomial logistic regression (AdaGrad) on L2-normalised sublinear tf-idf vectors.
+fn train_lr(docs: &[Doc], regress: bool, l2: f32) -> Table {
     let mut df: FxHashMap<String, usize> = FxHashMap::default();
-    let full: Vec<&BTreeMap<String, f32>> = docs.iter().step_by(4).map(|d| &d.0).collect();
+    let full: Vec<&Doc> = docs.iter().filter(|d| d.full).collect();
     for d in &full {
-        for k in d.keys() {
+        for k in d.x.keys() {
             *df.entry(k.clone()).or_insert(0) += 1;
         }
     }
     let n = full.len() as f32;
-    let mut vocab: Vec<String> = df.iter().filter(|(_, c)| **c >= MIN_DF).map(|(k, _)| k.clone()).collect();
+    let mut vocab: Vec<String> =
+        df.iter().filter(|(k, c)| **c >= if k.contains(' ') { MIN_DF_BIGRAM } else { MIN_DF }).map(|(k, _)| k.clone()).collect();
     vocab.sort();
     let index: FxHashMap<&str, usize> = vocab.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
     let idf: Vec<f32> = vocab.iter().map(|k| ((n + 1.0) / (df[k] as f32 + 1.0)).ln() + 1.0).collect();
     eprintln!("vocabulary {}", vocab.len());
-
-    // Sparse, L2-normalised tf-idf vectors.
-    let xs: Vec<(Vec<(usize, f32)>, usize)> = docs
+    let xs: Vec<(Sparse, [f32; NCHAL], f32)> = docs
         .iter()
-        .map(|(m, y)| {
+        .map(|d| {
             let mut v: Vec<(usize, f32)> =
-                m.iter().filter_map(|(k, tf)| index.get(k.as_str()).map(|&i| (i, (1.0 + tf.ln()) * idf[i]))).collect();
+                d.x.iter().filter_map(|(k, tf)| index.get(k.as_str()).map(|&i| (i, (1.0 + tf.ln()) * idf[i]))).collect();
             let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt().max(1e-6);
             for e in &mut v {
                 e.1 /= norm;
             }
-            (v, *y)
+            (v, d.y, d.weight)
         })
         .collect();
-    let mut class_n = [0usize; NCHAL];
-    for (_, y) in &xs {
-        class_n[*y] += 1;
+    let mut class_n = [0.0f32; NCHAL];
+    for (_, y, sw) in &xs {
+        for k in 0..NCHAL {
+            class_n[k] += sw * y[k];
+        }
     }
-    let cw: Vec<f32> = class_n.iter().map(|c| xs.len() as f32 / (NCHAL as f32 * (*c).max(1) as f32)).collect();
-
-    // Multinomial logistic regression, AdaGrad.
+    let total: f32 = class_n.iter().sum();
+    let cw: Vec<f32> = class_n.iter().map(|c| total / (NCHAL as f32 * c.max(1.0))).collect();
     let dim = vocab.len();
     let mut w = vec![[0.0f32; NCHAL]; dim];
     let mut g2 = vec![[1e-8f32; NCHAL]; dim];
@@ -137,7 +219,7 @@ fn main() -> anyhow::Result<()> {
         }
         let mut loss = 0.0;
         for &d in &order {
-            let (x, y) = &xs[d];
+            let (x, y, sw) = &xs[d];
             let mut z = b;
             for &(i, v) in x {
                 for k in 0..NCHAL {
@@ -154,13 +236,18 @@ fn main() -> anyhow::Result<()> {
             for pk in &mut p {
                 *pk /= s;
             }
-            loss -= cw[*y] * p[*y].max(1e-9).ln();
+            let c = if regress { *sw } else { sw * (0..NCHAL).map(|k| cw[k] * y[k]).sum::<f32>() };
+            loss -= if regress {
+                -c * (0..NCHAL).map(|k| (z[k] - y[k]).powi(2)).sum::<f32>() / 2.0
+            } else {
+                c * (0..NCHAL).map(|k| y[k] * p[k].max(1e-9).ln()).sum::<f32>()
+            };
             for k in 0..NCHAL {
-                let g = cw[*y] * (p[k] - if k == *y { 1.0 } else { 0.0 });
+                let g = c * if regress { z[k] - y[k] } else { p[k] - y[k] };
                 gb[k] += g * g;
                 b[k] -= LR * g / gb[k].sqrt();
                 for &(i, v) in x {
-                    let gi = g * v + L2 * w[i][k];
+                    let gi = g * v + l2 * w[i][k];
                     g2[i][k] += gi * gi;
                     w[i][k] -= LR * gi / g2[i][k].sqrt();
                 }
@@ -170,51 +257,236 @@ fn main() -> anyhow::Result<()> {
             eprintln!("epoch {} loss {:.4}", epoch + 1, loss / xs.len() as f32);
         }
     }
+    Table { vocab, idf, w, b }
+}
 
-    // Write the table.
-    let mut out = String::new();
-    writeln!(out, "# psi-radar classifier weights: multinomial logistic regression over English stems.")?;
-    writeln!(out, "# Trained by examples/train_classifier.rs on the non-held-out part of h2020-topics-dev.csv")?;
-    writeln!(out, "# (CORDIS H2020 topics, EU Open Data, CC BY 4.0); columns: stem, idf, weights for {}.", CHALLENGE_IDS.join(" "))?;
-    write!(out, "@bias")?;
-    for v in b {
-        write!(out, "\t{v:.4}")?;
-    }
-    writeln!(out)?;
-    let mut kept = 0;
-    for (i, stem) in vocab.iter().enumerate() {
-        if w[i].iter().all(|v| v.abs() < 0.02) {
+/// Train the Swedish table: the English side of each training pair (4 in 5 by id hash) is labelled by the
+/// English model (its top challenge, kept only when confident); the Swedish side with that label is a
+/// training document. Held-out pairs go to `target/swecris-heldout.csv` for `eval agreement`.
+fn train_swedish(st: &Stemmers, en: &Table, pairs: &std::path::Path, tvv: Option<&std::path::Path>) -> anyhow::Result<(String, String)> {
+    let mut train_pairs: Vec<Pair> = Vec::new();
+    let en_index: FxHashMap<&str, usize> = en.vocab.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+    let mut rdr = csv::Reader::from_path(pairs)?;
+    let h = rdr.headers()?.clone();
+    let col = |n: &str| h.iter().position(|x| x == n).with_context(|| format!("no column {n}"));
+    let (ci, ts, xs, te, xe) = (col("id")?, col("title_sv")?, col("text_sv")?, col("title_en")?, col("text_en")?);
+    let mut held = csv::Writer::from_path("target/swecris-heldout.csv")?;
+    held.write_record(["id", "title_sv", "text_sv", "title_en", "text_en"])?;
+    let mut docs: Vec<Doc> = Vec::new();
+    let (mut n_train, mut n_held, mut n_conf) = (0, 0, 0);
+    let mut per_class = [0usize; NCHAL];
+    for rec in rdr.records() {
+        let rec = rec?;
+        let g = |i: usize| rec.get(i).unwrap_or_default();
+        if is_heldout(g(ci)) {
+            held.write_record([g(ci), g(ts), g(xs), g(te), g(xe)])?;
+            n_held += 1;
             continue;
         }
-        kept += 1;
-        write!(out, "{stem}\t{:.3}", idf[i])?;
-        for v in w[i] {
-            write!(out, "\t{v:.3}")?;
+        n_train += 1;
+        train_pairs.push((counts(st, Lang::Sv, g(ts), g(xs)), counts(st, Lang::En, g(te), g(xe))));
+        // Each Swedish view learns the English model's logits on the matching English view (distillation).
+        for (k, ((t, x), (et, ex))) in views(g(ts), g(xs)).into_iter().zip(views(g(te), g(xe))).enumerate() {
+            let ec = counts(st, Lang::En, &et, &ex);
+            if !ec.keys().any(|k| en_index.contains_key(k.as_str())) {
+                continue;
+            }
+            let z = en.logits(&ec, &en_index);
+            if k == 0 {
+                n_conf += 1;
+                per_class[z.iter().enumerate().fold(0, |b, (i, v)| if *v > z[b] { i } else { b })] += 1;
+            }
+            docs.push(Doc { x: counts(st, Lang::Sv, &t, &x), y: z, weight: 1.0, full: k == 0 });
         }
-        writeln!(out)?;
     }
+    held.flush()?;
+    eprintln!("swecris: train {n_train}, confident pseudo-labels {n_conf} {per_class:?}, held out {n_held}");
+    if let Some(p) = tvv {
+        // Tillväxtverket ERDF projects (Swedish, labelled only by the fund's thematic objective): low-carbon
+        // economy → SC3 and sustainable transport → SC4 (logit target +3 for the challenge, -3 for the others);
+        // SME competitiveness and ICT → no challenge (target: TVV_NONE below the English bias for every challenge,
+        // so their words count against all challenges).
+        // Research & innovation and technical support say nothing about a challenge and are left out. All at
+        // TVV_WEIGHT, since an objective is a coarse label for a project.
+        let mut rdr = csv::Reader::from_path(p)?;
+        let h = rdr.headers()?.clone();
+        let col = |n: &str| h.iter().position(|x| x == n).with_context(|| format!("no column {n}"));
+        let (ct, cx, co) = (col("title")?, col("text")?, col("tematiskt_mal")?);
+        let mut n = 0;
+        for rec in rdr.records() {
+            let rec = rec?;
+            let g = |i: usize| rec.get(i).unwrap_or_default();
+            let o = g(co);
+            let y = if o.contains("koldioxidsnål") {
+                tvv_target(2)
+            } else if o.contains("hållbara transporter") {
+                tvv_target(3)
+            } else if o.contains("konkurrenskraften hos SMF") || o.contains("IKT") {
+                en.b.map(|b| b + TVV_NONE)
+            } else {
+                continue;
+            };
+            n += 1;
+            for (k, (t, x)) in views(g(ct), g(cx)).into_iter().enumerate() {
+                docs.push(Doc { x: counts(st, Lang::Sv, &t, &x), y, weight: TVV_WEIGHT, full: k == 0 });
+            }
+        }
+        eprintln!("tillväxtverket: {n} projects used");
+    }
+    let table = train_lr(&docs, true, env_f32("PSI_SV_L2", SV_L2));
+    let header = "# psi-radar Swedish classifier weights: multinomial logistic regression over Swedish stems.\n\
+                  # Trained by examples/train_classifier.rs on the Swedish sides of the non-held-out SweCRIS parallel abstracts\n\
+                  # (swecris-sv-en-pairs-dev.csv via KTH-Library/swecris), each labelled by the English model on its English twin\n\
+                  # (confident labels only), plus Tillväxtverket ERDF 2014-2020 projects (Projektbanken) with a low-carbon (SC3)\n\
+                  # or transport (SC4) thematic objective; columns: stem, idf, weights for SC1 SC2 SC3 SC4 SC5 SC6 SC7.\n";
+    let out = table.write(header)?;
+    std::fs::write("src/classify/weights-sv.tsv", &out)?;
+    eprintln!("wrote src/classify/weights-sv.tsv ({} bytes)", out.len());
+    let learned = learn_glossary(&train_pairs, &en_index);
+    std::fs::write("src/classify/glossary-learned.tsv", &learned)?;
+    eprintln!("wrote src/classify/glossary-learned.tsv ({} lines)", learned.lines().count());
+    Ok((out, learned))
+}
+
+/// A statistical sv→en stem glossary from parallel texts: for each Swedish stem (in at least two training
+/// pairs), the English table stems that co-occur with it best by the Dice coefficient.
+fn learn_glossary(pairs: &[Pair], en_index: &FxHashMap<&str, usize>) -> String {
+    let mut sv_ids: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut sv_names: Vec<&str> = Vec::new();
+    let mut df_sv: Vec<u32> = Vec::new();
+    let mut df_en: FxHashMap<usize, u32> = FxHashMap::default();
+    let mut co: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+    for (sv, en) in pairs {
+        let es: Vec<usize> = en.keys().filter_map(|k| en_index.get(k.as_str()).copied()).collect();
+        for &e in &es {
+            *df_en.entry(e).or_insert(0) += 1;
+        }
+        for k in sv.keys() {
+            let next = sv_names.len() as u32;
+            let id = *sv_ids.entry(k.as_str()).or_insert(next);
+            if id == next {
+                sv_names.push(k.as_str());
+                df_sv.push(0);
+            }
+            df_sv[id as usize] += 1;
+            for &e in &es {
+                *co.entry((id, e as u32)).or_insert(0) += 1;
+            }
+        }
+    }
+    let mut best: Vec<Vec<(f32, u32)>> = vec![Vec::new(); sv_names.len()];
+    for (&(s, e), &c) in &co {
+        if c < GLOSS_MIN_CO {
+            continue;
+        }
+        let dice = 2.0 * c as f32 / (df_sv[s as usize] + df_en[&(e as usize)]) as f32;
+        if dice >= env_f32("PSI_DICE", GLOSS_MIN_DICE) {
+            best[s as usize].push((dice, e));
+        }
+    }
+    let mut en_names: Vec<&str> = vec![""; en_index.len()];
+    for (k, &i) in en_index {
+        en_names[i] = k;
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for (s, cands) in best.iter_mut().enumerate() {
+        if cands.is_empty() {
+            continue;
+        }
+        cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let top = cands[0].0;
+        let ens: Vec<&str> = cands.iter().take(2).filter(|c| c.0 >= GLOSS_SECOND * top).map(|c| en_names[c.1 as usize]).collect();
+        lines.push(format!("{}\t{}", sv_names[s], ens.join("\t")));
+    }
+    lines.sort();
+    let mut out = String::from(
+        "# psi-radar sv→en stem glossary learned by examples/train_classifier.rs from the non-held-out SweCRIS parallel\n\
+         # abstracts (Dice co-occurrence of Swedish and English stems); columns: Swedish stem, English stem(s).\n",
+    );
+    for l in lines {
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let data = PathBuf::from(args.first().context("usage: train_classifier DATA.csv [--heldout OUT.csv]")?);
+    let opt = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(PathBuf::from);
+    let heldout_out = opt("--heldout");
+    let pairs_path = opt("--pairs");
+    let tvv_path = opt("--tvv");
+    let sanity = opt("--sanity");
+    let rows = eval::read_labelled(&data)?;
+    let (test, train): (Vec<Labelled>, Vec<Labelled>) = rows.into_iter().partition(|r| is_heldout(&r.id));
+    eprintln!("train {} / held out {}", train.len(), test.len());
+
+    let st = Stemmers::new();
+    // Training documents: full, first 300 and 150 characters, title only.
+    let mut docs: Vec<Doc> = Vec::new();
+    for r in &train {
+        let y = r.labels[0];
+        if y >= NCHAL {
+            continue;
+        }
+        for (t, x) in views(&r.title, &r.text) {
+            docs.push(Doc { x: counts(&st, Lang::En, &t, &x), y: one_hot(y), weight: 1.0, full: docs.len().is_multiple_of(4) });
+        }
+    }
+    let table = train_lr(&docs, false, L2);
+    let header = format!(
+        "# psi-radar classifier weights: multinomial logistic regression over English stems.\n\
+         # Trained by examples/train_classifier.rs on the non-held-out part of h2020-topics-dev.csv\n\
+         # (CORDIS H2020 topics, EU Open Data, CC BY 4.0); columns: stem, idf, weights for {}.\n",
+        CHALLENGE_IDS.join(" ")
+    );
+    let out = table.write(&header)?;
     let path = PathBuf::from("src/classify/weights.tsv");
     std::fs::write(&path, &out).with_context(|| format!("writing {}", path.display()))?;
-    eprintln!("wrote {} ({kept} stems, {} bytes)", path.display(), out.len());
+    eprintln!("wrote {} ({} bytes)", path.display(), out.len());
+
+    // Swedish table from the parallel SweCRIS abstracts (and, with care, Tillväxtverket ERDF projects).
+    let (sv_out, learned) = match &pairs_path {
+        Some(p) => train_swedish(&st, &table, p, tvv_path.as_deref())?,
+        None => (std::fs::read_to_string("src/classify/weights-sv.tsv")?, std::fs::read_to_string("src/classify/glossary-learned.tsv")?),
+    };
 
     // Held-out figures with the fresh weights.
-    let mut model = Model::with_weights(&out, Model::default_categories(), "config/categories.toml")?;
-    if let Ok(grid) = std::env::var("PSI_TUNE_GRID") {
-        // Development aid: PSI_TUNE_GRID=sanity.csv prints figures over a grid of score constants.
-        let sv = eval::read_labelled(std::path::Path::new(&grid))?;
+    let mut model = Model::with_tables(&out, &sv_out, &learned, Model::default_categories(), "config/categories.toml")?;
+    if std::env::var("PSI_TUNE_GRID").is_ok() {
+        // Development aid: prints figures over a grid of score constants (held-out EN, held-out pairs, sanity set).
+        let sv = match &sanity {
+            Some(p) => eval::read_labelled(p)?,
+            None => Vec::new(),
+        };
         let base = model.tuning;
-        for ms in [0.05f32] {
-            for os in [0.05f32, 0.1] {
-                for ls in [0.0f32, 0.1, 0.2, 0.3] {
-                    let (tau, lex_en) = (1.0, 0.3);
-                    model.tuning =
-                        psi_radar::classify::model::Tuning { model_strength: ms, other_strength: os, lex_en, logit_strength: ls, ..base };
+        let grid: Vec<f32> = std::env::var("PSI_TUNE_GRID")?.split(',').filter_map(|x| x.parse().ok()).collect();
+        for logit_strength in [0.1f32, 0.3, 0.6] {
+            for &lex in &grid {
+                for tau in [1.0f32, 1.5, 2.0] {
+                    let (lex_len, sv_translate, sv_both) = (base.lex_len, base.sv_translate, base.sv_both);
+                    model.tuning = psi_radar::classify::model::Tuning { lex_sv: lex, lex_en: lex, tau, logit_strength, ..base };
                     let f = |field, max| eval::evaluate(&test, &model, field, max).macro_f1();
+                    let a = eval::agreement(std::path::Path::new("target/swecris-heldout.csv"), &model)?;
                     println!(
-                        "ms={ms} os={os} ls={ls} tau={tau} lex_en={lex_en}: full={:.3} 300={:.3} title={:.3} sv={:.3}",
+                        "ls={logit_strength} tr={sv_translate} both={sv_both} lex_len={lex_len} lex={lex} tau={tau}: full={:.3} 300={:.3} title={:.3} agree={:.3} (en-none {} sv-none {}) sv={:.3}",
                         f(EvalField::Text, None),
                         f(EvalField::Text, Some(300)),
                         f(EvalField::Title, None),
+                        a.same as f64 / a.n.max(1) as f64,
+                        a.en_none,
+                        a.sv_none,
                         eval::evaluate(&sv, &model, EvalField::Text, None).macro_f1()
                     );
                 }
@@ -225,6 +497,76 @@ fn main() -> anyhow::Result<()> {
     for (name, field, max) in [("full", EvalField::Text, None), ("300", EvalField::Text, Some(300)), ("title", EvalField::Title, None)] {
         let r = eval::evaluate(&test, &model, field, max);
         println!("held-out {name:<5} macro_f1={:.3} accuracy={:.3} n={}", r.macro_f1(), r.accuracy(), r.n);
+    }
+    if pairs_path.is_some() {
+        let base = Model::with_tables(&out, "", "", Model::default_categories(), "config/categories.toml")?;
+        let a = eval::agreement(std::path::Path::new("target/swecris-heldout.csv"), &base)?;
+        println!("held-out pairs agreement without the Swedish table={:.3} n={}", a.same as f64 / a.n.max(1) as f64, a.n);
+        if let Some(p) = &sanity {
+            let r = eval::evaluate(&eval::read_labelled(p)?, &base, EvalField::Text, None);
+            println!("sanity without the Swedish table macro_f1={:.3} accuracy={:.3} n={}", r.macro_f1(), r.accuracy(), r.n);
+        }
+        let a = eval::agreement(std::path::Path::new("target/swecris-heldout.csv"), &model)?;
+        println!(
+            "held-out pairs agreement={:.3} n={} (en none, sv not: {}; sv none, en not: {})",
+            a.same as f64 / a.n.max(1) as f64,
+            a.n,
+            a.en_none,
+            a.sv_none
+        );
+    }
+    if std::env::var("PSI_DUMP").is_ok() {
+        // Development aid: the held-out pairs the two languages disagree on, with the top scores.
+        let mut rdr = csv::Reader::from_path("target/swecris-heldout.csv")?;
+        for rec in rdr.records() {
+            let rec = rec?;
+            let g = |i: usize| rec.get(i).unwrap_or_default();
+            let top = |t: &str, x: &str| {
+                score_text(t, x, &model)
+                    .iter()
+                    .filter(|s| s.category.is_challenge())
+                    .take(3)
+                    .map(|s| format!("{}:{:.2}", s.category.as_str(), s.score))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            if eval::top_class(g(1), g(2), &model) != eval::top_class(g(3), g(4), &model) {
+                println!("DUMP {} | sv {} | en {} | {}", g(0), top(g(1), g(2)), top(g(3), g(4)), g(3));
+            }
+        }
+    }
+    if std::env::var("PSI_DUMP").is_ok() {
+        for r in &test {
+            let (t, x) = eval::view(&r.title, &r.text, EvalField::Text, Some(300));
+            let pred = eval::top_class(&t, &x, &model);
+            if !r.labels.contains(&pred) {
+                let top: Vec<String> = score_text(&t, &x, &model)
+                    .iter()
+                    .filter(|s| s.category.is_challenge())
+                    .take(3)
+                    .map(|s| format!("{}:{:.2}", s.category.as_str(), s.score))
+                    .collect();
+                println!("MISS300 gold {} got {} | {} | {}", eval::CLASSES[r.labels[0]], eval::CLASSES[pred], top.join(" "), t);
+            }
+        }
+    }
+    if let (Some(p), true) = (&sanity, std::env::var("PSI_DUMP").is_ok()) {
+        for r in eval::read_labelled(p)? {
+            let pred = eval::top_class(&r.title, &r.text, &model);
+            if !r.labels.contains(&pred) {
+                let top: Vec<String> = score_text(&r.title, &r.text, &model)
+                    .iter()
+                    .filter(|s| s.category.is_challenge())
+                    .take(3)
+                    .map(|s| format!("{}:{:.2}", s.category.as_str(), s.score))
+                    .collect();
+                println!("MISS {} gold {:?} got {} | {} | {}", r.id, r.labels, eval::CLASSES[pred], top.join(" "), r.title);
+            }
+        }
+    }
+    if let Some(p) = &sanity {
+        let r = eval::evaluate(&eval::read_labelled(p)?, &model, EvalField::Text, None);
+        println!("sanity {} macro_f1={:.3} accuracy={:.3} n={}", p.display(), r.macro_f1(), r.accuracy(), r.n);
     }
     if let Some(p) = heldout_out {
         let mut wtr = csv::Writer::from_path(&p)?;

@@ -10,7 +10,7 @@
 //! particular gets no challenge.
 
 use super::lexicon::Lexicon;
-use super::text::{FxHashMap, FxHashSet, Stemmers, for_each_word};
+use super::text::{FxHashMap, FxHashSet, Stemmers, bigram_key, for_each_word, stem_hash};
 use super::{ClassifyError, NCHAL};
 use crate::domain::{CategoryId, CategoryScore, Evidence, Field, Lang};
 use std::cell::RefCell;
@@ -26,6 +26,8 @@ pub struct Tuning {
     /// Lexicon weight added to the model logits, for English and Swedish text.
     pub lex_en: f32,
     pub lex_sv: f32,
+    /// Words at which the lexicon's weight in the distribution is halved (0: no fading).
+    pub lex_len: f32,
     /// Absolute evidence at which a challenge reaches 63 % of its share.
     pub tau: f32,
     /// Lexicon evidence at which a theme reaches 63 %.
@@ -37,25 +39,66 @@ pub struct Tuning {
     pub other_strength: f32,
     /// Evidence from the model's length-normalised logit (its confidence).
     pub logit_strength: f32,
+    /// Let Swedish words missing from the Swedish table use the English table through the glossaries.
+    pub sv_glossary: bool,
+    /// Score Swedish words by their English translations (glossaries) first, the Swedish table only for
+    /// words without one.
+    pub sv_translate: bool,
+    /// Score Swedish words by both the Swedish table and their English translations.
+    pub sv_both: bool,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
-        Tuning { lex_en: 0.3, lex_sv: 1.2, tau: 1.0, tau_theme: 1.0, model_strength: 0.05, other_strength: 0.1, logit_strength: 0.1 }
+        Tuning {
+            lex_en: 0.6,
+            lex_sv: 0.6,
+            lex_len: 100.0,
+            tau: 2.0,
+            tau_theme: 1.0,
+            model_strength: 0.05,
+            other_strength: 0.1,
+            logit_strength: 0.1,
+            sv_glossary: true,
+            sv_translate: false,
+            sv_both: true,
+        }
     }
 }
 
 /// The embedded weight table.
+///
+/// Two tables share one concept space: English stems (trained on H2020
+/// topics) and Swedish stems (trained on the Swedish sides of SweCRIS
+/// parallel abstracts labelled by the English model); each has its bias.
 struct Weights {
     bias: [f32; NCHAL],
+    bias_sv: [f32; NCHAL],
     stems: FxHashMap<String, u32>,
+    stems_sv: FxHashMap<String, u32>,
+    /// English bigrams ("stem stem" in the table) by `bigram_key`.
+    bigrams: FxHashMap<u64, u32>,
     idf: Vec<f32>,
     w: Vec<[f32; NCHAL]>,
 }
 
-fn parse_weights(src: &str) -> Result<Weights, ClassifyError> {
+fn parse_weights(en: &str, sv: &str) -> Result<Weights, ClassifyError> {
+    let mut ws = Weights {
+        bias: [0.0; NCHAL],
+        bias_sv: [0.0; NCHAL],
+        stems: FxHashMap::default(),
+        stems_sv: FxHashMap::default(),
+        bigrams: FxHashMap::default(),
+        idf: Vec::new(),
+        w: Vec::new(),
+    };
+    parse_table(en, &mut ws, Lang::En)?;
+    parse_table(sv, &mut ws, Lang::Sv)?;
+    Ok(ws)
+}
+
+fn parse_table(src: &str, ws: &mut Weights, lang: Lang) -> Result<(), ClassifyError> {
     let bad = |line: usize, message: String| ClassifyError::Weights { line, message };
-    let mut ws = Weights { bias: [0.0; NCHAL], stems: FxHashMap::default(), idf: Vec::new(), w: Vec::new() };
     for (i, line) in src.lines().enumerate() {
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -68,7 +111,10 @@ fn parse_weights(src: &str) -> Result<Weights, ClassifyError> {
             if nums.len() != NCHAL {
                 return Err(bad(i + 1, format!("väntade {NCHAL} tal")));
             }
-            ws.bias.copy_from_slice(&nums);
+            match lang {
+                Lang::En => ws.bias.copy_from_slice(&nums),
+                Lang::Sv => ws.bias_sv.copy_from_slice(&nums),
+            }
             continue;
         }
         if nums.len() != NCHAL + 1 {
@@ -76,11 +122,16 @@ fn parse_weights(src: &str) -> Result<Weights, ClassifyError> {
         }
         let mut w = [0.0; NCHAL];
         w.copy_from_slice(&nums[1..]);
-        ws.stems.insert(key.to_string(), ws.w.len() as u32);
+        let id = ws.w.len() as u32;
+        match (lang, key.split_once(' ')) {
+            (Lang::En, Some((a, b))) => ws.bigrams.insert(bigram_key(stem_hash(a), stem_hash(b)), id),
+            (Lang::En, None) => ws.stems.insert(key.to_string(), id),
+            (Lang::Sv, _) => ws.stems_sv.insert(key.to_string(), id),
+        };
         ws.idf.push(nums[0]);
         ws.w.push(w);
     }
-    Ok(ws)
+    Ok(())
 }
 
 /// A lexicon entry after stemming.
@@ -102,11 +153,16 @@ struct Res {
     phrase: u32,
     /// Resolved through the other language (English words in Swedish text).
     foreign: bool,
+    /// Swedish words: English-table concepts through the curated glossary, else through the glossary
+    /// learned from the parallel abstracts (the words' English translations).
+    tconcepts: Vec<u32>,
+    /// English words: the stem's hash, for bigrams.
+    hash: u64,
 }
 
 impl Res {
     fn known(&self) -> bool {
-        !self.concepts.is_empty() || !self.lex.is_empty()
+        !self.concepts.is_empty() || !self.tconcepts.is_empty() || !self.lex.is_empty()
     }
 }
 
@@ -126,6 +182,8 @@ pub struct Model {
     weights: Weights,
     /// Swedish stem → concept ids.
     glossary: FxHashMap<String, Vec<u32>>,
+    /// Swedish stem → concept ids of its English translation, learned from parallel abstracts.
+    learned: FxHashMap<String, Vec<u32>>,
     /// (lang, stem) → lexicon entries, for one-word terms.
     lex_uni: FxHashMap<(Lang, String), Vec<u32>>,
     /// (lang, stem) → phrase-word id.
@@ -158,8 +216,14 @@ impl std::fmt::Debug for Model {
 
 impl Model {
     /// Build a model from the weight table, glossary and parsed lexicon.
-    pub(super) fn build(weights_src: &str, glossary_src: &str, lexicon: Lexicon) -> Result<Model, ClassifyError> {
-        let weights = parse_weights(weights_src)?;
+    pub(super) fn build(
+        weights_src: &str,
+        weights_sv_src: &str,
+        glossary_src: &str,
+        learned_src: &str,
+        lexicon: Lexicon,
+    ) -> Result<Model, ClassifyError> {
+        let weights = parse_weights(weights_src, weights_sv_src)?;
         let stemmers = Stemmers::new();
         let mut glossary: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         let mut domain_ids: Vec<u32> = Vec::new();
@@ -197,6 +261,16 @@ impl Model {
                         e.push(*id);
                     }
                 }
+            }
+        }
+        // `svstem<TAB>enstem…`: stems already, no domain flag.
+        let mut learned: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+        for line in learned_src.lines().filter(|l| !l.starts_with('#')) {
+            let mut parts = line.split('\t');
+            let Some(sv) = parts.next().filter(|s| !s.is_empty()) else { continue };
+            let ids: Vec<u32> = parts.filter_map(|e| weights.stems.get(e).copied()).collect();
+            if !ids.is_empty() {
+                learned.insert(sv.to_string(), ids);
             }
         }
         // Every glossary word may be a compound part, even one without weights ("insats").
@@ -243,6 +317,12 @@ impl Model {
         for &i in &domain_ids {
             domain[i as usize] = true;
         }
+        // Swedish table stems count as curated domain concepts when the glossary or a Swedish lexicon term names them.
+        for (stem, &i) in &weights.stems_sv {
+            if glossary.contains_key(stem) || lex_uni.contains_key(&(Lang::Sv, stem.clone())) {
+                domain[i as usize] = true;
+            }
+        }
         for def in lexicon.challenges.iter() {
             for t in def.terms.iter().filter(|t| t.lang == Lang::En) {
                 for w in &t.words {
@@ -258,6 +338,7 @@ impl Model {
             stemmers,
             weights,
             glossary,
+            learned,
             lex_uni,
             phrase_words,
             phrases,
@@ -312,16 +393,27 @@ impl Model {
         let stem = key.1;
         match lang {
             Lang::En => {
+                r.hash = stem_hash(&stem);
                 if let Some(&c) = self.weights.stems.get(&stem) {
                     r.concepts.push(c);
                 }
             }
             Lang::Sv => {
-                if let Some(v) = self.glossary.get(&stem) {
-                    r.concepts.extend_from_slice(v);
+                if let Some(&c) = self.weights.stems_sv.get(&stem) {
+                    r.concepts.push(c);
                 }
-                if !r.known() && word.chars().count() >= 7 {
-                    self.split_compound(word, 0, &mut r);
+                if let Some(v) = self.glossary.get(&stem).or_else(|| self.learned.get(&stem)) {
+                    r.tconcepts.extend_from_slice(v);
+                }
+                if r.lex.is_empty() && word.chars().count() >= 7 {
+                    // Compound parts: lexicon terms always, table concepts when the whole word has none.
+                    let mut parts = Res::default();
+                    self.split_compound(word, 0, &mut parts);
+                    r.lex = parts.lex;
+                    if r.concepts.is_empty() && r.tconcepts.is_empty() {
+                        r.concepts = parts.concepts;
+                        r.tconcepts = parts.tconcepts;
+                    }
                 }
                 if !r.known() && word.len() >= 5 && word.is_ascii() {
                     // An English term of the curated lexicon in Swedish text ("social innovation").
@@ -352,8 +444,11 @@ impl Model {
         if let Some(v) = self.lex_uni.get(&(Lang::Sv, stem.to_string())) {
             r.lex.extend_from_slice(v);
         }
-        if let Some(v) = self.glossary.get(stem) {
-            r.concepts.extend_from_slice(v);
+        if let Some(&c) = self.weights.stems_sv.get(stem) {
+            r.concepts.push(c);
+        }
+        if let Some(v) = self.glossary.get(stem).or_else(|| self.learned.get(stem)) {
+            r.tconcepts.extend_from_slice(v);
         }
     }
 
@@ -388,8 +483,10 @@ impl Model {
             if head_ok || tail.chars().count() >= 5 {
                 r.concepts.extend(head_res.concepts);
                 r.lex.extend(head_res.lex);
+                r.tconcepts.extend(head_res.tconcepts);
                 self.add_part(&tail_stem, r);
                 r.concepts.dedup();
+                r.tconcepts.dedup();
                 r.lex.dedup();
                 return true;
             }
@@ -415,6 +512,8 @@ struct ConceptAcc {
     id: u32,
     tf: f32,
     first_word: u32,
+    /// For a bigram: its second word (NONE for a single word).
+    second_word: u32,
     field: Field,
     lang: Lang,
 }
@@ -431,6 +530,8 @@ struct Scratch {
     model_id: u64,
     index: FxHashMap<Box<str>, u32>,
     words: Vec<WordInfo>,
+    /// Per cached word, its language cues (Swedish, English): a dense copy for language detection.
+    cues: Vec<[u8; 2]>,
     seq: Vec<(u32, Field)>,
     concept_slot: Vec<u32>,
     concepts: Vec<ConceptAcc>,
@@ -451,27 +552,39 @@ impl Scratch {
         if self.model_id != model.id || self.words.len() > CACHE_CAP {
             self.index.clear();
             self.words.clear();
+            self.cues.clear();
             self.model_id = model.id;
         }
-        self.concept_slot.clear();
-        self.concept_slot.resize(model.weights.w.len(), NONE);
-        self.lex_slot.clear();
-        self.lex_slot.resize(model.lex.len(), NONE);
+        // Only the slots the previous call used are reset (the table has some 10,000 concepts).
+        if self.concept_slot.len() == model.weights.w.len() && self.lex_slot.len() == model.lex.len() {
+            for c in &self.concepts {
+                self.concept_slot[c.id as usize] = NONE;
+            }
+            for l in &self.lex {
+                self.lex_slot[l.id as usize] = NONE;
+            }
+        } else {
+            self.concept_slot.clear();
+            self.concept_slot.resize(model.weights.w.len(), NONE);
+            self.lex_slot.clear();
+            self.lex_slot.resize(model.lex.len(), NONE);
+        }
         self.concepts.clear();
         self.lex.clear();
     }
 
-    fn lookup(&mut self, model: &Model, field: Field) -> u32 {
-        // `buf` holds the current word.
-        if let Some(&i) = self.index.get(self.buf.as_str()) {
+    fn lookup(&mut self, model: &Model, word: &str, field: Field) {
+        if let Some(&i) = self.index.get(word) {
             self.seq.push((i, field));
-            return i;
+            return;
         }
         let i = self.words.len() as u32;
-        self.words.push(model.resolve(&self.buf));
-        self.index.insert(self.buf.as_str().into(), i);
+        let w = model.resolve(word);
+        let cue = |r: &Res, counts: bool| if r.stop { 2 } else { u8::from(counts) };
+        self.cues.push([cue(&w.sv, w.sv.known() && !w.sv.foreign), cue(&w.en, w.en.known())]);
+        self.words.push(w);
+        self.index.insert(word.into(), i);
         self.seq.push((i, field));
-        i
     }
 }
 
@@ -501,20 +614,16 @@ impl Model {
             s.seq.clear();
             for (field, text) in [(Field::Title, seg.title), (Field::Text, seg.text)] {
                 let mut buf = std::mem::take(&mut s.buf);
-                for_each_word(text, &mut buf, |w| {
-                    // Re-borrow the scratch buffer: the word is copied into `s.buf`.
-                    s.buf.clear();
-                    s.buf.push_str(w);
-                    s.lookup(self, field);
-                });
+                // The word buffer is taken out of the scratch space while the words are looked up.
+                for_each_word(text, &mut buf, |w| s.lookup(self, w, field));
                 s.buf = buf;
             }
             // Language of this segment.
             let (mut sv, mut en) = (0i32, 0i32);
             for &(i, _) in &s.seq {
-                let w = &s.words[i as usize];
-                sv += if w.sv.stop { 2 } else { i32::from(w.sv.known() && !w.sv.foreign) };
-                en += if w.en.stop { 2 } else { i32::from(w.en.known()) };
+                let [c_sv, c_en] = s.cues[i as usize];
+                sv += i32::from(c_sv);
+                en += i32::from(c_en);
             }
             let lang = if sv > en {
                 Lang::Sv
@@ -528,7 +637,8 @@ impl Model {
                 Lang::Sv => sv_weight += nwords,
                 Lang::En => en_weight += nwords,
             }
-            let Scratch { words, seq, concept_slot, concepts, lex_slot, lex, .. } = &mut *s;
+            let Scratch { words, cues, seq, concept_slot, concepts, lex_slot, lex, .. } = &mut *s;
+            let li = usize::from(lang == Lang::En);
             let mut add_lex = |l: u32, tf: f32, field: Field| {
                 let slot = &mut lex_slot[l as usize];
                 if *slot == NONE {
@@ -539,7 +649,13 @@ impl Model {
                 }
             };
             let mut prev = [NONE; 2];
+            // Previous English content word (stem hash, word, field) for bigrams.
+            let mut prev_en = (0u64, NONE, Field::Title);
             for &(wi, field) in seq.iter() {
+                // Stop words are skipped on the dense cue array, without touching the word's entry.
+                if cues[wi as usize][li] == 2 {
+                    continue;
+                }
                 let w = &words[wi as usize];
                 let r = match lang {
                     Lang::Sv => &w.sv,
@@ -549,12 +665,36 @@ impl Model {
                     continue;
                 }
                 let tf = if field == Field::Title { TITLE_WEIGHT } else { 1.0 };
+                if lang == Lang::En {
+                    if prev_en.0 != 0
+                        && prev_en.2 == field
+                        && let Some(&c) = self.weights.bigrams.get(&bigram_key(prev_en.0, r.hash))
+                    {
+                        let slot = &mut concept_slot[c as usize];
+                        if *slot == NONE {
+                            *slot = concepts.len() as u32;
+                            concepts.push(ConceptAcc { id: c, tf, first_word: prev_en.1, second_word: wi, field, lang });
+                        } else {
+                            concepts[*slot as usize].tf += tf;
+                        }
+                    }
+                    prev_en = (r.hash, wi, field);
+                }
                 let wlang = if r.foreign { Lang::En } else { lang };
-                for &c in &r.concepts {
+                let t = &self.tuning;
+                let empty: &[u32] = &[];
+                let (c1, c2): (&[u32], &[u32]) = match lang {
+                    Lang::En => (&r.concepts, empty),
+                    Lang::Sv if t.sv_both => (&r.concepts, &r.tconcepts),
+                    Lang::Sv if t.sv_translate && !r.tconcepts.is_empty() => (&r.tconcepts, empty),
+                    Lang::Sv if r.concepts.is_empty() && t.sv_glossary => (&r.tconcepts, empty),
+                    Lang::Sv => (&r.concepts, empty),
+                };
+                for &c in c1.iter().chain(c2) {
                     let slot = &mut concept_slot[c as usize];
                     if *slot == NONE {
                         *slot = concepts.len() as u32;
-                        concepts.push(ConceptAcc { id: c, tf, first_word: wi, field, lang: wlang });
+                        concepts.push(ConceptAcc { id: c, tf, first_word: wi, second_word: NONE, field, lang: wlang });
                     } else {
                         concepts[*slot as usize].tf += tf;
                     }
@@ -580,28 +720,26 @@ impl Model {
                 prev = [prev[1], p];
             }
         }
-        self.combine(s, sv_weight > en_weight, only_passing)
+        self.combine(s, sv_weight > en_weight, sv_weight + en_weight, only_passing)
     }
 
-    fn combine(&self, s: &Scratch, swedish: bool, only_passing: bool) -> Vec<CategoryScore> {
+    fn combine(&self, s: &Scratch, swedish: bool, nwords: f32, only_passing: bool) -> Vec<CategoryScore> {
         let t = &self.tuning;
         let ncat = self.categories.len();
-        // Model logits.
-        let mut norm = 0.0f32;
-        for c in &s.concepts {
-            let x = (1.0 + c.tf.ln()) * self.weights.idf[c.id as usize];
-            norm += x * x;
-        }
-        let norm = norm.sqrt().max(1e-6);
-        let mut z = self.weights.bias;
+        // Model logits: sublinear tf-idf values, once per concept (one tf is usually 1: no logarithm).
+        let xs: Vec<f32> =
+            s.concepts.iter().map(|c| if c.tf == 1.0 { 1.0 } else { 1.0 + c.tf.ln() } * self.weights.idf[c.id as usize]).collect();
+        let norm = xs.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+        let bias = if swedish { self.weights.bias_sv } else { self.weights.bias };
+        let mut z = bias;
         let mut strength = [0.0f32; NCHAL];
-        for c in &s.concepts {
-            let x = (1.0 + c.tf.ln()) * self.weights.idf[c.id as usize];
+        for (c, &x) in s.concepts.iter().zip(&xs) {
             let w = &self.weights.w[c.id as usize];
+            let scale = if self.domain[c.id as usize] { t.model_strength } else { t.other_strength };
+            let (xn, xs) = (x / norm, scale * x);
             for k in 0..NCHAL {
-                z[k] += x / norm * w[k];
-                let scale = if self.domain[c.id as usize] { t.model_strength } else { t.other_strength };
-                strength[k] += scale * x * w[k];
+                z[k] += xn * w[k];
+                strength[k] += xs * w[k];
             }
         }
         if s.concepts.is_empty() {
@@ -613,7 +751,10 @@ impl Model {
             let e = &self.lex[l.id as usize];
             lexs[e.cat] += e.weight * (1.0 + l.tf.ln());
         }
-        let beta = if swedish { t.lex_sv } else { t.lex_en };
+        // The lexicon's pull on the distribution fades with length (in both languages alike): on long texts
+        // the statistical model, which sees every word, decides; the lexicon still counts as evidence.
+        let fade = if t.lex_len > 0.0 { t.lex_len / (t.lex_len + nwords) } else { 1.0 };
+        let beta = fade * if swedish { t.lex_sv } else { t.lex_en };
         let mut logits = [0.0f32; NCHAL];
         for k in 0..NCHAL {
             logits[k] = z[k] + beta * lexs[k];
@@ -628,7 +769,7 @@ impl Model {
         let mut out = Vec::new();
         for k in 0..ncat {
             let score = if k < NCHAL {
-                let ev = strength[k].max(0.0) + lexs[k] + t.logit_strength * (z[k] - self.weights.bias[k]).max(0.0);
+                let ev = strength[k].max(0.0) + lexs[k] + t.logit_strength * (z[k] - bias[k]).max(0.0);
                 p[k] / sum * (1.0 - (-ev / t.tau).exp())
             } else {
                 1.0 - (-lexs[k] / t.tau_theme).exp()
@@ -639,12 +780,12 @@ impl Model {
             if only_passing && score < if k < NCHAL { self.threshold } else { self.theme_threshold } {
                 continue;
             }
-            out.push(CategoryScore { category: self.categories[k].clone(), score, evidence: self.evidence(s, k, norm) });
+            out.push(CategoryScore { category: self.categories[k].clone(), score, evidence: self.evidence(s, k, norm, &xs) });
         }
         out
     }
 
-    fn evidence(&self, s: &Scratch, cat: usize, norm: f32) -> Vec<Evidence> {
+    fn evidence(&self, s: &Scratch, cat: usize, norm: f32, xs: &[f32]) -> Vec<Evidence> {
         let mut ev: Vec<Evidence> = Vec::new();
         for l in &s.lex {
             let e = &self.lex[l.id as usize];
@@ -656,15 +797,17 @@ impl Model {
             let mut model_ev: Vec<(f32, &ConceptAcc)> = s
                 .concepts
                 .iter()
-                .map(|c| {
-                    let x = (1.0 + c.tf.ln()) * self.weights.idf[c.id as usize];
-                    (x / norm * self.weights.w[c.id as usize][cat], c)
-                })
+                .zip(xs)
+                .map(|(c, x)| (x / norm * self.weights.w[c.id as usize][cat], c))
                 .filter(|(w, _)| *w > 0.02)
                 .collect();
             model_ev.sort_by(|a, b| b.0.total_cmp(&a.0));
             for (w, c) in model_ev.into_iter().take(8) {
-                let term = s.words[c.first_word as usize].word.to_string();
+                let mut term = s.words[c.first_word as usize].word.to_string();
+                if c.second_word != NONE {
+                    term.push(' ');
+                    term.push_str(&s.words[c.second_word as usize].word);
+                }
                 if ev.iter().any(|e| e.term == term) {
                     continue;
                 }

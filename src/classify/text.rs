@@ -68,6 +68,20 @@ pub type FxBuild = BuildHasherDefault<FxHasher>;
 pub type FxHashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 pub type FxHashSet<K> = std::collections::HashSet<K, FxBuild>;
 
+/// A stable hash of a stem (for bigram keys).
+#[inline]
+pub fn stem_hash(stem: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(stem.as_bytes());
+    h.finish() | 1
+}
+
+/// The key of the bigram `a b` from the stems' hashes.
+#[inline]
+pub fn bigram_key(a: u64, b: u64) -> u64 {
+    a.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(23) ^ b
+}
+
 /// Swedish stop words (function words and the boilerplate of call texts).
 pub const STOP_SV: &[&str] = &[
     "och",
