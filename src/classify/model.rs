@@ -166,11 +166,43 @@ impl Res {
     }
 }
 
+/// A resolved word in one language, frozen into boxed slices for the per-thread cache (smaller than `Res`).
+#[derive(Debug)]
+struct Word {
+    concepts: Box<[u32]>,
+    tconcepts: Box<[u32]>,
+    lex: Box<[u32]>,
+    hash: u64,
+    phrase: u32,
+    stop: bool,
+    foreign: bool,
+}
+
+impl Word {
+    fn known(&self) -> bool {
+        !self.concepts.is_empty() || !self.tconcepts.is_empty() || !self.lex.is_empty()
+    }
+}
+
+impl From<Res> for Word {
+    fn from(r: Res) -> Word {
+        Word {
+            concepts: r.concepts.into(),
+            tconcepts: r.tconcepts.into(),
+            lex: r.lex.into(),
+            hash: r.hash,
+            phrase: r.phrase,
+            stop: r.stop,
+            foreign: r.foreign,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct WordInfo {
     word: Box<str>,
-    sv: Res,
-    en: Res,
+    sv: Word,
+    en: Word,
 }
 
 static NEXT_MODEL_ID: AtomicU64 = AtomicU64::new(1);
@@ -495,7 +527,7 @@ impl Model {
     }
 
     fn resolve(&self, word: &str) -> WordInfo {
-        WordInfo { word: word.into(), sv: self.resolve_lang(Lang::Sv, word), en: self.resolve_lang(Lang::En, word) }
+        WordInfo { word: word.into(), sv: self.resolve_lang(Lang::Sv, word).into(), en: self.resolve_lang(Lang::En, word).into() }
     }
 }
 
@@ -580,7 +612,7 @@ impl Scratch {
         }
         let i = self.words.len() as u32;
         let w = model.resolve(word);
-        let cue = |r: &Res, counts: bool| if r.stop { 2 } else { u8::from(counts) };
+        let cue = |r: &Word, counts: bool| if r.stop { 2 } else { u8::from(counts) };
         self.cues.push([cue(&w.sv, w.sv.known() && !w.sv.foreign), cue(&w.en, w.en.known())]);
         self.words.push(w);
         self.index.insert(word.into(), i);
