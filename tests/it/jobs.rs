@@ -129,3 +129,28 @@ async fn english_partnership_gets_english_digest() {
     assert!(d.rendered.subject.starts_with("PSI weekly digest week 48: 1 new call"), "{}", d.rendered.subject);
     assert!(d.rendered.text.contains("Deadlines within 30 days"));
 }
+
+#[tokio::test]
+async fn watched_calls_stay_on_top_and_dismissed_calls_disappear() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = helpers::ctx(tmp.path()).await;
+    let now = monday();
+    let watched =
+        helpers::add_call(&ctx, "Arbetsintegrerande insatser i Örebro län", INCLUSION, "2027-02-10", now - Duration::days(10)).await;
+    let dismissed =
+        helpers::add_call(&ctx, "Sociala företag och arbetsintegration", INCLUSION, "2027-02-20", now - Duration::days(10)).await;
+    run_digest(&ctx, None, now - Duration::days(7), false).await.unwrap();
+    ctx.store.watch_call(watched, now - Duration::days(1)).await.unwrap();
+    ctx.store.dismiss_call(dismissed, now - Duration::days(1)).await.unwrap();
+    let fresh = helpers::add_call(&ctx, "Nya vägar till arbete för unga", INCLUSION, "2027-01-20", now - Duration::days(1)).await;
+    let d = run_digest(&ctx, None, now, true).await.unwrap();
+    let text = &d.rendered.text;
+    let w = text.find(&watched.to_string()).expect("watched call listed although not new");
+    let f = text.find(&fresh.to_string()).expect("new call listed");
+    assert!(w < f, "watched first: {text}");
+    assert!(text.contains("== Bevakade utlysningar =="));
+    assert!(!text.contains(&dismissed.to_string()), "dismissed call hidden");
+    // Dismissed calls get no member notifications either.
+    run_notify(&ctx, now).await.unwrap();
+    assert!(ctx.store.outbox_list(false).await.unwrap().iter().all(|r| !r.subject.contains(&dismissed.to_string())));
+}
