@@ -61,34 +61,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<CallRef> {
         let mut tx = self.pool.begin().await?;
-        let id: i64 = sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO calls (title, url, funder, programme, summary, body, lang, translations, opens_at, status,
                  budget_amount, budget_currency, decision_dates, eligibility, canonical_url, title_key,
                  first_seen_at, updated_at, manual)
              VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
-        )
-        .bind(&call.title)
-        .bind(&call.url)
-        .bind(&call.funder)
-        .bind(&call.programme)
-        .bind(&call.summary)
-        .bind(&call.text)
-        .bind(call.lang.code())
-        .bind(json(&call.translations))
-        .bind(call.opens.map(ts))
-        .bind(call.status.as_str())
-        .bind(call.budget.as_ref().map(|b| b.amount))
-        .bind(call.budget.as_ref().map(|b| b.currency.clone()))
-        .bind(json(&call.decision_dates))
-        .bind(&call.eligibility)
-        .bind(canonical_url)
-        .bind(title_key)
-        .bind(ts(now))
-        .bind(ts(now))
-        .bind(manual)
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0);
+        );
+        let id: i64 =
+            bind_content(q, call, canonical_url, title_key).bind(ts(now)).bind(ts(now)).bind(manual).fetch_one(&mut *tx).await?.get(0);
         write_deadlines(&mut tx, id, &call.deadlines).await?;
         tx.commit().await?;
         Ok(CallRef(id as u32))
@@ -119,34 +99,19 @@ impl Store {
             changes.push(Change { field: "status", old: old.call.status.as_str().into(), new: call.status.as_str().into() });
         }
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let q = sqlx::query(
             "UPDATE calls SET title=?, url=?, funder=?, programme=?, summary=?, body=?, lang=?, translations=?, opens_at=?,
                  status=?, budget_amount=?, budget_currency=?, decision_dates=?, eligibility=?, canonical_url=?, title_key=?,
                  updated_at=?, changed_at=CASE WHEN ? THEN ? ELSE changed_at END
              WHERE id=?",
-        )
-        .bind(&call.title)
-        .bind(&call.url)
-        .bind(&call.funder)
-        .bind(&call.programme)
-        .bind(&call.summary)
-        .bind(&call.text)
-        .bind(call.lang.code())
-        .bind(json(&call.translations))
-        .bind(call.opens.map(ts))
-        .bind(call.status.as_str())
-        .bind(call.budget.as_ref().map(|b| b.amount))
-        .bind(call.budget.as_ref().map(|b| b.currency.clone()))
-        .bind(json(&call.decision_dates))
-        .bind(&call.eligibility)
-        .bind(canonical_url)
-        .bind(title_key)
-        .bind(ts(now))
-        .bind(!changes.is_empty())
-        .bind(ts(now))
-        .bind(r.0 as i64)
-        .execute(&mut *tx)
-        .await?;
+        );
+        bind_content(q, call, canonical_url, title_key)
+            .bind(ts(now))
+            .bind(!changes.is_empty())
+            .bind(ts(now))
+            .bind(r.0 as i64)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM call_deadlines WHERE call_id=?").bind(r.0 as i64).execute(&mut *tx).await?;
         write_deadlines(&mut tx, r.0 as i64, &call.deadlines).await?;
         for c in &changes {
@@ -412,6 +377,29 @@ pub fn is_open_at(call: &Call, now: DateTime<Utc>) -> bool {
         CallStatus::Rolling => true,
         _ => call.deadlines.is_empty() || call.deadlines.iter().any(|d| d.at >= now),
     }
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>;
+
+/// Bind a call's content columns, in the order both INSERT and UPDATE name them
+/// (title … title_key).
+fn bind_content<'q>(q: SqliteQuery<'q>, call: &'q Call, canonical_url: &'q str, title_key: &'q str) -> SqliteQuery<'q> {
+    q.bind(&call.title)
+        .bind(&call.url)
+        .bind(&call.funder)
+        .bind(&call.programme)
+        .bind(&call.summary)
+        .bind(&call.text)
+        .bind(call.lang.code())
+        .bind(json(&call.translations))
+        .bind(call.opens.map(ts))
+        .bind(call.status.as_str())
+        .bind(call.budget.as_ref().map(|b| b.amount))
+        .bind(call.budget.as_ref().map(|b| b.currency.clone()))
+        .bind(json(&call.decision_dates))
+        .bind(&call.eligibility)
+        .bind(canonical_url)
+        .bind(title_key)
 }
 
 async fn write_deadlines(tx: &mut sqlx::SqliteConnection, id: i64, ds: &[Deadline]) -> Result<()> {
