@@ -10,7 +10,8 @@
 //! With `--pairs` it also trains the Swedish table (`src/classify/weights-sv.tsv`) and the learned glossary
 //! (`src/classify/glossary-learned.tsv`) on 4 in 5 SweCRIS pairs (FNV hash of the id), writes the other
 //! fifth to `target/swecris-heldout.csv` and prints the agreement on it (`PSI_VAL=1` keeps a further fifth out
-//! as `target/swecris-val.csv` for tuning, `PSI_SV_GRID=1,1.5` then prints a tau × tau_sv grid on it). `PSI_TUNE_GRID=0.3,0.6` prints a
+//! as `target/swecris-val.csv` for tuning, `PSI_SV_GRID=1,1.5` then prints a tau × tau_sv grid on it; it also keeps
+//! a fifth of the training topics out and prints "val" figures on them; `PSI_L2` overrides the English L2). `PSI_TUNE_GRID=0.3,0.6` prints a
 //! grid of score constants, `PSI_DUMP=1` the disagreeing held-out pairs and the sanity-set misses.
 //!
 //! Splits the labelled H2020 topics deterministically by a hash of the topic
@@ -440,6 +441,9 @@ fn main() -> anyhow::Result<()> {
     let sanity = opt("--sanity");
     let rows = eval::read_labelled(&data)?;
     let (test, train): (Vec<Labelled>, Vec<Labelled>) = rows.into_iter().partition(|r| is_heldout(&r.id));
+    // `PSI_VAL=1`: a further fifth of the topics is kept out of training for tuning on (printed as "val").
+    let (val, train): (Vec<Labelled>, Vec<Labelled>) =
+        train.into_iter().partition(|r| std::env::var("PSI_VAL").is_ok() && fnv(&r.id) % 5 == 1);
     eprintln!("train {} / held out {}", train.len(), test.len());
 
     let st = Stemmers::new();
@@ -454,7 +458,7 @@ fn main() -> anyhow::Result<()> {
             docs.push(Doc { x: counts(&st, Lang::En, &t, &x), y: one_hot(y), weight: 1.0, full: docs.len().is_multiple_of(4) });
         }
     }
-    let table = train_lr(&docs, false, L2);
+    let table = train_lr(&docs, false, env_f32("PSI_L2", L2));
     let header = format!(
         "# psi-radar classifier weights: multinomial logistic regression over English stems.\n\
          # Trained by examples/train_classifier.rs on the non-held-out part of h2020-topics-dev.csv\n\
@@ -534,6 +538,10 @@ fn main() -> anyhow::Result<()> {
         model.tuning = base;
     }
     for (name, field, max) in [("full", EvalField::Text, None), ("300", EvalField::Text, Some(300)), ("title", EvalField::Title, None)] {
+        if !val.is_empty() {
+            let r = eval::evaluate(&val, &model, field, max);
+            println!("val {name:<5} macro_f1={:.3} accuracy={:.3} n={}", r.macro_f1(), r.accuracy(), r.n);
+        }
         let r = eval::evaluate(&test, &model, field, max);
         println!("held-out {name:<5} macro_f1={:.3} accuracy={:.3} n={}", r.macro_f1(), r.accuracy(), r.n);
     }
