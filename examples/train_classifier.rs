@@ -9,7 +9,9 @@
 //!
 //! With `--pairs` it also trains the Swedish table (`src/classify/weights-sv.tsv`) and the learned glossary
 //! (`src/classify/glossary-learned.tsv`) on 4 in 5 SweCRIS pairs (FNV hash of the id), writes the other
-//! fifth to `target/swecris-heldout.csv` and prints the agreement on it. `PSI_TUNE_GRID=0.3,0.6` prints a
+//! fifth to `target/swecris-heldout.csv` and prints the agreement on it (`PSI_VAL=1` keeps a further fifth out
+//! as `target/swecris-val.csv` for tuning, `PSI_SV_GRID=1,1.5` then prints a tau × tau_sv grid on it; it also keeps
+//! a fifth of the training topics out and prints "val" figures on them; `PSI_L2` overrides the English L2). `PSI_TUNE_GRID=0.3,0.6` prints a
 //! grid of score constants, `PSI_DUMP=1` the disagreeing held-out pairs and the sanity-set misses.
 //!
 //! Splits the labelled H2020 topics deterministically by a hash of the topic
@@ -272,6 +274,10 @@ fn train_swedish(st: &Stemmers, en: &Table, pairs: &std::path::Path, tvv: Option
     let (ci, ts, xs, te, xe) = (col("id")?, col("title_sv")?, col("text_sv")?, col("title_en")?, col("text_en")?);
     let mut held = csv::Writer::from_path("target/swecris-heldout.csv")?;
     held.write_record(["id", "title_sv", "text_sv", "title_en", "text_en"])?;
+    // Development aid: `PSI_VAL=1` keeps a further fifth of the pairs out of training, for tuning on.
+    let val_split = std::env::var("PSI_VAL").is_ok();
+    let mut val = csv::Writer::from_path("target/swecris-val.csv")?;
+    val.write_record(["id", "title_sv", "text_sv", "title_en", "text_en"])?;
     let mut docs: Vec<Doc> = Vec::new();
     let (mut n_train, mut n_held, mut n_conf) = (0, 0, 0);
     let mut per_class = [0usize; NCHAL];
@@ -281,6 +287,10 @@ fn train_swedish(st: &Stemmers, en: &Table, pairs: &std::path::Path, tvv: Option
         if is_heldout(g(ci)) {
             held.write_record([g(ci), g(ts), g(xs), g(te), g(xe)])?;
             n_held += 1;
+            continue;
+        }
+        if val_split && fnv(g(ci)) % 5 == 1 {
+            val.write_record([g(ci), g(ts), g(xs), g(te), g(xe)])?;
             continue;
         }
         n_train += 1;
@@ -300,6 +310,7 @@ fn train_swedish(st: &Stemmers, en: &Table, pairs: &std::path::Path, tvv: Option
         }
     }
     held.flush()?;
+    val.flush()?;
     eprintln!("swecris: train {n_train}, confident pseudo-labels {n_conf} {per_class:?}, held out {n_held}");
     if let Some(p) = tvv {
         // Tillväxtverket ERDF projects (Swedish, labelled only by the fund's thematic objective): low-carbon
@@ -430,6 +441,9 @@ fn main() -> anyhow::Result<()> {
     let sanity = opt("--sanity");
     let rows = eval::read_labelled(&data)?;
     let (test, train): (Vec<Labelled>, Vec<Labelled>) = rows.into_iter().partition(|r| is_heldout(&r.id));
+    // `PSI_VAL=1`: a further fifth of the topics is kept out of training for tuning on (printed as "val").
+    let (val, train): (Vec<Labelled>, Vec<Labelled>) =
+        train.into_iter().partition(|r| std::env::var("PSI_VAL").is_ok() && fnv(&r.id) % 5 == 1);
     eprintln!("train {} / held out {}", train.len(), test.len());
 
     let st = Stemmers::new();
@@ -444,7 +458,7 @@ fn main() -> anyhow::Result<()> {
             docs.push(Doc { x: counts(&st, Lang::En, &t, &x), y: one_hot(y), weight: 1.0, full: docs.len().is_multiple_of(4) });
         }
     }
-    let table = train_lr(&docs, false, L2);
+    let table = train_lr(&docs, false, env_f32("PSI_L2", L2));
     let header = format!(
         "# psi-radar classifier weights: multinomial logistic regression over English stems.\n\
          # Trained by examples/train_classifier.rs on the non-held-out part of h2020-topics-dev.csv\n\
@@ -494,7 +508,40 @@ fn main() -> anyhow::Result<()> {
         }
         model.tuning = base;
     }
+    if let Ok(grid) = std::env::var("PSI_SV_GRID") {
+        // Development aid: the Swedish "none" calibration (tau × tau_sv as multiples of tau) on the validation pairs
+        // (`PSI_VAL=1`; never the held-out ones) and the sanity set.
+        let sv = match &sanity {
+            Some(p) => eval::read_labelled(p)?,
+            None => Vec::new(),
+        };
+        let base = model.tuning;
+        let grid: Vec<f32> = grid.split(',').filter_map(|x| x.parse().ok()).collect();
+        for tau in [2.0f32, 3.0, 4.0, 6.0] {
+            for &tau_sv in &grid {
+                let tau_sv = tau * tau_sv;
+                model.tuning = psi_radar::classify::model::Tuning { tau, tau_sv, ..base };
+                let a = eval::agreement(std::path::Path::new("target/swecris-val.csv"), &model)?;
+                let r = eval::evaluate(&sv, &model, EvalField::Text, None);
+                println!(
+                    "tau={tau} tau_sv={tau_sv}: val agree={:.3} (en-none {} sv-none {}) n={} sanity={:.3} | test (guard only) 300={:.3} title={:.3}",
+                    a.same as f64 / a.n.max(1) as f64,
+                    a.en_none,
+                    a.sv_none,
+                    a.n,
+                    r.macro_f1(),
+                    eval::evaluate(&test, &model, EvalField::Text, Some(300)).macro_f1(),
+                    eval::evaluate(&test, &model, EvalField::Title, None).macro_f1()
+                );
+            }
+        }
+        model.tuning = base;
+    }
     for (name, field, max) in [("full", EvalField::Text, None), ("300", EvalField::Text, Some(300)), ("title", EvalField::Title, None)] {
+        if !val.is_empty() {
+            let r = eval::evaluate(&val, &model, field, max);
+            println!("val {name:<5} macro_f1={:.3} accuracy={:.3} n={}", r.macro_f1(), r.accuracy(), r.n);
+        }
         let r = eval::evaluate(&test, &model, field, max);
         println!("held-out {name:<5} macro_f1={:.3} accuracy={:.3} n={}", r.macro_f1(), r.accuracy(), r.n);
     }

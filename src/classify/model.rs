@@ -30,6 +30,9 @@ pub struct Tuning {
     pub lex_len: f32,
     /// Absolute evidence at which a challenge reaches 63 % of its share.
     pub tau: f32,
+    /// `tau` for Swedish text, so the "no challenge" decision can be calibrated per language (trainer:
+    /// `PSI_VAL=1 PSI_SV_GRID=…`; values other than `tau` did not carry over to the held-out pairs).
+    pub tau_sv: f32,
     /// Lexicon evidence at which a theme reaches 63 %.
     pub tau_theme: f32,
     /// Scale of the model's unnormalised positive evidence from curated
@@ -55,6 +58,7 @@ impl Default for Tuning {
             lex_sv: 0.6,
             lex_len: 100.0,
             tau: 2.0,
+            tau_sv: 2.0,
             tau_theme: 1.0,
             model_strength: 0.05,
             other_strength: 0.1,
@@ -765,6 +769,7 @@ impl Model {
         let bias = if swedish { self.weights.bias_sv } else { self.weights.bias };
         let mut z = bias;
         let mut strength = [0.0f32; NCHAL];
+        let tau = if swedish { t.tau_sv } else { t.tau };
         for (c, &x) in s.concepts.iter().zip(&xs) {
             let w = &self.weights.w[c.id as usize];
             let scale = if self.domain[c.id as usize] { t.model_strength } else { t.other_strength };
@@ -802,7 +807,7 @@ impl Model {
         for k in 0..ncat {
             let score = if k < NCHAL {
                 let ev = strength[k].max(0.0) + lexs[k] + t.logit_strength * (z[k] - bias[k]).max(0.0);
-                p[k] / sum * (1.0 - (-ev / t.tau).exp())
+                p[k] / sum * (1.0 - (-ev / tau).exp())
             } else {
                 1.0 - (-lexs[k] / t.tau_theme).exp()
             };
