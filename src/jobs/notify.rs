@@ -80,7 +80,11 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyR
                     .iter()
                     .map(|(c, _, reasons)| {
                         let mut k = card(c, now, tz, lang, &ctx.model);
-                        k.why = Some(reasons.join("; ")).filter(|s| !s.is_empty()).or(k.why);
+                        // The matcher's reasons are worded in Swedish; an English reader gets the
+                        // classification evidence instead (already in `k.why`).
+                        if lang == crate::domain::Lang::Sv {
+                            k.why = Some(reasons.join("; ")).filter(|s| !s.is_empty()).or(k.why);
+                        }
                         k
                     })
                     .collect();
