@@ -1,7 +1,7 @@
 //! CLI handlers for the foundation commands: init, status, calls, digest, outbox.
 
 use super::BadInput;
-use crate::domain::{CallRef, Lang};
+use crate::domain::CallRef;
 use crate::jobs::Ctx;
 use crate::mail::digest::Week;
 use crate::store::calls::{CallFilter, StoredCall};
@@ -200,9 +200,4 @@ pub async fn outbox(ctx: &Ctx, pending: bool, out: &mut impl Write) -> anyhow::R
         writeln!(out, "#{:<4} {:<8} {:<9} {:<12} {} → {}{}", r.id, r.status, r.kind, r.period, r.subject, r.recipient, err)?;
     }
     Ok(())
-}
-
-/// The language of messages printed before a config could be read.
-pub fn default_lang() -> Lang {
-    Lang::Sv
 }
