@@ -10,5 +10,6 @@ mod mail_out;
 mod mail_reply;
 mod members;
 mod real_servers;
+mod robustness;
 mod smtp_sink;
 mod sources;
