@@ -38,9 +38,31 @@ pub fn selector(s: &str) -> Result<Selector, AdapterError> {
     Selector::parse(s).map_err(|e| AdapterError::Selector { selector: s.to_string(), reason: e.to_string() })
 }
 
+/// An HTML page as text: UTF-8 when it is valid UTF-8, else the charset its
+/// `<meta>` names, else Windows-1252 (the superset of ISO-8859-1 that older
+/// Swedish pages use), so "för år" survives either way.
+pub fn decode_html(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(2048)]).to_ascii_lowercase();
+    let label = head.split("charset=").nth(1).map(|rest| {
+        rest.trim_start_matches(['"', '\''])
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .next()
+            .unwrap_or("")
+            .to_string()
+    });
+    let enc = label.and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes())).unwrap_or(encoding_rs::WINDOWS_1252);
+    let (text, _, _) = enc.decode(bytes);
+    std::borrow::Cow::Owned(text.into_owned())
+}
+
 /// Read one listing page. `page_url` resolves relative links.
 pub fn parse_listing(bytes: &[u8], page_url: &str, sel: &HtmlSelectors, tz: Tz) -> Result<HtmlListing, AdapterError> {
-    let text = super::utf8(bytes)?;
+    let text = decode_html(bytes);
+    let text = text.as_ref();
     let base = Url::parse(page_url).map_err(|e| AdapterError::Invalid(format!("sidans adress «{page_url}»: {e}")))?;
     let doc = Html::parse_document(text);
     let item_sel = selector(&sel.item)?;
@@ -110,7 +132,8 @@ pub fn parse_listing(bytes: &[u8], page_url: &str, sel: &HtmlSelectors, tz: Tz) 
 
 /// Read a detail page's description (`None` when the selector finds nothing).
 pub fn parse_detail(bytes: &[u8], detail_selector: &str) -> Result<Option<String>, AdapterError> {
-    let text = super::utf8(bytes)?;
+    let text = decode_html(bytes);
+    let text = text.as_ref();
     let sel = selector(detail_selector)?;
     let doc = Html::parse_document(text);
     Ok(doc.select(&sel).next().map(|e| block_text(&e)).filter(|s| !s.is_empty()))
@@ -169,6 +192,18 @@ mod tests {
             next_page: Some("a.next".into()),
             detail: None,
         }
+    }
+
+    #[test]
+    fn latin1_and_windows_1252_pages_are_decoded() {
+        let latin1 = b"<meta charset='iso-8859-1'><ul><li class='call'><h3>Utlysning f\xf6r \xe5r 2026</h3></li></ul>";
+        let l = parse_listing(latin1, "https://example.se/", &sels(), chrono_tz::Europe::Stockholm).unwrap();
+        assert_eq!(l.calls[0].title, "Utlysning för år 2026");
+        // No charset named: Windows-1252 (curly quotes at 0x93/0x94).
+        let cp = b"<ul><li class='call'><h3>\x93S\xe4kra samh\xe4llen\x94</h3></li></ul>";
+        let l = parse_listing(cp, "https://example.se/", &sels(), chrono_tz::Europe::Stockholm).unwrap();
+        assert_eq!(l.calls[0].title, "\u{201c}Säkra samhällen\u{201d}");
+        assert_eq!(decode_html("redan UTF-8: åäö".as_bytes()), "redan UTF-8: åäö");
     }
 
     #[test]
