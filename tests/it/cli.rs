@@ -101,9 +101,10 @@ fn unknown_call_reference_is_bad_input() {
 #[test]
 fn serve_starts_schedules_and_stops_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = write_config(tmp.path(), "");
+    // The send job every second, so that it runs while the test watches.
+    let cfg = write_config(tmp.path(), "[schedule]\nsend = \"* * * * * *\"\n");
     let mut child = bin().arg("serve").arg("--config").arg(&cfg).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::thread::sleep(std::time::Duration::from_millis(3500));
     assert!(child.try_wait().unwrap().is_none(), "serve keeps running");
     let ok = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     assert!(ok.success());
@@ -111,6 +112,9 @@ fn serve_starts_schedules_and_stops_on_sigterm() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("schemalagd"), "jobs were scheduled: {err}");
+    let status = bin().arg("status").arg("--config").arg(&cfg).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.lines().any(|l| l.trim_start().starts_with("send") && l.contains("ok")), "the scheduler ran the send job: {status}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
