@@ -43,12 +43,13 @@ pub struct EvalAgreementArgs {
 }
 
 /// Read a text to classify: the title on the first line, then the text.
-pub fn read_input(file: &Path) -> anyhow::Result<(String, String)> {
+pub fn read_input(file: &Path, lang: Lang) -> anyhow::Result<(String, String)> {
     let mut s = String::new();
     if file.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut s).context("kunde inte läsa standard in")?;
+        std::io::stdin().read_to_string(&mut s).context(lang.pick("kunde inte läsa standard in", "could not read standard input"))?;
     } else {
-        s = std::fs::read_to_string(file).with_context(|| format!("kunde inte läsa {}", file.display()))?;
+        s = std::fs::read_to_string(file)
+            .with_context(|| format!("{} {}", lang.pick("kunde inte läsa", "could not read"), file.display()))?;
     }
     let s = s.trim_start_matches('\u{feff}').trim_start();
     Ok(match s.split_once('\n') {
@@ -57,8 +58,9 @@ pub fn read_input(file: &Path) -> anyhow::Result<(String, String)> {
     })
 }
 
-/// `psi-radar classify`: print the categories with scores and evidence.
-pub fn run_classify(model: &Model, title: &str, text: &str, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+/// `psi-radar classify`: print the categories with scores and evidence
+/// (labels and category names in `lang`; the JSON is the same in both).
+pub fn run_classify(model: &Model, title: &str, text: &str, json: bool, lang: Lang, out: &mut impl Write) -> anyhow::Result<()> {
     let scores = classify_text(title, text, model);
     if json {
         serde_json::to_writer_pretty(&mut *out, &scores)?;
@@ -66,15 +68,18 @@ pub fn run_classify(model: &Model, title: &str, text: &str, json: bool, out: &mu
         return Ok(());
     }
     if !scores.iter().any(|s| s.category.is_challenge()) {
-        writeln!(out, "Ingen samhällsutmaning (ingen når tröskeln {:.2}).", model.threshold())?;
+        match lang {
+            Lang::Sv => writeln!(out, "Ingen samhällsutmaning (ingen når tröskeln {:.2}).", model.threshold())?,
+            Lang::En => writeln!(out, "No societal challenge (none reaches the threshold {:.2}).", model.threshold())?,
+        }
     }
     for s in &scores {
-        let name = model.category_name(&s.category, Lang::Sv).unwrap_or_default();
-        let kind = if s.category.is_challenge() { "utmaning" } else { "tema" };
+        let name = model.category_name(&s.category, lang).unwrap_or_default();
+        let kind = if s.category.is_challenge() { lang.pick("utmaning", "challenge") } else { lang.pick("tema", "theme") };
         writeln!(out, "{} ({kind}, {:.2}) {name}", s.category, s.score)?;
         for e in &s.evidence {
             let field = match e.field {
-                crate::domain::Field::Title => "rubrik",
+                crate::domain::Field::Title => lang.pick("rubrik", "title"),
                 crate::domain::Field::Text => "text",
             };
             writeln!(out, "    {:<28} {:<6} {:<2} {:.2}", e.term, field, e.lang, e.weight)?;
@@ -83,10 +88,11 @@ pub fn run_classify(model: &Model, title: &str, text: &str, json: bool, out: &mu
     Ok(())
 }
 
-/// `psi-radar classify [--json] [FILE|-]` from its arguments.
-pub fn handle_classify(model: &Model, args: &ClassifyArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let (title, text) = read_input(&args.file)?;
-    run_classify(model, &title, &text, args.json, out)
+/// `psi-radar classify [--json] [FILE|-]` from its arguments, in `lang`
+/// (the config's language, Swedish when there is no config).
+pub fn handle_classify(model: &Model, args: &ClassifyArgs, lang: Lang, out: &mut impl Write) -> anyhow::Result<()> {
+    let (title, text) = read_input(&args.file, lang)?;
+    run_classify(model, &title, &text, args.json, lang, out)
 }
 
 /// `psi-radar eval classify DATA.csv [--field text|title] [--max-chars N]`.
@@ -122,13 +128,23 @@ mod tests {
     fn classify_prints_swedish_labels_and_json() {
         let m = Model::builtin().unwrap();
         let mut out = Vec::new();
-        run_classify(&m, "Krisberedskap i kommunerna", "Stöd till räddningstjänst och civilt försvar.", false, &mut out).unwrap();
+        run_classify(&m, "Krisberedskap i kommunerna", "Stöd till räddningstjänst och civilt försvar.", false, Lang::Sv, &mut out).unwrap();
         let s = String::from_utf8(out).unwrap();
         assert!(s.contains("SC7"), "{s}");
         let mut out = Vec::new();
-        run_classify(&m, "Krisberedskap", "", true, &mut out).unwrap();
+        run_classify(&m, "Krisberedskap", "", true, Lang::Sv, &mut out).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert!(v.is_array());
+    }
+
+    #[test]
+    fn classify_prints_english_labels_when_asked() {
+        let m = Model::builtin().unwrap();
+        let mut out = Vec::new();
+        run_classify(&m, "Krisberedskap i kommunerna", "Stöd till räddningstjänst och civilt försvar.", false, Lang::En, &mut out).unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.contains("SC7 (challenge, "), "{s}");
+        assert!(!s.contains("utmaning"), "{s}");
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //! the reply parser reads from one message, as JSON, with no side effects;
 //! `mail ingest [FILE|-]` records one message (for an MTA pipe: exit 0 also
 //! when it is held); `mail fetch` reads the unseen replies over IMAP.
+//! `ingest` and `fetch` speak the partnership's language; `parse`, which
+//! needs no config, speaks Swedish.
 
 use super::BadInput;
+use crate::domain::Lang;
 use crate::jobs::Ctx;
 use crate::mail::inbound::{self, IngestOutcome, Status};
 use crate::mail::reply;
@@ -38,8 +41,9 @@ pub async fn run(args: &MailArgs, config: &Path, now: DateTime<Utc>, out: &mut i
     match &args.command {
         MailCommand::Parse { file } => run_parse(file.as_deref(), out),
         MailCommand::Ingest { file } => {
-            let raw = read_input(file.as_deref())?;
-            let ctx = Ctx::open(crate::config::Config::load(config)?).await?;
+            let config = crate::config::Config::load(config)?;
+            let raw = read_input(file.as_deref(), config.partnership.lang)?;
+            let ctx = Ctx::open(config).await?;
             run_ingest(&ctx, &raw, now, out).await
         }
         MailCommand::Fetch => {
@@ -51,7 +55,7 @@ pub async fn run(args: &MailArgs, config: &Path, now: DateTime<Utc>, out: &mut i
 
 /// `psi-radar mail parse [FILE|-]`: read one message and print its reading.
 pub fn run_parse(path: Option<&Path>, out: &mut impl Write) -> anyhow::Result<()> {
-    let raw = read_input(path)?;
+    let raw = read_input(path, Lang::Sv)?;
     let reading = reply::parse(&raw);
     writeln!(out, "{}", reading.to_json())?;
     Ok(())
@@ -60,57 +64,96 @@ pub fn run_parse(path: Option<&Path>, out: &mut impl Write) -> anyhow::Result<()
 /// `psi-radar mail ingest [FILE|-]`: record one message and say what became of it.
 pub async fn run_ingest(ctx: &Ctx, raw: &[u8], now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
     let o = inbound::ingest(ctx, raw, None, now).await?;
-    print_outcome(&o, out)
+    print_outcome(&o, ctx.config.partnership.lang, out)
 }
 
 /// `psi-radar mail fetch`: read the unseen replies over IMAP.
 pub async fn run_fetch(ctx: &Ctx, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+    let lang = ctx.config.partnership.lang;
     let Some(imap) = &ctx.config.mail.imap else {
-        return Err(
-            BadInput("ingen [mail.imap] i konfigurationen: svar läses då med «psi-radar mail ingest» från e-postservern".into()).into()
-        );
+        return Err(BadInput(
+            lang.pick(
+                "ingen [mail.imap] i konfigurationen: svar läses då med «psi-radar mail ingest» från e-postservern",
+                "no [mail.imap] in the config: replies are then read with «psi-radar mail ingest» from the mail server",
+            )
+            .into(),
+        )
+        .into());
     };
     let r = inbound::fetch(ctx, imap, now).await?;
-    writeln!(
-        out,
-        "{} olästa meddelanden: {} registrerade, {} hållna för AU, {} oläsbara, {} autosvar, {} redan registrerade, {} fel.",
-        r.unseen, r.accepted, r.held, r.unreadable, r.auto_replies, r.duplicates, r.failed
-    )?;
-    writeln!(out, "{} flyttade till «{}».", r.moved, imap.done_folder)?;
+    match lang {
+        Lang::Sv => {
+            writeln!(
+                out,
+                "{} olästa meddelanden: {} registrerade, {} hållna för AU, {} oläsbara, {} autosvar, {} redan registrerade, {} fel.",
+                r.unseen, r.accepted, r.held, r.unreadable, r.auto_replies, r.duplicates, r.failed
+            )?;
+            writeln!(out, "{} flyttade till «{}».", r.moved, imap.done_folder)?;
+        }
+        Lang::En => {
+            writeln!(
+                out,
+                "{} unseen messages: {} recorded, {} held for AU, {} unreadable, {} auto-replies, {} already recorded, {} failed.",
+                r.unseen, r.accepted, r.held, r.unreadable, r.auto_replies, r.duplicates, r.failed
+            )?;
+            writeln!(out, "{} moved to «{}».", r.moved, imap.done_folder)?;
+        }
+    }
     if r.failed > 0 {
-        writeln!(out, "Meddelanden med fel ligger kvar olästa och prövas igen vid nästa hämtning.")?;
+        writeln!(
+            out,
+            "{}",
+            lang.pick(
+                "Meddelanden med fel ligger kvar olästa och prövas igen vid nästa hämtning.",
+                "Messages that failed stay unseen and are tried again on the next fetch."
+            )
+        )?;
     }
     Ok(())
 }
 
-fn print_outcome(o: &IngestOutcome, out: &mut impl Write) -> anyhow::Result<()> {
+fn print_outcome(o: &IngestOutcome, lang: Lang, out: &mut impl Write) -> anyhow::Result<()> {
     let reason = o.reason.as_deref().unwrap_or("");
-    match o.status {
-        Status::Accepted => {
-            writeln!(out, "Registrerat (svar {}):", o.reply_id)?;
+    let id = o.reply_id;
+    match (o.status, lang) {
+        (Status::Accepted, _) => {
+            writeln!(out, "{} ({} {id}):", lang.pick("Registrerat", "Recorded"), lang.pick("svar", "reply"))?;
             for l in &o.recorded {
                 writeln!(out, "  {l}")?;
             }
-            match o.confirmation {
-                Some(id) => writeln!(out, "Bekräftelsen ligger i utkorgen (nr {id}).")?,
-                None => writeln!(out, "Bekräftelsen fanns redan i utkorgen.")?,
+            match (o.confirmation, lang) {
+                (Some(n), Lang::Sv) => writeln!(out, "Bekräftelsen ligger i utkorgen (nr {n}).")?,
+                (Some(n), Lang::En) => writeln!(out, "The confirmation is in the outbox (no. {n}).")?,
+                (None, _) => {
+                    writeln!(out, "{}", lang.pick("Bekräftelsen fanns redan i utkorgen.", "The confirmation was already in the outbox."))?
+                }
             }
         }
-        Status::Held => writeln!(out, "Hållet för AU (svar {}): {reason}. Det visas i nästa veckobrev.", o.reply_id)?,
-        Status::Unreadable => writeln!(out, "Kunde inte tolkas (svar {}): {reason}. Det visas för AU i nästa veckobrev.", o.reply_id)?,
-        Status::AutoReply => writeln!(out, "Autosvar eller studs (svar {}): {reason}. Inget registrerat.", o.reply_id)?,
-        Status::Duplicate => {
-            writeln!(out, "Redan registrerat (svar {}): samma Message-ID har tagits emot förut. Inget gjort.", o.reply_id)?
+        (Status::Held, Lang::Sv) => writeln!(out, "Hållet för AU (svar {id}): {reason}. Det visas i nästa veckobrev.")?,
+        (Status::Held, Lang::En) => writeln!(out, "Held for AU (reply {id}): {reason}. It is listed in the next digest.")?,
+        (Status::Unreadable, Lang::Sv) => writeln!(out, "Kunde inte tolkas (svar {id}): {reason}. Det visas för AU i nästa veckobrev.")?,
+        (Status::Unreadable, Lang::En) => {
+            writeln!(out, "Could not be read (reply {id}): {reason}. It is listed for AU in the next digest.")?
+        }
+        (Status::AutoReply, Lang::Sv) => writeln!(out, "Autosvar eller studs (svar {id}): {reason}. Inget registrerat.")?,
+        (Status::AutoReply, Lang::En) => writeln!(out, "Auto-reply or bounce (reply {id}): {reason}. Nothing recorded.")?,
+        (Status::Duplicate, Lang::Sv) => {
+            writeln!(out, "Redan registrerat (svar {id}): samma Message-ID har tagits emot förut. Inget gjort.")?
+        }
+        (Status::Duplicate, Lang::En) => {
+            writeln!(out, "Already recorded (reply {id}): the same Message-ID was received before. Nothing done.")?
         }
     }
     Ok(())
 }
 
-fn read_input(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+fn read_input(path: Option<&Path>, lang: Lang) -> anyhow::Result<Vec<u8>> {
     Ok(match path {
         None => read_stdin()?,
         Some(p) if p.as_os_str() == "-" => read_stdin()?,
-        Some(p) => std::fs::read(p).map_err(|e| BadInput(format!("kunde inte läsa {}: {e}", p.display())))?,
+        Some(p) => {
+            std::fs::read(p).map_err(|e| BadInput(format!("{} {}: {e}", lang.pick("kunde inte läsa", "could not read"), p.display())))?
+        }
     })
 }
 

@@ -1,9 +1,10 @@
 //! Command line, members and matching: `members import|list|show|export|forget`
 //! and `match CALL_REF [--json]` — thin handlers over the members file
-//! reader, the store and the pure matching functions. Output in Swedish.
+//! reader, the store and the pure matching functions. Output in the
+//! partnership's language (`lang`), Swedish by default; JSON is the same in both.
 
 use super::BadInput;
-use crate::domain::{CallRef, CategoryId, Member, MemberId};
+use crate::domain::{CallRef, CategoryId, Lang, Member, MemberId};
 use crate::matching::{MemberMatch, Proposal, match_members, propose};
 use crate::members;
 use crate::store::{Store, StoreError};
@@ -53,25 +54,31 @@ pub async fn run_members(
     args: &MembersArgs,
     themes: &[CategoryId],
     now: DateTime<Utc>,
+    lang: Lang,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     match &args.command {
-        MembersCommand::Import { file } => import(store, file, themes, now, out).await,
-        MembersCommand::List { json } => list(store, *json, out).await,
-        MembersCommand::Show { id } => show(store, id, out).await,
-        MembersCommand::Export { file } => export(store, file, out).await,
-        MembersCommand::Forget { target } => forget(store, target, now, out).await,
+        MembersCommand::Import { file } => import(store, file, themes, now, lang, out).await,
+        MembersCommand::List { json } => list(store, *json, lang, out).await,
+        MembersCommand::Show { id } => show(store, id, lang, out).await,
+        MembersCommand::Export { file } => export(store, file, lang, out).await,
+        MembersCommand::Forget { target } => forget(store, target, now, lang, out).await,
     }
 }
 
 /// `members import FILE.csv`
-pub async fn import(store: &Store, file: &Path, themes: &[CategoryId], now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn import(
+    store: &Store,
+    file: &Path,
+    themes: &[CategoryId],
+    now: DateTime<Utc>,
+    lang: Lang,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let ms = members::read_members_file(file, themes).map_err(|e| BadInput(e.to_string()))?;
     let sum = store.upsert_members(&ms, now).await?;
     let contacts: usize = ms.iter().map(|m| m.contacts.len()).sum();
-    writeln!(
-        out,
-        "Läste {} medlemmar och {} kontakter från {}: {} nya och {} uppdaterade medlemmar; {} nya, {} uppdaterade och {} borttagna kontakter.",
+    let (n, c, file, ma, mu, ca, cu, cr) = (
         ms.len(),
         contacts,
         file.display(),
@@ -79,13 +86,23 @@ pub async fn import(store: &Store, file: &Path, themes: &[CategoryId], now: Date
         sum.members_updated,
         sum.contacts_added,
         sum.contacts_updated,
-        sum.contacts_removed
-    )?;
+        sum.contacts_removed,
+    );
+    match lang {
+        Lang::Sv => writeln!(
+            out,
+            "Läste {n} medlemmar och {c} kontakter från {file}: {ma} nya och {mu} uppdaterade medlemmar; {ca} nya, {cu} uppdaterade och {cr} borttagna kontakter."
+        )?,
+        Lang::En => writeln!(
+            out,
+            "Read {n} members and {c} contacts from {file}: {ma} new and {mu} updated members; {ca} new, {cu} updated and {cr} removed contacts."
+        )?,
+    }
     Ok(())
 }
 
 /// `members list [--json]`
-pub async fn list(store: &Store, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn list(store: &Store, json: bool, lang: Lang, out: &mut impl Write) -> anyhow::Result<()> {
     let ms = store.list_members().await?;
     if json {
         serde_json::to_writer_pretty(&mut *out, &ms)?;
@@ -93,11 +110,27 @@ pub async fn list(store: &Store, json: bool, out: &mut impl Write) -> anyhow::Re
         return Ok(());
     }
     if ms.is_empty() {
-        writeln!(out, "Inga medlemmar. Läs in medlemsfilen med `psi-radar members import FIL.csv`.")?;
+        writeln!(
+            out,
+            "{}",
+            lang.pick(
+                "Inga medlemmar. Läs in medlemsfilen med `psi-radar members import FIL.csv`.",
+                "No members. Import the members file with `psi-radar members import FILE.csv`."
+            )
+        )?;
         return Ok(());
     }
     let w = ms.iter().map(|m| m.id.as_str().chars().count()).max().unwrap_or(2).max(2);
-    writeln!(out, "{:<w$}  {:<40}  {:<14}  {:<13}  {:>8}  leder", "id", "namn", "typ", "kommun", "kontakter")?;
+    writeln!(
+        out,
+        "{:<w$}  {:<40}  {:<14}  {:<13}  {:>8}  {}",
+        "id",
+        lang.pick("namn", "name"),
+        lang.pick("typ", "type"),
+        lang.pick("kommun", "municipality"),
+        lang.pick("kontakter", "contacts"),
+        lang.pick("leder", "leads")
+    )?;
     for m in &ms {
         writeln!(
             out,
@@ -107,10 +140,10 @@ pub async fn list(store: &Store, json: bool, out: &mut impl Write) -> anyhow::Re
             m.org_type.as_str(),
             truncate(&m.municipality, 13),
             m.contacts.len(),
-            if m.can_lead { "ja" } else { "nej" }
+            yes_no(m.can_lead, lang)
         )?;
     }
-    writeln!(out, "{} medlemmar", ms.len())?;
+    writeln!(out, "{} {}", ms.len(), lang.pick("medlemmar", "members"))?;
     Ok(())
 }
 
@@ -118,58 +151,60 @@ fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
 }
 
-fn member_id(id: &str) -> anyhow::Result<MemberId> {
-    MemberId::parse(id).map_err(|e| BadInput(format!("medlems-id: {e}")).into())
+fn yes_no(b: bool, lang: Lang) -> &'static str {
+    if b { lang.pick("ja", "yes") } else { lang.pick("nej", "no") }
+}
+
+fn member_id(id: &str, lang: Lang) -> anyhow::Result<MemberId> {
+    MemberId::parse(id).map_err(|e| BadInput(format!("{}: {e}", lang.pick("medlems-id", "member id"))).into())
 }
 
 /// `members show ID`
-pub async fn show(store: &Store, id: &str, out: &mut impl Write) -> anyhow::Result<()> {
-    let id = member_id(id)?;
-    let m = store.member(&id).await?.ok_or_else(|| BadInput(format!("okänd medlem «{id}»")))?;
-    print_member(&m, out)?;
+pub async fn show(store: &Store, id: &str, lang: Lang, out: &mut impl Write) -> anyhow::Result<()> {
+    let id = member_id(id, lang)?;
+    let m = store.member(&id).await?.ok_or_else(|| match lang {
+        Lang::Sv => BadInput(format!("okänd medlem «{id}»")),
+        Lang::En => BadInput(format!("unknown member «{id}»")),
+    })?;
+    print_member(&m, lang, out)?;
     let interests = store.interests_for_member(&id).await?;
     if !interests.is_empty() {
-        writeln!(out, "Svar:")?;
+        writeln!(out, "{}", lang.pick("Svar:", "Answers:"))?;
         for i in interests {
-            let role = i.role.map(|r| format!(", {}", r.label(crate::domain::Lang::Sv))).unwrap_or_default();
+            let role = i.role.map(|r| format!(", {}", r.label(lang))).unwrap_or_default();
             let comment = if i.comment.is_empty() { String::new() } else { format!(" — {}", i.comment) };
-            writeln!(
-                out,
-                "  {} {}{}{} ({})",
-                i.call,
-                i.intent.label(crate::domain::Lang::Sv),
-                role,
-                comment,
-                i.recorded_at.format("%Y-%m-%d")
-            )?;
+            writeln!(out, "  {} {}{}{} ({})", i.call, i.intent.label(lang), role, comment, i.recorded_at.format("%Y-%m-%d"))?;
         }
     }
     Ok(())
 }
 
-fn print_member(m: &Member, out: &mut impl Write) -> std::io::Result<()> {
+fn print_member(m: &Member, lang: Lang, out: &mut impl Write) -> std::io::Result<()> {
     let list = |v: Vec<&str>| if v.is_empty() { "–".to_string() } else { v.join(", ") };
+    // Labels padded to one column: "typ:        " / "type:         ".
+    let w = if lang == Lang::En { 14 } else { 12 };
+    let label = |sv: &str, en: &str| format!("{:<w$}", format!("{}:", lang.pick(sv, en)));
     writeln!(out, "{} ({})", m.name, m.id)?;
-    writeln!(out, "  typ:        {}", m.org_type.label(crate::domain::Lang::Sv))?;
-    writeln!(out, "  kommun:     {}", if m.municipality.is_empty() { "–" } else { &m.municipality })?;
-    writeln!(out, "  kategorier: {}", list(m.categories.iter().map(CategoryId::as_str).collect()))?;
-    writeln!(out, "  nyckelord:  {}", list(m.keywords.iter().map(String::as_str).collect()))?;
-    writeln!(out, "  kan leda:   {}", if m.can_lead { "ja" } else { "nej" })?;
-    writeln!(out, "  språk:      {}", list(m.languages.iter().map(|l| l.code()).collect()))?;
+    writeln!(out, "  {}{}", label("typ", "type"), m.org_type.label(lang))?;
+    writeln!(out, "  {}{}", label("kommun", "municipality"), if m.municipality.is_empty() { "–" } else { &m.municipality })?;
+    writeln!(out, "  {}{}", label("kategorier", "categories"), list(m.categories.iter().map(CategoryId::as_str).collect()))?;
+    writeln!(out, "  {}{}", label("nyckelord", "keywords"), list(m.keywords.iter().map(String::as_str).collect()))?;
+    writeln!(out, "  {}{}", label("kan leda", "can lead"), yes_no(m.can_lead, lang))?;
+    writeln!(out, "  {}{}", label("språk", "languages"), list(m.languages.iter().map(|l| l.code()).collect()))?;
     if !m.notes.is_empty() {
-        writeln!(out, "  erfarenhet: {}", m.notes)?;
+        writeln!(out, "  {}{}", label("erfarenhet", "experience"), m.notes)?;
     }
     if m.contacts.is_empty() {
-        writeln!(out, "  kontakter:  –")?;
+        writeln!(out, "  {}–", label("kontakter", "contacts"))?;
     } else {
-        writeln!(out, "  kontakter:")?;
+        writeln!(out, "  {}:", lang.pick("kontakter", "contacts"))?;
         for c in &m.contacts {
             let mut flags = Vec::new();
             if c.primary {
-                flags.push("primär");
+                flags.push(lang.pick("primär", "primary"));
             }
             if c.unsubscribed {
-                flags.push("avregistrerad");
+                flags.push(lang.pick("avregistrerad", "unsubscribed"));
             }
             let role = if c.role.is_empty() { String::new() } else { format!(", {}", c.role) };
             let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(", ")) };
@@ -180,32 +215,45 @@ fn print_member(m: &Member, out: &mut impl Write) -> std::io::Result<()> {
 }
 
 /// `members export FILE.csv`
-pub async fn export(store: &Store, file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn export(store: &Store, file: &Path, lang: Lang, out: &mut impl Write) -> anyhow::Result<()> {
     let ms = store.list_members().await?;
-    members::write_members_file(file, &ms).with_context(|| format!("kunde inte skriva {}", file.display()))?;
-    writeln!(out, "Skrev {} medlemmar till {}.", ms.len(), file.display())?;
+    members::write_members_file(file, &ms)
+        .with_context(|| format!("{} {}", lang.pick("kunde inte skriva", "could not write"), file.display()))?;
+    match lang {
+        Lang::Sv => writeln!(out, "Skrev {} medlemmar till {}.", ms.len(), file.display())?,
+        Lang::En => writeln!(out, "Wrote {} members to {}.", ms.len(), file.display())?,
+    }
     Ok(())
 }
 
 /// `members forget ID|EMAIL`
-pub async fn forget(store: &Store, target: &str, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn forget(store: &Store, target: &str, now: DateTime<Utc>, lang: Lang, out: &mut impl Write) -> anyhow::Result<()> {
     let rep = match store.forget(target, now).await {
         Ok(r) => r,
         Err(e @ (StoreError::NotFound(_) | StoreError::Invalid(_))) => return Err(BadInput(e.to_string()).into()),
         Err(e) => return Err(e.into()),
     };
-    if rep.contacts == 0 {
-        writeln!(
+    match (rep.contacts == 0, lang) {
+        (true, Lang::Sv) => writeln!(
             out,
             "Ingen registrerad kontakt med den adressen; {} inkomna brev och {} utgående brev rensade från den.",
             rep.replies, rep.outbox
-        )?;
-    } else {
-        writeln!(
+        )?,
+        (true, Lang::En) => writeln!(
+            out,
+            "No registered contact with that address; {} incoming and {} outgoing messages cleared of it.",
+            rep.replies, rep.outbox
+        )?,
+        (false, Lang::Sv) => writeln!(
             out,
             "Raderade personuppgifter för {} kontakt(er): {} svar behåller organisationen men inte personen, {} inkomna brev och {} utgående brev rensade.",
             rep.contacts, rep.interests, rep.replies, rep.outbox
-        )?;
+        )?,
+        (false, Lang::En) => writeln!(
+            out,
+            "Erased personal data of {} contact(s): {} answers keep the organisation but not the person, {} incoming and {} outgoing messages cleared.",
+            rep.contacts, rep.interests, rep.replies, rep.outbox
+        )?,
     }
     Ok(())
 }
@@ -259,9 +307,12 @@ impl MatchJson {
 }
 
 /// `match CALL_REF [--json]`
-pub async fn run_match(store: &Store, call_ref: &str, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
-    let r = CallRef::parse(call_ref).ok_or_else(|| BadInput(format!("«{call_ref}» är ingen utlysningsreferens (t.ex. PSI-0042)")))?;
-    let stored = store.get_call(r).await?.ok_or_else(|| BadInput(format!("okänd utlysning {r}")))?;
+pub async fn run_match(store: &Store, call_ref: &str, json: bool, lang: Lang, out: &mut impl Write) -> anyhow::Result<()> {
+    let r = CallRef::parse(call_ref).ok_or_else(|| match lang {
+        Lang::Sv => BadInput(format!("«{call_ref}» är ingen utlysningsreferens (t.ex. PSI-0042)")),
+        Lang::En => BadInput(format!("«{call_ref}» is not a call reference (e.g. PSI-0042)")),
+    })?;
+    let stored = store.get_call(r).await?.ok_or_else(|| BadInput(format!("{} {r}", lang.pick("okänd utlysning", "unknown call"))))?;
     let ms = store.list_members().await?;
     let answers = store.answers_for_call(r).await?;
     let matches = match_members(&stored.call, &stored.categories, &ms, &answers);
@@ -274,13 +325,13 @@ pub async fn run_match(store: &Store, call_ref: &str, json: bool, out: &mut impl
     let name = |id: &MemberId| ms.iter().find(|m| &m.id == id).map(|m| m.name.as_str()).unwrap_or("");
     writeln!(out, "{r} {} ({})", stored.call.title, stored.call.funder)?;
     if ms.is_empty() {
-        writeln!(out, "Inga medlemmar inlästa.")?;
+        writeln!(out, "{}", lang.pick("Inga medlemmar inlästa.", "No members imported."))?;
         return Ok(());
     }
     if matches.is_empty() {
-        writeln!(out, "\nIngen medlem passar utlysningen.")?;
+        writeln!(out, "{}", lang.pick("\nIngen medlem passar utlysningen.", "\nNo member fits the call."))?;
     } else {
-        writeln!(out, "\nMedlemmar som passar (bäst först):")?;
+        writeln!(out, "{}", lang.pick("\nMedlemmar som passar (bäst först):", "\nMembers that fit (best first):"))?;
         for (i, m) in matches.iter().enumerate() {
             writeln!(
                 out,
@@ -288,20 +339,27 @@ pub async fn run_match(store: &Store, call_ref: &str, json: bool, out: &mut impl
                 i + 1,
                 m.member.as_str(),
                 m.score,
-                if m.eligible_lead { "kan leda" } else { "partner" },
+                if m.eligible_lead { lang.pick("kan leda", "can lead") } else { "partner" },
                 name(&m.member),
                 m.reasons.join("; ")
             )?;
         }
     }
     if proposals.is_empty() {
-        writeln!(out, "\nInget förslag på konsortium: färre än två medlemmar passar utlysningen.")?;
+        writeln!(
+            out,
+            "{}",
+            lang.pick(
+                "\nInget förslag på konsortium: färre än två medlemmar passar utlysningen.",
+                "\nNo consortium proposal: fewer than two members fit the call."
+            )
+        )?;
     } else {
-        writeln!(out, "\nFörslag på konsortium:")?;
+        writeln!(out, "{}", lang.pick("\nFörslag på konsortium:", "\nConsortium proposals:"))?;
         for (i, p) in proposals.iter().enumerate() {
             let partners: Vec<String> = p.partners.iter().map(|x| format!("{} ({})", x, name(x))).collect();
-            writeln!(out, "{:>3}. projektägare: {} ({})", i + 1, p.lead, name(&p.lead))?;
-            writeln!(out, "     partner: {}", partners.join(", "))?;
+            writeln!(out, "{:>3}. {}: {} ({})", i + 1, lang.pick("projektägare", "lead"), p.lead, name(&p.lead))?;
+            writeln!(out, "     {}: {}", lang.pick("partner", "partners"), partners.join(", "))?;
             writeln!(out, "     {}", p.rationale)?;
         }
     }

@@ -9,6 +9,7 @@ pub mod mail;
 pub mod members;
 
 use crate::config::Config;
+use crate::domain::Lang;
 use crate::jobs::Ctx;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
@@ -163,6 +164,7 @@ pub fn main() -> ExitCode {
     init_tracing(matches!(cli.command, Command::Serve));
     // An MTA pipe retries on EX_TEMPFAIL (75) instead of bouncing the member's reply.
     let tempfail = matches!(&cli.command, Command::Mail(m) if matches!(m.command, mail::MailCommand::Ingest { .. }));
+    let config_path = cli.config.clone();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -173,7 +175,9 @@ pub fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("fel: {e:#}");
+            // The config's language when it can be read (it may be what failed).
+            let lang = Config::load(&config_path).map_or(core::default_lang(), |c| c.partnership.lang);
+            eprintln!("{}: {e:#}", lang.pick("fel", "error"));
             match (is_bad_input(&e), tempfail) {
                 (true, _) => ExitCode::from(2),
                 (false, true) => ExitCode::from(75),
@@ -220,29 +224,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_timezone(&Utc);
             let started = std::time::Instant::now();
             let r = crate::demo::run_demo(&dir, at).await?;
-            print_demo(&r, started.elapsed(), out)?;
+            print_demo(&r, started.elapsed(), Lang::Sv, out)?;
             Ok(())
         }
         Command::Init { members } => {
             let ctx = open(&cli.config).await?;
-            writeln!(out, "Konfigurationen {} är giltig.", cli.config.display())?;
-            writeln!(out, "Databasen {} är klar.", ctx.config.database_url)?;
-            writeln!(out, "{} källor, {} kategorier.", ctx.sources.len(), ctx.model.categories().len())?;
+            let lang = ctx.config.partnership.lang;
+            let (sources, categories) = (ctx.sources.len(), ctx.model.categories().len());
+            match lang {
+                Lang::Sv => {
+                    writeln!(out, "Konfigurationen {} är giltig.", cli.config.display())?;
+                    writeln!(out, "Databasen {} är klar.", ctx.config.database_url)?;
+                    writeln!(out, "{sources} källor, {categories} kategorier.")?;
+                }
+                Lang::En => {
+                    writeln!(out, "The config {} is valid.", cli.config.display())?;
+                    writeln!(out, "The database {} is ready.", ctx.config.database_url)?;
+                    writeln!(out, "{sources} sources, {categories} categories.")?;
+                }
+            }
             if let Some(file) = members {
-                members::import(&ctx.store, &file, &crate::jobs::theme_ids(&ctx.model), now, out).await?;
+                members::import(&ctx.store, &file, &crate::jobs::theme_ids(&ctx.model), now, lang, out).await?;
             }
             Ok(())
         }
         Command::Poll { source } => {
             let ctx = open(&cli.config).await?;
+            let lang = ctx.config.partnership.lang;
             if let Some(s) = &source
                 && !ctx.sources.iter().any(|x| &x.name == s)
             {
-                return Err(BadInput(format!("--source: ingen källa heter «{s}»")).into());
+                return Err(BadInput(match lang {
+                    Lang::Sv => format!("--source: ingen källa heter «{s}»"),
+                    Lang::En => format!("--source: no source is called «{s}»"),
+                })
+                .into());
             }
             let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let fetched = lang.pick("hämtat", "fetched");
             let progress = move |p: crate::sources::Progress<'_>| {
-                let mark = if p.ok { "ok" } else { "FEL" };
+                let mark = if p.ok { "ok" } else { lang.pick("FEL", "FAILED") };
                 if tty {
                     let filled = p.done * 20 / p.total.max(1);
                     eprint!(
@@ -257,15 +278,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         eprintln!();
                     }
                 } else {
-                    eprintln!("hämtat {}/{}: {} {mark}", p.done, p.total, p.source);
+                    eprintln!("{fetched} {}/{}: {} {mark}", p.done, p.total, p.source);
                 }
             };
             let r = crate::jobs::poll::run_poll_with_progress(&ctx, source.as_deref(), now, &progress).await?;
-            writeln!(out, "{}", r.poll)?;
+            writeln!(out, "{}", r.poll.table(lang))?;
             Ok(())
         }
         Command::Calls(args) => {
             let ctx = open(&cli.config).await?;
+            let lang = ctx.config.partnership.lang;
+            let new_or_updated =
+                |new: bool| if new { lang.pick("ny", "new") } else { lang.pick("fanns redan (uppdaterad)", "already there (updated)") };
             match args.command {
                 None => core::calls_list(&ctx, args.open, args.category, args.json, now, out).await,
                 Some(CallsCommand::Dismiss { reference }) => core::calls_mark(&ctx, &reference, false, now, out).await,
@@ -278,7 +302,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let refs: Vec<_> = got.iter().map(|g| g.reference).collect();
                     crate::jobs::poll::classify_refs(&ctx, &refs).await?;
                     for g in got {
-                        writeln!(out, "{} {}", g.reference, if g.new { "ny" } else { "fanns redan (uppdaterad)" })?;
+                        writeln!(out, "{} {}", g.reference, new_or_updated(g.new))?;
                     }
                     Ok(())
                 }
@@ -290,7 +314,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let m = crate::sources::manual::ManualCall { title, url, funder, deadline, text, lang: None };
                     let got = crate::sources::manual::add_manual(&ctx.store, &m, now).await.map_err(|e| BadInput(e.to_string()))?;
                     crate::jobs::poll::classify_refs(&ctx, &[got.reference]).await?;
-                    writeln!(out, "{} {}", got.reference, if got.new { "ny" } else { "fanns redan (uppdaterad)" })?;
+                    writeln!(out, "{} {}", got.reference, new_or_updated(got.new))?;
                     Ok(())
                 }
             }
@@ -299,27 +323,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if all {
                 let ctx = open(&cli.config).await?;
                 let n = crate::jobs::poll::classify_all(&ctx).await?;
-                writeln!(out, "Klassificerade om {n} utlysningar.")?;
+                match ctx.config.partnership.lang {
+                    Lang::Sv => writeln!(out, "Klassificerade om {n} utlysningar.")?,
+                    Lang::En => writeln!(out, "Reclassified {n} calls.")?,
+                }
                 return Ok(());
             }
-            let model = model_for(&cli.config)?;
-            classify::handle_classify(&model, &args, out)
+            let (model, lang) = model_for(&cli.config)?;
+            classify::handle_classify(&model, &args, lang, out)
         }
         Command::Eval(EvalCommand::Classify(a)) => {
-            let model = model_for(&cli.config)?;
+            let (model, _) = model_for(&cli.config)?;
             classify::run_eval_classify(&model, &a.data, a.field, a.max_chars, out)
         }
         Command::Eval(EvalCommand::Agreement(a)) => {
-            let model = model_for(&cli.config)?;
+            let (model, _) = model_for(&cli.config)?;
             classify::run_eval_agreement(&model, &a.pairs, out)
         }
         Command::Members(args) => {
             let ctx = open(&cli.config).await?;
-            members::run_members(&ctx.store, &args, &crate::jobs::theme_ids(&ctx.model), now, out).await
+            members::run_members(&ctx.store, &args, &crate::jobs::theme_ids(&ctx.model), now, ctx.config.partnership.lang, out).await
         }
         Command::Match(args) => {
             let ctx = open(&cli.config).await?;
-            members::run_match(&ctx.store, &args.call, args.json, out).await
+            members::run_match(&ctx.store, &args.call, args.json, ctx.config.partnership.lang, out).await
         }
         Command::Digest { week, dry_run, out: dir } => {
             let ctx = open(&cli.config).await?;
@@ -328,9 +355,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Notify => {
             let ctx = open(&cli.config).await?;
             let r = crate::jobs::notify::run_notify(&ctx, now).await?;
-            writeln!(out, "{} utskick till {} medlemmar om {} utlysningar.", r.queued, r.members, r.calls)?;
             let s = crate::jobs::send::run_send(&ctx, now).await?;
-            writeln!(out, "Skickade {}, ej skickade {}.", s.sent, s.retrying + s.failed)?;
+            match ctx.config.partnership.lang {
+                Lang::Sv => {
+                    writeln!(out, "{} utskick till {} medlemmar om {} utlysningar.", r.queued, r.members, r.calls)?;
+                    writeln!(out, "Skickade {}, ej skickade {}.", s.sent, s.retrying + s.failed)?;
+                }
+                Lang::En => {
+                    writeln!(out, "{} notifications to {} members about {} calls.", r.queued, r.members, r.calls)?;
+                    writeln!(out, "Sent {}, not sent {}.", s.sent, s.retrying + s.failed)?;
+                }
+            }
             Ok(())
         }
         Command::Mail(args) => mail::run(&args, &cli.config, now, out).await,
@@ -358,14 +393,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The classification model for commands that need no database: the
-/// config's lexicon when the config can be read, else the built-in one.
-fn model_for(config: &Path) -> anyhow::Result<crate::classify::Model> {
+/// The classification model for commands that need no database, and the
+/// language to speak: the config's lexicon and language when the config can
+/// be read, else the built-in lexicon and Swedish.
+fn model_for(config: &Path) -> anyhow::Result<(crate::classify::Model, Lang)> {
     if config.exists() {
         let cfg = load_config(config)?;
-        return Ok(crate::classify::Model::from_file(&cfg.classify.categories_file)?);
+        return Ok((crate::classify::Model::from_file(&cfg.classify.categories_file)?, cfg.partnership.lang));
     }
-    Ok(crate::classify::Model::builtin()?)
+    Ok((crate::classify::Model::builtin()?, core::default_lang()))
 }
 
 async fn print_sources_status(ctx: &Ctx, out: &mut impl Write) -> anyhow::Result<()> {
@@ -373,37 +409,49 @@ async fn print_sources_status(ctx: &Ctx, out: &mut impl Write) -> anyhow::Result
     if rows.is_empty() {
         return Ok(());
     }
-    writeln!(out, "Källor:")?;
+    let lang = ctx.config.partnership.lang;
+    writeln!(out, "{}", lang.pick("Källor:", "Sources:"))?;
     let tz = ctx.config.partnership.tz;
     for s in rows {
-        let last = s.last_success_at.map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "aldrig".into());
-        let err = match (&s.last_error, s.consecutive_failures) {
-            (Some(e), n) if n > 0 => format!("  FEL ({n} i rad): {e}"),
+        let last = s
+            .last_success_at
+            .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| lang.pick("aldrig", "never").into());
+        let err = match (&s.last_error, s.consecutive_failures, lang) {
+            (Some(e), n, Lang::Sv) if n > 0 => format!("  FEL ({n} i rad): {e}"),
+            (Some(e), n, Lang::En) if n > 0 => format!("  FAILED ({n} in a row): {e}"),
             _ => String::new(),
         };
-        writeln!(out, "  {:<28} senast ok {last}{err}", s.name)?;
+        writeln!(out, "  {:<28} {} {last}{err}", s.name, lang.pick("senast ok", "last ok"))?;
     }
     Ok(())
 }
 
-fn print_demo(r: &crate::demo::DemoReport, took: std::time::Duration, out: &mut impl Write) -> anyhow::Result<()> {
+/// The demo's summary. The demo always runs a Swedish config, so the caller
+/// passes Swedish; English is there for symmetry.
+fn print_demo(r: &crate::demo::DemoReport, took: std::time::Duration, lang: Lang, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "psi-radar demo ({:.1} s)", took.as_secs_f64())?;
-    writeln!(out, "  källor: {} ({} med fel)", r.sources, r.failed_sources.len())?;
+    writeln!(out, "  {}: {} ({} {})", lang.pick("källor", "sources"), r.sources, r.failed_sources.len(), lang.pick("med fel", "failed"))?;
     for f in &r.failed_sources {
         writeln!(out, "    {f}")?;
     }
-    writeln!(out, "  utlysningar: {}", r.calls)?;
+    writeln!(out, "  {}: {}", lang.pick("utlysningar", "calls"), r.calls)?;
     for (cat, n) in &r.per_category {
         writeln!(out, "    {cat:<6} {n}")?;
     }
-    writeln!(out, "  medlemmar: {}, matchningar: {}", r.members, r.matches)?;
-    writeln!(out, "  veckobrev: {}", r.digest_subject)?;
-    writeln!(out, "  medlemsutskick: {}", r.notifications)?;
-    writeln!(out, "  svar från medlemmar (läst som svarsmejl): {}", r.replies.len())?;
+    writeln!(out, "  {}: {}, {}: {}", lang.pick("medlemmar", "members"), r.members, lang.pick("matchningar", "matches"), r.matches)?;
+    writeln!(out, "  {}: {}", lang.pick("veckobrev", "digest"), r.digest_subject)?;
+    writeln!(out, "  {}: {}", lang.pick("medlemsutskick", "member notifications"), r.notifications)?;
+    writeln!(
+        out,
+        "  {}: {}",
+        lang.pick("svar från medlemmar (läst som svarsmejl)", "replies from members (read as reply mail)"),
+        r.replies.len()
+    )?;
     for line in &r.replies {
         writeln!(out, "    {line}")?;
     }
-    writeln!(out, "  filer:")?;
+    writeln!(out, "  {}:", lang.pick("filer", "files"))?;
     for f in &r.files {
         writeln!(out, "    {}", f.display())?;
     }

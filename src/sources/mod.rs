@@ -15,7 +15,7 @@ pub mod spec;
 pub mod standing;
 pub mod vinnova;
 
-use crate::domain::{CallRef, RawCall};
+use crate::domain::{CallRef, Lang, RawCall};
 use crate::normalize::dedup::{Outcome, ingest};
 use crate::store::Store;
 use crate::store::sources::{SourceState, SourceSuccess};
@@ -82,16 +82,35 @@ impl PollReport {
     }
 }
 
-impl fmt::Display for PollReport {
-    /// The table `psi-radar poll` prints (Swedish).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl PollReport {
+    /// The table `psi-radar poll` prints, in `lang`.
+    pub fn table(&self, lang: Lang) -> String {
         let w = self.sources.iter().map(|s| s.name.chars().count()).max().unwrap_or(5).max(5);
-        writeln!(f, "{:<w$}  {:>5}  {:>7}  {:>9}  {:>9}  status", "källa", "nya", "ändrade", "oförändr.", "byte")?;
+        let mut t = format!(
+            "{:<w$}  {:>5}  {:>7}  {:>9}  {:>9}  status\n",
+            lang.pick("källa", "source"),
+            lang.pick("nya", "new"),
+            lang.pick("ändrade", "changed"),
+            lang.pick("oförändr.", "unchanged"),
+            lang.pick("byte", "bytes")
+        );
         for s in &self.sources {
-            let status = s.error.as_deref().map_or("ok".to_string(), |e| format!("FEL: {e}"));
-            writeln!(f, "{:<w$}  {:>5}  {:>7}  {:>9}  {:>9}  {status}", s.name, s.new, s.changed, s.unchanged, s.bytes)?;
+            let status = s.error.as_deref().map_or("ok".to_string(), |e| format!("{}: {e}", lang.pick("FEL", "FAILED")));
+            t.push_str(&format!("{:<w$}  {:>5}  {:>7}  {:>9}  {:>9}  {status}\n", s.name, s.new, s.changed, s.unchanged, s.bytes));
         }
-        write!(f, "totalt: {} nya, {} ändrade, {} källor med fel", self.new.len(), self.changed.len(), self.failed().count())
+        let (n, c, f) = (self.new.len(), self.changed.len(), self.failed().count());
+        t.push_str(&match lang {
+            Lang::Sv => format!("totalt: {n} nya, {c} ändrade, {f} källor med fel"),
+            Lang::En => format!("total: {n} new, {c} changed, {f} sources failed"),
+        });
+        t
+    }
+}
+
+impl fmt::Display for PollReport {
+    /// The table `psi-radar poll` prints (Swedish; see [`PollReport::table`]).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.table(Lang::Sv))
     }
 }
 

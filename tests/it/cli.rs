@@ -117,6 +117,33 @@ fn serve_starts_schedules_and_stops_on_sigterm() {
     assert!(status.lines().any(|l| l.trim_start().starts_with("send") && l.contains("ok")), "the scheduler ran the send job: {status}");
 }
 
+#[test]
+fn language_en_makes_the_cli_speak_english() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("[partnership]\n", "[partnership]\nlanguage = \"en\"\n");
+    std::fs::write(&cfg, text).unwrap();
+    let run = |args: &[&str]| {
+        let o = bin().args(args).arg("--config").arg(&cfg).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let init = run(&["init", "--members", repo("fixtures/members.csv").to_str().unwrap()]);
+    assert!(init.contains("is valid") && init.contains("40 new"), "{init}");
+    let list = run(&["members", "list"]);
+    assert!(list.contains("40 members") && list.contains("municipality"), "{list}");
+    assert!(!list.contains("medlemmar"), "{list}");
+    let calls = run(&["calls"]);
+    assert!(calls.contains("No calls."), "{calls}");
+    let status = run(&["status"]);
+    assert!(status.contains("Jobs (last run):") && status.contains("Open calls:"), "{status}");
+    // An error the user made, in English too.
+    let o = bin().args(["match", "nonsense", "--config"]).arg(&cfg).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.starts_with("error: ") && err.contains("is not a call reference"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn poll_reports_per_source_with_progress_lines() {
     let (addr, _server) = psi_radar::sources::fixture_server::serve_fixtures(repo("fixtures/sources")).await.unwrap();

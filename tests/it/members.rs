@@ -20,7 +20,7 @@ fn id(s: &str) -> MemberId {
 async fn imported() -> Store {
     let st = store().await;
     let mut out = Vec::new();
-    cli::import(&st, &fixture("members.csv"), &default_themes(), now(), &mut out).await.unwrap();
+    cli::import(&st, &fixture("members.csv"), &default_themes(), now(), Lang::Sv, &mut out).await.unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with("Läste 40 medlemmar och 46 kontakter"), "{text}");
     st
@@ -96,7 +96,7 @@ async fn fixture_imports_and_reimport_does_not_duplicate() {
 async fn bad_file_reports_lines_and_imports_nothing() {
     let st = store().await;
     let path = fixture("members/bad.csv");
-    let err = cli::import(&st, &path, &default_themes(), now(), &mut Vec::new()).await.unwrap_err();
+    let err = cli::import(&st, &path, &default_themes(), now(), Lang::Sv, &mut Vec::new()).await.unwrap_err();
     assert!(err.downcast_ref::<BadInput>().is_some(), "exit code 2");
     let text = err.to_string();
     let p = path.display();
@@ -119,7 +119,7 @@ async fn export_round_trips() {
     let st = imported().await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("export.csv");
-    cli::export(&st, &out, &mut Vec::new()).await.unwrap();
+    cli::export(&st, &out, Lang::Sv, &mut Vec::new()).await.unwrap();
     let again = read_members_file(&out, &default_themes()).unwrap();
     assert_eq!(again, st.list_members().await.unwrap());
     // importing the export changes nothing
@@ -194,7 +194,7 @@ async fn forget_erases_person_but_keeps_organisations_answer() {
     }
 
     let mut out = Vec::new();
-    cli::forget(&st, "ANNA.LINDQVIST@activa.example.org", now(), &mut out).await.unwrap();
+    cli::forget(&st, "ANNA.LINDQVIST@activa.example.org", now(), Lang::Sv, &mut out).await.unwrap();
     assert!(String::from_utf8(out).unwrap().starts_with("Raderade personuppgifter för 1 kontakt(er)"));
 
     assert!(st.contact_by_email("anna.lindqvist@activa.example.org").await.unwrap().is_none());
@@ -218,14 +218,14 @@ async fn forget_erases_person_but_keeps_organisations_answer() {
     assert!(String::from_utf8(rows[1].1.clone()).unwrap().contains("Stiftelsen Activa ([raderad], [raderad]) ja"));
 
     // unknown targets are the user's error
-    let err = cli::forget(&st, "ingen_sadan", now(), &mut Vec::new()).await.unwrap_err();
+    let err = cli::forget(&st, "ingen_sadan", now(), Lang::Sv, &mut Vec::new()).await.unwrap_err();
     assert!(err.downcast_ref::<BadInput>().is_some());
     // an address that is no contact: its stored mail is still cleaned
     let mut out = Vec::new();
-    cli::forget(&st, "okand@example.org", now(), &mut out).await.unwrap();
+    cli::forget(&st, "okand@example.org", now(), Lang::Sv, &mut out).await.unwrap();
     assert!(String::from_utf8(out).unwrap().starts_with("Ingen registrerad kontakt"));
     // forgetting a whole member's contacts
-    cli::forget(&st, "activa", now(), &mut Vec::new()).await.unwrap();
+    cli::forget(&st, "activa", now(), Lang::Sv, &mut Vec::new()).await.unwrap();
     assert!(st.member(&id("activa")).await.unwrap().unwrap().contacts.is_empty());
 }
 
@@ -236,7 +236,7 @@ async fn match_command_json_and_text() {
     st.record_interest(r, &id("verdandi"), None, Intent::No, None, "", None, now()).await.unwrap();
 
     let mut out = Vec::new();
-    cli::run_match(&st, &r.to_string(), true, &mut out).await.unwrap();
+    cli::run_match(&st, &r.to_string(), true, Lang::Sv, &mut out).await.unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let obj = v.as_object().unwrap();
     assert_eq!(obj.keys().collect::<Vec<_>>(), ["call", "matches", "proposals"]);
@@ -260,14 +260,14 @@ async fn match_command_json_and_text() {
     assert!(v["proposals"].as_array().unwrap().len() <= 3);
 
     let mut out = Vec::new();
-    cli::run_match(&st, &r.to_string(), false, &mut out).await.unwrap();
+    cli::run_match(&st, &r.to_string(), false, Lang::Sv, &mut out).await.unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("Medlemmar som passar (bäst först):") && text.contains("Förslag på konsortium:"), "{text}");
 
     // unknown call: bad input
-    let err = cli::run_match(&st, "PSI-9999", true, &mut Vec::new()).await.unwrap_err();
+    let err = cli::run_match(&st, "PSI-9999", true, Lang::Sv, &mut Vec::new()).await.unwrap_err();
     assert!(err.downcast_ref::<BadInput>().is_some());
-    let err = cli::run_match(&st, "nonsense", true, &mut Vec::new()).await.unwrap_err();
+    let err = cli::run_match(&st, "nonsense", true, Lang::Sv, &mut Vec::new()).await.unwrap_err();
     assert!(err.downcast_ref::<BadInput>().is_some());
 }
 
@@ -281,7 +281,7 @@ async fn energy_call_skips_sports_and_narrow_call_says_no_proposal() {
     );
     let r = stored_call(&st, &energy, &[("SC3", 0.9), ("SC5", 0.35)]).await;
     let mut out = Vec::new();
-    cli::run_match(&st, &r.to_string(), true, &mut out).await.unwrap();
+    cli::run_match(&st, &r.to_string(), true, Lang::Sv, &mut out).await.unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let text = v["proposals"].to_string();
     assert!(!v["proposals"].as_array().unwrap().is_empty());
@@ -290,7 +290,7 @@ async fn energy_call_skips_sports_and_narrow_call_says_no_proposal() {
     let narrow = call("Xyz", "Qwerty.", "Okänd finansiär");
     let r = stored_call(&st, &narrow, &[]).await;
     let mut out = Vec::new();
-    cli::run_match(&st, &r.to_string(), false, &mut out).await.unwrap();
+    cli::run_match(&st, &r.to_string(), false, Lang::Sv, &mut out).await.unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("Inget förslag på konsortium: färre än två medlemmar passar utlysningen."), "{text}");
 }
@@ -299,17 +299,17 @@ async fn energy_call_skips_sports_and_narrow_call_says_no_proposal() {
 async fn list_and_show() {
     let st = imported().await;
     let mut out = Vec::new();
-    cli::list(&st, false, &mut out).await.unwrap();
+    cli::list(&st, false, Lang::Sv, &mut out).await.unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("orebro_k") && text.ends_with("40 medlemmar\n"), "{text}");
     let mut out = Vec::new();
-    cli::list(&st, true, &mut out).await.unwrap();
+    cli::list(&st, true, Lang::Sv, &mut out).await.unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 40);
     let mut out = Vec::new();
-    cli::show(&st, "activa", &mut out).await.unwrap();
+    cli::show(&st, "activa", Lang::Sv, &mut out).await.unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with("Stiftelsen Activa (activa)") && text.contains("[primär]"), "{text}");
-    let err = cli::show(&st, "finns_inte", &mut Vec::new()).await.unwrap_err();
+    let err = cli::show(&st, "finns_inte", Lang::Sv, &mut Vec::new()).await.unwrap_err();
     assert!(err.downcast_ref::<BadInput>().is_some());
 }
