@@ -176,7 +176,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // The config's language when it can be read (it may be what failed).
-            let lang = Config::load(&config_path).map_or(core::default_lang(), |c| c.partnership.lang);
+            let lang = Config::load(&config_path).map_or(crate::domain::Lang::Sv, |c| c.partnership.lang);
             eprintln!("{}: {e:#}", lang.pick("fel", "error"));
             match (is_bad_input(&e), tempfail) {
                 (true, _) => ExitCode::from(2),
@@ -401,7 +401,7 @@ fn model_for(config: &Path) -> anyhow::Result<(crate::classify::Model, Lang)> {
         let cfg = load_config(config)?;
         return Ok((crate::classify::Model::from_file(&cfg.classify.categories_file)?, cfg.partnership.lang));
     }
-    Ok((crate::classify::Model::builtin()?, core::default_lang()))
+    Ok((crate::classify::Model::builtin()?, crate::domain::Lang::Sv))
 }
 
 async fn print_sources_status(ctx: &Ctx, out: &mut impl Write) -> anyhow::Result<()> {
