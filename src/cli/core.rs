@@ -74,17 +74,22 @@ pub async fn calls_list(
     Ok(())
 }
 
-pub fn parse_ref(s: &str) -> Result<CallRef, BadInput> {
-    CallRef::parse(s).ok_or_else(|| BadInput(format!("«{s}» är ingen utlysningsreferens (t.ex. PSI-0042)")))
+pub fn parse_ref(s: &str, lang: crate::domain::Lang) -> Result<CallRef, BadInput> {
+    CallRef::parse(s).ok_or_else(|| {
+        BadInput(match lang {
+            crate::domain::Lang::Sv => format!("«{s}» är ingen utlysningsreferens (t.ex. PSI-0042)"),
+            crate::domain::Lang::En => format!("“{s}” is not a call reference (e.g. PSI-0042)"),
+        })
+    })
 }
 
 pub async fn calls_mark(ctx: &Ctx, reference: &str, watch: bool, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
-    let r = parse_ref(reference)?;
+    let lang = ctx.config.partnership.lang;
+    let r = parse_ref(reference, lang)?;
     let ok = if watch { ctx.store.watch_call(r, now).await? } else { ctx.store.dismiss_call(r, now).await? };
     if !ok {
-        return Err(BadInput(format!("{r} finns inte")).into());
+        return Err(BadInput(format!("{r} {}", lang.pick("finns inte", "does not exist"))).into());
     }
-    let lang = ctx.config.partnership.lang;
     let what = if watch {
         lang.pick("bevakas och visas överst till sista dagen", "is watched and kept on top until its deadline")
     } else {
@@ -144,7 +149,9 @@ pub async fn digest(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let week = match week {
-        Some(w) => Some(Week::parse(&w).ok_or_else(|| BadInput(format!("--week «{w}»: ange vecka som 2026-W48")))?),
+        Some(w) => Some(Week::parse(&w).ok_or_else(|| {
+            BadInput(format!("--week «{w}»: {}", ctx.config.partnership.lang.pick("ange vecka som 2026-W48", "give the week as 2026-W48")))
+        })?),
         None => None,
     };
     let report = crate::jobs::digest::run_digest(ctx, week, now, dry_run).await?;
