@@ -33,7 +33,7 @@ pub async fn run_poll_with_progress(
 ) -> anyhow::Result<PollJobReport> {
     super::recorded(ctx, "poll", now, || async {
         let poll = poll_sources_with_progress(&ctx.store, &ctx.fetcher, &ctx.sources, only, now, progress).await;
-        let mut refs: Vec<CallRef> = poll.new.iter().chain(poll.changed.iter()).copied().collect();
+        let mut refs: Vec<CallRef> = poll.new.iter().chain(poll.changed.iter()).chain(poll.merged.iter()).copied().collect();
         refs.sort();
         refs.dedup();
         let classified = classify_refs(ctx, &refs).await?;

@@ -5,7 +5,7 @@
 //! call; otherwise the call is inserted.
 
 use super::{canonical_url, normalize, title_key};
-use crate::domain::{Call, CallRef, RawCall};
+use crate::domain::{Call, CallRef, RawCall, Translation};
 use crate::store::calls::{Change, DedupCandidate};
 use crate::store::{Result, Store};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -74,6 +74,42 @@ fn keep_missing(mut new: Call, old: &Call) -> Call {
     new
 }
 
+/// A second source's reading of a known call in another language becomes
+/// that call's translation (so classification and AU see both); a call with
+/// no deadline takes the second source's. Returns `Changed` when it did
+/// either (the poll then classifies the call again), else `Unchanged`.
+async fn add_translation(store: &Store, r: CallRef, other: &Call, now: DateTime<Utc>) -> Result<Outcome> {
+    let Some(stored) = store.get_call(r).await? else { return Ok(Outcome::Unchanged) };
+    let mut call = stored.call.clone();
+    let mut touched = false;
+    if other.lang != call.lang && !other.title.trim().is_empty() {
+        let text = if other.text.is_empty() { other.summary.clone() } else { other.text.clone() };
+        match call.translations.iter_mut().find(|t| t.lang == other.lang) {
+            Some(t) if t.title == other.title && (t.text == text || text.is_empty()) => {}
+            Some(t) => {
+                t.title = other.title.clone();
+                if !text.is_empty() {
+                    t.text = text;
+                }
+                touched = true;
+            }
+            None => {
+                call.translations.push(Translation { lang: other.lang, title: other.title.clone(), text });
+                touched = true;
+            }
+        }
+    }
+    if call.deadlines.is_empty() && !other.deadlines.is_empty() {
+        call.deadlines = other.deadlines.clone();
+        touched = true;
+    }
+    if !touched {
+        return Ok(Outcome::Unchanged);
+    }
+    let changes = store.update_call(r, &call, &canonical_url(&call.url), &title_key(&call.title), now).await?;
+    Ok(Outcome::Changed(changes))
+}
+
 /// What happened to one listing.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -107,6 +143,12 @@ pub async fn ingest(
     let canon = canonical_url(&call.url);
     let key = title_key(&call.title);
     if let Some(r) = store.call_by_listing(source, &raw.source_key).await? {
+        if store.primary_source(r).await?.is_some_and(|p| p != source) {
+            // Another source's call: this listing adds its language, never rewrites the call.
+            let outcome = add_translation(store, r, &call, now).await?;
+            store.upsert_listing(r, source, raw, now).await?;
+            return Ok(Ingested { reference: r, outcome });
+        }
         let same_raw = store.listing_raw(source, &raw.source_key).await?.as_ref() == Some(raw);
         let stored = store.get_call(r).await?;
         let outcome = match stored {
@@ -123,6 +165,7 @@ pub async fn ingest(
         return Ok(Ingested { reference: r, outcome });
     }
     if let Some(r) = store.calls_by_canonical_url(&canon).await?.into_iter().next() {
+        add_translation(store, r, &call, now).await?;
         store.upsert_listing(r, source, raw, now).await?;
         return Ok(Ingested { reference: r, outcome: Outcome::Merged });
     }
@@ -133,6 +176,7 @@ pub async fn ingest(
         .filter_map(|c| same_call(&call, &c).map(|s| (s, c.reference)))
         .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
     if let Some((_, r)) = best {
+        add_translation(store, r, &call, now).await?;
         store.upsert_listing(r, source, raw, now).await?;
         return Ok(Ingested { reference: r, outcome: Outcome::Merged });
     }
@@ -170,6 +214,31 @@ mod tests {
         assert_eq!(b, Ingested { reference: a.reference, outcome: Outcome::Merged });
         let stored = store.get_call(a.reference).await.unwrap().unwrap();
         assert_eq!(stored.sources, vec!["vinnova".to_string(), "vinnova-rss".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn a_second_source_adds_its_language_but_never_rewrites_the_call() {
+        let store = Store::memory().await.unwrap();
+        let mut sv = raw("A1", "Social innovation för inkludering 2026", "https://vinnova.se/a", dl(2026, 3, 17));
+        sv.lang = Some(Lang::Sv);
+        sv.text = Some("Utlysningen stödjer idéburna organisationer som arbetar med inkludering.".into());
+        let mut en = raw("feed-9", "Social innovation for inclusion 2026", "https://vinnova.se/en/b", dl(2026, 3, 17));
+        en.lang = Some(Lang::En);
+        en.text = Some("The call supports civil society organisations working for inclusion.".into());
+        let a = ingest(&store, "vinnova", &sv, "Vinnova", false, now()).await.unwrap();
+        ingest(&store, "vinnova-rss", &en, "Vinnova", false, now()).await.unwrap();
+        let stored = store.get_call(a.reference).await.unwrap().unwrap().call;
+        assert_eq!(stored.title, "Social innovation för inkludering 2026");
+        assert_eq!(stored.translations.len(), 1);
+        assert_eq!(stored.translations[0].lang, Lang::En);
+        assert_eq!(stored.translations[0].title, "Social innovation for inclusion 2026");
+        // The feed changes its wording: the translation follows, the call's own title stays.
+        en.title = "Social innovation for inclusion (2026)".into();
+        let b = ingest(&store, "vinnova-rss", &en, "Vinnova", false, now()).await.unwrap();
+        assert!(matches!(b.outcome, Outcome::Changed(ref c) if c.is_empty()), "{b:?}");
+        let stored = store.get_call(a.reference).await.unwrap().unwrap().call;
+        assert_eq!(stored.title, "Social innovation för inkludering 2026");
+        assert_eq!(stored.translations[0].title, "Social innovation for inclusion (2026)");
     }
 
     #[tokio::test]

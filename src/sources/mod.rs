@@ -70,6 +70,8 @@ pub struct PollReport {
     pub sources: Vec<SourceReport>,
     pub new: Vec<CallRef>,
     pub changed: Vec<CallRef>,
+    /// Known calls a further source now lists too (their translation may have grown).
+    pub merged: Vec<CallRef>,
 }
 
 impl PollReport {
@@ -258,7 +260,13 @@ async fn store_source(
                             report.changed.push(got.reference);
                         }
                     }
-                    Outcome::Unchanged | Outcome::Merged => rep.unchanged += 1,
+                    Outcome::Merged => {
+                        rep.unchanged += 1;
+                        if !report.merged.contains(&got.reference) {
+                            report.merged.push(got.reference);
+                        }
+                    }
+                    Outcome::Unchanged => rep.unchanged += 1,
                 }
                 success.seen += 1;
             }

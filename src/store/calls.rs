@@ -148,6 +148,14 @@ impl Store {
         Ok(())
     }
 
+    /// The source that first listed call `r` (its content comes from there).
+    pub async fn primary_source(&self, r: CallRef) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT source FROM call_listings WHERE call_id=? ORDER BY first_seen_at, id LIMIT 1")
+            .bind(r.0 as i64)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     /// The call a source already lists under this key.
     pub async fn call_by_listing(&self, source: &str, source_key: &str) -> Result<Option<CallRef>> {
         let id: Option<i64> = sqlx::query_scalar("SELECT call_id FROM call_listings WHERE source=? AND source_key=?")
