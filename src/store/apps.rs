@@ -1,7 +1,7 @@
 //! Store: the application register (applications, their history of
 //! changes, declined proposals) and the digest's views of it.
 
-use super::{Result, Store, StoreError, parse_ts, ts};
+use super::{Result, SqliteQuery, Store, StoreError, parse_ts, ts};
 use crate::domain::CallRef;
 use crate::tracking::register::{AppEvent, AppStatus, Application, CallLink, Currency, Party, PsiRole, StatusDates};
 use chrono::{DateTime, Utc};
@@ -68,6 +68,35 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
+/// Bind an application's columns, in the order INSERT and UPDATE both name them (title … notes).
+fn bind_app<'q>(q: SqliteQuery<'q>, a: &'q Application) -> Result<SqliteQuery<'q>> {
+    let (call_id, external) = call_cols(&a.call);
+    Ok(q.bind(&a.title)
+        .bind(call_id)
+        .bind(external)
+        .bind(lead_db(&a.lead))
+        .bind(json(&a.partners)?)
+        .bind(a.psi_role.as_str())
+        .bind(a.status.as_str())
+        .bind(json(&a.status_dates)?)
+        .bind(a.amount_applied)
+        .bind(a.amount_granted)
+        .bind(a.currency.as_str())
+        .bind(&a.notes))
+}
+
+/// One line of an application's history.
+async fn record_event(tx: &mut sqlx::SqliteConnection, id: i64, who: &str, change: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("INSERT INTO application_events (application_id, at, who, change) VALUES (?,?,?,?)")
+        .bind(id)
+        .bind(ts(now))
+        .bind(who)
+        .bind(change)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 fn call_cols(c: &Option<CallLink>) -> (Option<i64>, Option<String>) {
     match c {
         Some(CallLink::Psi(r)) => (Some(i64::from(r.0)), None),
@@ -80,37 +109,13 @@ impl Store {
     /// Add an application (its `id` is ignored) and record who added it.
     pub async fn insert_app(&self, a: &Application, who: &str, now: DateTime<Utc>) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
-        let (call_id, external) = call_cols(&a.call);
-        let id: i64 = sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO applications (title, call_id, external_call, lead, partners, psi_role, status, status_dates,
                  amount_applied, amount_granted, currency, notes, created_at, updated_at)
              VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
-        )
-        .bind(&a.title)
-        .bind(call_id)
-        .bind(external)
-        .bind(lead_db(&a.lead))
-        .bind(json(&a.partners)?)
-        .bind(a.psi_role.as_str())
-        .bind(a.status.as_str())
-        .bind(json(&a.status_dates)?)
-        .bind(a.amount_applied)
-        .bind(a.amount_granted)
-        .bind(a.currency.as_str())
-        .bind(&a.notes)
-        .bind(ts(now))
-        .bind(ts(now))
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0);
-        let change = format!("created: {} ({}, {})", a.title, a.status, a.psi_role);
-        sqlx::query("INSERT INTO application_events (application_id, at, who, change) VALUES (?,?,?,?)")
-            .bind(id)
-            .bind(ts(now))
-            .bind(who)
-            .bind(change)
-            .execute(&mut *tx)
-            .await?;
+        );
+        let id: i64 = bind_app(q, a)?.bind(ts(now)).bind(ts(now)).fetch_one(&mut *tx).await?.get(0);
+        record_event(&mut tx, id, who, &format!("created: {} ({}, {})", a.title, a.status, a.psi_role), now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -121,39 +126,16 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        let (call_id, external) = call_cols(&a.call);
-        let n = sqlx::query(
+        let q = sqlx::query(
             "UPDATE applications SET title=?, call_id=?, external_call=?, lead=?, partners=?, psi_role=?, status=?, status_dates=?,
                  amount_applied=?, amount_granted=?, currency=?, notes=?, updated_at=? WHERE id=?",
-        )
-        .bind(&a.title)
-        .bind(call_id)
-        .bind(external)
-        .bind(lead_db(&a.lead))
-        .bind(json(&a.partners)?)
-        .bind(a.psi_role.as_str())
-        .bind(a.status.as_str())
-        .bind(json(&a.status_dates)?)
-        .bind(a.amount_applied)
-        .bind(a.amount_granted)
-        .bind(a.currency.as_str())
-        .bind(&a.notes)
-        .bind(ts(now))
-        .bind(a.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        );
+        let n = bind_app(q, a)?.bind(ts(now)).bind(a.id).execute(&mut *tx).await?.rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound(format!("ansökan {}", a.id)));
         }
         for change in log {
-            sqlx::query("INSERT INTO application_events (application_id, at, who, change) VALUES (?,?,?,?)")
-                .bind(a.id)
-                .bind(ts(now))
-                .bind(who)
-                .bind(change)
-                .execute(&mut *tx)
-                .await?;
+            record_event(&mut tx, a.id, who, change, now).await?;
         }
         tx.commit().await?;
         Ok(())

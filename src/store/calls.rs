@@ -1,7 +1,7 @@
 //! Store: calls, their listings per source, deadlines, recorded changes and
 //! category scores.
 
-use super::{Result, Store, StoreError, parse_ts, ts};
+use super::{Result, SqliteQuery, Store, StoreError, parse_ts, ts};
 use crate::domain::{Budget, Call, CallRef, CallStatus, CategoryScore, Deadline, Lang, RawCall};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -386,8 +386,6 @@ pub fn is_open_at(call: &Call, now: DateTime<Utc>) -> bool {
         _ => call.deadlines.is_empty() || call.deadlines.iter().any(|d| d.at >= now),
     }
 }
-
-type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>;
 
 /// Bind a call's content columns, in the order both INSERT and UPDATE name them
 /// (title … title_key).

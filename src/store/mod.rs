@@ -59,6 +59,9 @@ impl Store {
     }
 }
 
+/// A query being bound (for helpers that bind a row's columns in one place).
+pub(crate) type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>;
+
 /// Instants are stored as RFC 3339 UTC text, to the second.
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

@@ -24,14 +24,27 @@ fn outgoing(to: &str, kind: &'static str, period: &str) -> Outgoing {
     }
 }
 
-#[tokio::test]
-async fn smtp_delivery_both_parts_and_no_duplicates() {
-    let sink = Sink::default();
-    let (port, _task) = smtp_sink::start(sink.clone(), 0).await;
+/// A store, a mailer to 127.0.0.1:`port` (0: the file transport), and its config.
+struct Setup {
+    _tmp: tempfile::TempDir,
+    cfg: psi_radar::config::Config,
+    store: psi_radar::store::Store,
+    mailer: Mailer,
+}
+
+async fn setup(port: u16) -> Setup {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = helpers::config(port, tmp.path());
     let store = helpers::store().await;
     let mailer = Mailer::from_config(&cfg.mail).unwrap();
+    Setup { _tmp: tmp, cfg, store, mailer }
+}
+
+#[tokio::test]
+async fn smtp_delivery_both_parts_and_no_duplicates() {
+    let sink = Sink::default();
+    let (port, _task) = smtp_sink::start(sink.clone(), 0).await;
+    let Setup { cfg, store, mailer, .. } = setup(port).await;
     let now = Utc::now();
 
     let m = compose(&cfg.mail, &outgoing("anna@activa.example.org", "notify", "2026-11-23"), now).unwrap();
@@ -64,10 +77,7 @@ async fn smtp_delivery_both_parts_and_no_duplicates() {
 async fn queued_mail_is_delivered_when_the_server_comes_back() {
     // Reserve a port, then close it: the server is "down".
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = helpers::config(port, tmp.path());
-    let store = helpers::store().await;
-    let mailer = Mailer::from_config(&cfg.mail).unwrap();
+    let Setup { cfg, store, mailer, .. } = setup(port).await;
     let now = Utc::now();
     store.enqueue(&compose(&cfg.mail, &outgoing("anna@activa.example.org", "notify", "d1"), now).unwrap(), now).await.unwrap();
 
@@ -93,10 +103,7 @@ async fn permanent_rejection_is_recorded_and_not_retried() {
     let sink = Sink::default();
     sink.reject.lock().unwrap().push("gone@example.org".into());
     let (port, _task) = smtp_sink::start(sink.clone(), 0).await;
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = helpers::config(port, tmp.path());
-    let store = helpers::store().await;
-    let mailer = Mailer::from_config(&cfg.mail).unwrap();
+    let Setup { cfg, store, mailer, .. } = setup(port).await;
     let now = Utc::now();
     store.enqueue(&compose(&cfg.mail, &outgoing("gone@example.org", "notify", "d1"), now).unwrap(), now).await.unwrap();
     let r = send_pending(&store, &mailer, now, 3).await.unwrap();
@@ -111,10 +118,7 @@ async fn permanent_rejection_is_recorded_and_not_retried() {
 
 #[tokio::test]
 async fn file_transport_writes_eml_and_html() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = helpers::config(0, tmp.path());
-    let store = helpers::store().await;
-    let mailer = Mailer::from_config(&cfg.mail).unwrap();
+    let Setup { cfg, store, mailer, _tmp } = setup(0).await;
     let now = Utc::now();
     store.enqueue(&compose(&cfg.mail, &outgoing("anna@activa.example.org", "notify", "2026-11-23"), now).unwrap(), now).await.unwrap();
     let r = send_pending(&store, &mailer, now, 3).await.unwrap();
