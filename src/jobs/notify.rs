@@ -16,6 +16,13 @@ use std::collections::BTreeMap;
 /// A call that fits a member: the call, the score, the reasons.
 type Fit<'a> = (&'a StoredCall, f32, Vec<String>);
 
+/// A matcher reason that only restates a category score: "SC6 (1.00)".
+fn is_score_line(r: &str) -> bool {
+    r.strip_suffix(')')
+        .and_then(|x| x.rsplit_once(" ("))
+        .is_some_and(|(id, n)| crate::domain::CategoryId::parse(id).is_ok() && n.parse::<f32>().is_ok())
+}
+
 /// At most this many calls in one notification (the best matches); the
 /// rest follow on later days, so a mail stays readable on a phone.
 const MAX_CALLS_PER_MAIL: usize = 5;
@@ -80,10 +87,18 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyR
                     .iter()
                     .map(|(c, _, reasons)| {
                         let mut k = card(c, now, tz, lang, &ctx.model);
-                        // The matcher's reasons are worded in Swedish; an English reader gets the
-                        // classification evidence instead (already in `k.why`).
+                        // The call's categories with their evidence (already in `k.why`), then
+                        // what ties it to this member: keywords, experience, eligibility. The
+                        // matcher's own "SC6 (1.00)" lines repeat the first part; its wording is
+                        // Swedish, so English readers get the evidence only.
                         if lang == crate::domain::Lang::Sv {
-                            k.why = Some(reasons.join("; ")).filter(|s| !s.is_empty()).or(k.why);
+                            let own: Vec<&str> = reasons.iter().map(String::as_str).filter(|r| !is_score_line(r)).collect();
+                            if !own.is_empty() {
+                                k.why = Some(match k.why.take() {
+                                    Some(w) => format!("{w}; {}", own.join("; ")),
+                                    None => own.join("; "),
+                                });
+                            }
                         }
                         k
                     })

@@ -66,10 +66,12 @@ pub fn member_notification(
     };
     let lead = match lang {
         Lang::Sv => format!(
-            "Hej! {partnership} bevakar utlysningar åt sina medlemmar. Den här passar {member_name}s inriktning – vill ni vara med i en gemensam ansökan?"
+            "Hej! {partnership} bevakar utlysningar åt sina medlemmar. {} {member_name}s inriktning – vill ni vara med i en gemensam ansökan?",
+            if cards.len() == 1 { "Den här passar" } else { "De här passar" }
         ),
         Lang::En => format!(
-            "Hello! {partnership} watches funding calls for its members. This one fits {member_name} – would you like to join a joint application?"
+            "Hello! {partnership} watches funding calls for its members. {} {member_name} – would you like to join a joint application?",
+            if cards.len() == 1 { "This one fits" } else { "These fit" }
         ),
     };
     let footer = match lang {
