@@ -204,3 +204,16 @@ pub async fn run_reminders(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<Remi
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_score_line;
+
+    #[test]
+    fn score_lines_are_told_from_the_members_own_reasons() {
+        assert!(is_score_line("SC6 (1.00)"));
+        assert!(is_score_line("social_innovation (0.85)"));
+        assert!(!is_score_line("nyckelord: arbetsintegrering ≈ arbetsintegrerande"));
+        assert!(!is_score_line("erfarenhet av ESF (2019)"));
+    }
+}
