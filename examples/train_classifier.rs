@@ -50,6 +50,14 @@ const GLOSS_SECOND: f32 = 0.8;
 const TVV_NONE: f32 = -2.0;
 /// Weight of a Tillväxtverket project relative to a SweCRIS pair.
 const TVV_WEIGHT: f32 = 0.5;
+/// Distil the English decision: a pair view the English model (with lexicon and threshold) calls "none" gets the
+/// logit target SV_NONE below the English bias for every challenge (0: distil raw logits only).
+const SV_DECIDE: f32 = 1.0;
+const SV_NONE: f32 = -4.0;
+/// Only views whose best English challenge score is below this are distilled as "none" (sure "none" only).
+const SV_NONE_BELOW: f32 = 0.1;
+/// … and a view it gives challenge k gets a logit target for k at least SV_POS above the bias.
+const SV_POS: f32 = 2.0;
 
 /// A development override of a constant from the environment.
 fn env_f32(name: &str, default: f32) -> f32 {
@@ -265,7 +273,19 @@ fn train_lr(docs: &[Doc], regress: bool, l2: f32) -> Table {
 /// Train the Swedish table: the English side of each training pair (4 in 5 by id hash) is labelled by the
 /// English model (its top challenge, kept only when confident); the Swedish side with that label is a
 /// training document. Held-out pairs go to `target/swecris-heldout.csv` for `eval agreement`.
-fn train_swedish(st: &Stemmers, en: &Table, pairs: &std::path::Path, tvv: Option<&std::path::Path>) -> anyhow::Result<(String, String)> {
+fn train_swedish(
+    st: &Stemmers,
+    en: &Table,
+    en_src: &str,
+    pairs: &std::path::Path,
+    tvv: Option<&std::path::Path>,
+) -> anyhow::Result<(String, String)> {
+    // The English model's final decision (a challenge, or none after the threshold) on each English view.
+    let en_model = Model::with_tables(en_src, "", "", Model::default_categories(), "config/categories.toml")?;
+    let decide = env_f32("PSI_SV_DECIDE", SV_DECIDE);
+    let none_target = env_f32("PSI_SV_NONE", SV_NONE);
+    let pos_target = env_f32("PSI_SV_POS", SV_POS);
+    let none_below = env_f32("PSI_SV_NONE_BELOW", SV_NONE_BELOW);
     let mut train_pairs: Vec<Pair> = Vec::new();
     let en_index: FxHashMap<&str, usize> = en.vocab.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
     let mut rdr = csv::Reader::from_path(pairs)?;
@@ -301,7 +321,18 @@ fn train_swedish(st: &Stemmers, en: &Table, pairs: &std::path::Path, tvv: Option
             if !ec.keys().any(|k| en_index.contains_key(k.as_str())) {
                 continue;
             }
-            let z = en.logits(&ec, &en_index);
+            let mut z = en.logits(&ec, &en_index);
+            if decide > 0.0 {
+                let d = eval::top_class(&et, &ex, &en_model);
+                let top = score_text(&et, &ex, &en_model).iter().find(|s| s.category.is_challenge()).map_or(0.0, |s| s.score);
+                if d == NCHAL && top < none_below {
+                    // English says "none" on this view: the Swedish twin learns to say none too.
+                    z = en.b.map(|b| b + none_target);
+                } else if d < NCHAL {
+                    // English picks challenge d: its logit is lifted to at least SV_POS above the bias.
+                    z[d] = z[d].max(en.b[d] + pos_target);
+                }
+            }
             if k == 0 {
                 n_conf += 1;
                 per_class[z.iter().enumerate().fold(0, |b, (i, v)| if *v > z[b] { i } else { b })] += 1;
@@ -472,12 +503,14 @@ fn main() -> anyhow::Result<()> {
 
     // Swedish table from the parallel SweCRIS abstracts (and, with care, Tillväxtverket ERDF projects).
     let (sv_out, learned) = match &pairs_path {
-        Some(p) => train_swedish(&st, &table, p, tvv_path.as_deref())?,
+        Some(p) => train_swedish(&st, &table, &out, p, tvv_path.as_deref())?,
         None => (std::fs::read_to_string("src/classify/weights-sv.tsv")?, std::fs::read_to_string("src/classify/glossary-learned.tsv")?),
     };
 
     // Held-out figures with the fresh weights.
     let mut model = Model::with_tables(&out, &sv_out, &learned, Model::default_categories(), "config/categories.toml")?;
+    model.tuning.sv_none = env_f32("PSI_SV_NONE_LOGIT", model.tuning.sv_none);
+    model.tuning.tau_sv = env_f32("PSI_TAU_SV", model.tuning.tau_sv);
     if std::env::var("PSI_TUNE_GRID").is_ok() {
         // Development aid: prints figures over a grid of score constants (held-out EN, held-out pairs, sanity set).
         let sv = match &sanity {
@@ -544,6 +577,16 @@ fn main() -> anyhow::Result<()> {
         }
         let r = eval::evaluate(&test, &model, field, max);
         println!("held-out {name:<5} macro_f1={:.3} accuracy={:.3} n={}", r.macro_f1(), r.accuracy(), r.n);
+    }
+    if pairs_path.is_some() && !val.is_empty() {
+        let a = eval::agreement(std::path::Path::new("target/swecris-val.csv"), &model)?;
+        println!(
+            "val pairs agreement={:.3} n={} (en none, sv not: {}; sv none, en not: {})",
+            a.same as f64 / a.n.max(1) as f64,
+            a.n,
+            a.en_none,
+            a.sv_none
+        );
     }
     if pairs_path.is_some() {
         let base = Model::with_tables(&out, "", "", Model::default_categories(), "config/categories.toml")?;

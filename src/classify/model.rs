@@ -33,6 +33,10 @@ pub struct Tuning {
     /// `tau` for Swedish text, so the "no challenge" decision can be calibrated per language (trainer:
     /// `PSI_VAL=1 PSI_SV_GRID=…`; values other than `tau` did not carry over to the held-out pairs).
     pub tau_sv: f32,
+    /// Swedish text: logit of an implicit "none" class in the distribution, relative to the mean Swedish bias
+    /// (the Swedish table learns the English model's decisions, "none" as logits below the bias;
+    /// `f32::NEG_INFINITY`: no such class, "none" from the threshold alone).
+    pub sv_none: f32,
     /// Lexicon evidence at which a theme reaches 63 %.
     pub tau_theme: f32,
     /// Scale of the model's unnormalised positive evidence from curated
@@ -59,6 +63,7 @@ impl Default for Tuning {
             lex_len: 100.0,
             tau: 2.0,
             tau_sv: 2.0,
+            sv_none: -3.0,
             tau_theme: 1.0,
             model_strength: 0.05,
             other_strength: 0.1,
@@ -796,9 +801,10 @@ impl Model {
         for k in 0..NCHAL {
             logits[k] = z[k] + beta * lexs[k];
         }
-        let m = logits.iter().copied().fold(f32::MIN, f32::max);
+        let none = if swedish { bias.iter().sum::<f32>() / NCHAL as f32 + t.sv_none } else { f32::NEG_INFINITY };
+        let m = logits.iter().copied().fold(none, f32::max);
         let mut p = [0.0f32; NCHAL];
-        let mut sum = 0.0;
+        let mut sum = (none - m).exp();
         for k in 0..NCHAL {
             p[k] = (logits[k] - m).exp();
             sum += p[k];
