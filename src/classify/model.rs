@@ -37,6 +37,9 @@ pub struct Tuning {
     /// (the Swedish table learns the English model's decisions, "none" as logits below the bias;
     /// `f32::NEG_INFINITY`: no such class, "none" from the threshold alone).
     pub sv_none: f32,
+    /// English text: factor on the English table's logits in the distribution (a margin-trained table's logits
+    /// sit near ±1).
+    pub en_scale: f32,
     /// Lexicon evidence at which a theme reaches 63 %.
     pub tau_theme: f32,
     /// Scale of the model's unnormalised positive evidence from curated
@@ -64,6 +67,7 @@ impl Default for Tuning {
             tau: 2.0,
             tau_sv: 2.0,
             sv_none: -3.0,
+            en_scale: 1.0,
             tau_theme: 1.0,
             model_strength: 0.05,
             other_strength: 0.1,
@@ -771,14 +775,15 @@ impl Model {
         let xs: Vec<f32> =
             s.concepts.iter().map(|c| if c.tf == 1.0 { 1.0 } else { 1.0 + c.tf.ln() } * self.weights.idf[c.id as usize]).collect();
         let norm = xs.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
-        let bias = if swedish { self.weights.bias_sv } else { self.weights.bias };
+        let zs = if swedish { 1.0 } else { t.en_scale };
+        let bias = if swedish { self.weights.bias_sv } else { self.weights.bias.map(|b| b * zs) };
         let mut z = bias;
         let mut strength = [0.0f32; NCHAL];
         let tau = if swedish { t.tau_sv } else { t.tau };
         for (c, &x) in s.concepts.iter().zip(&xs) {
             let w = &self.weights.w[c.id as usize];
             let scale = if self.domain[c.id as usize] { t.model_strength } else { t.other_strength };
-            let (xn, xs) = (x / norm, scale * x);
+            let (xn, xs) = (zs * x / norm, scale * x);
             for k in 0..NCHAL {
                 z[k] += xn * w[k];
                 strength[k] += xs * w[k];
