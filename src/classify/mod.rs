@@ -12,7 +12,9 @@
 //!   splits it uses). English features are stems and hashed bigrams of consecutive content words.
 //! - `weights-sv.tsv`: the same kind of table over Swedish stems, distilled from the English model on
 //!   parallel SweCRIS abstracts (each Swedish abstract learns the English model's logits on its English
-//!   twin; 4 in 5 pairs by id hash, the rest held out for `eval agreement`), plus Tillväxtverket ERDF
+//!   twin; 4 in 5 pairs by id hash, the rest held out for `eval agreement`; a view the English model surely
+//!   calls "none" — best challenge score under 0.1 — learns logits 4 below the bias, one it gives challenge k
+//!   learns a logit for k at least 2 above the bias), plus Tillväxtverket ERDF
 //!   projects by thematic objective (low-carbon → SC3, transport → SC4, SME competitiveness / ICT → no
 //!   evidence). Swedish text is scored with it and through its English translations, with the same lexicon
 //!   weight and evidence damping as English text.
@@ -28,7 +30,8 @@
 //! A challenge's score is its share of the combined (model + lexicon) distribution — the lexicon's pull fading
 //! with text length, equally in both languages — damped by the absolute
 //! amount of evidence, so a call about nothing in the seven challenges (say, digitalisation of small firms)
-//! gets no challenge at all. Themes are scored from their lexicon alone.
+//! gets no challenge at all. Swedish text also has an implicit "none" class in the distribution (`Tuning::sv_none`),
+//! which the Swedish table learns from the English model's decisions. Themes are scored from their lexicon alone.
 
 pub mod eval;
 pub mod lexicon;

@@ -33,6 +33,13 @@ pub struct Tuning {
     /// `tau` for Swedish text, so the "no challenge" decision can be calibrated per language (trainer:
     /// `PSI_VAL=1 PSI_SV_GRID=…`; values other than `tau` did not carry over to the held-out pairs).
     pub tau_sv: f32,
+    /// Swedish text: logit of an implicit "none" class in the distribution, relative to the mean Swedish bias
+    /// (the Swedish table learns the English model's decisions, "none" as logits below the bias;
+    /// `f32::NEG_INFINITY`: no such class, "none" from the threshold alone).
+    pub sv_none: f32,
+    /// English text: factor on the English table's logits in the distribution (a margin-trained table's logits
+    /// sit near ±1).
+    pub en_scale: f32,
     /// Lexicon evidence at which a theme reaches 63 %.
     pub tau_theme: f32,
     /// Scale of the model's unnormalised positive evidence from curated
@@ -59,6 +66,8 @@ impl Default for Tuning {
             lex_len: 100.0,
             tau: 2.0,
             tau_sv: 2.0,
+            sv_none: -3.0,
+            en_scale: 1.0,
             tau_theme: 1.0,
             model_strength: 0.05,
             other_strength: 0.1,
@@ -766,14 +775,15 @@ impl Model {
         let xs: Vec<f32> =
             s.concepts.iter().map(|c| if c.tf == 1.0 { 1.0 } else { 1.0 + c.tf.ln() } * self.weights.idf[c.id as usize]).collect();
         let norm = xs.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
-        let bias = if swedish { self.weights.bias_sv } else { self.weights.bias };
+        let zs = if swedish { 1.0 } else { t.en_scale };
+        let bias = if swedish { self.weights.bias_sv } else { self.weights.bias.map(|b| b * zs) };
         let mut z = bias;
         let mut strength = [0.0f32; NCHAL];
         let tau = if swedish { t.tau_sv } else { t.tau };
         for (c, &x) in s.concepts.iter().zip(&xs) {
             let w = &self.weights.w[c.id as usize];
             let scale = if self.domain[c.id as usize] { t.model_strength } else { t.other_strength };
-            let (xn, xs) = (x / norm, scale * x);
+            let (xn, xs) = (zs * x / norm, scale * x);
             for k in 0..NCHAL {
                 z[k] += xn * w[k];
                 strength[k] += xs * w[k];
@@ -796,9 +806,10 @@ impl Model {
         for k in 0..NCHAL {
             logits[k] = z[k] + beta * lexs[k];
         }
-        let m = logits.iter().copied().fold(f32::MIN, f32::max);
+        let none = if swedish { bias.iter().sum::<f32>() / NCHAL as f32 + t.sv_none } else { f32::NEG_INFINITY };
+        let m = logits.iter().copied().fold(none, f32::max);
         let mut p = [0.0f32; NCHAL];
-        let mut sum = 0.0;
+        let mut sum = (none - m).exp();
         for k in 0..NCHAL {
             p[k] = (logits[k] - m).exp();
             sum += p[k];
