@@ -40,6 +40,9 @@ pub struct Tuning {
     /// English text: factor on the English table's logits in the distribution (a margin-trained table's logits
     /// sit near ±1).
     pub en_scale: f32,
+    /// English text: logit of an implicit "none" class in the distribution, relative to the mean (scaled) English
+    /// bias (`f32::NEG_INFINITY`: no such class, "none" from `tau` and the threshold alone).
+    pub en_none: f32,
     /// Lexicon evidence at which a theme reaches 63 %.
     pub tau_theme: f32,
     /// Scale of the model's unnormalised positive evidence from curated
@@ -68,6 +71,7 @@ impl Default for Tuning {
             tau_sv: 2.0,
             sv_none: -3.0,
             en_scale: 1.0,
+            en_none: f32::NEG_INFINITY,
             tau_theme: 1.0,
             model_strength: 0.05,
             other_strength: 0.1,
@@ -806,7 +810,7 @@ impl Model {
         for k in 0..NCHAL {
             logits[k] = z[k] + beta * lexs[k];
         }
-        let none = if swedish { bias.iter().sum::<f32>() / NCHAL as f32 + t.sv_none } else { f32::NEG_INFINITY };
+        let none = bias.iter().sum::<f32>() / NCHAL as f32 + if swedish { t.sv_none } else { t.en_none };
         let m = logits.iter().copied().fold(none, f32::max);
         let mut p = [0.0f32; NCHAL];
         let mut sum = (none - m).exp();
