@@ -7,7 +7,7 @@
 //! PSI_BENCH_DENSE=1 for a worst case where every call mentions most
 //! keywords of most members; PSI_BENCH_PROPOSE=0 to time matching alone).
 
-use psi_radar::domain::{Call, CallStatus, CategoryId, CategoryScore, Contact, Email, Lang, Member, MemberId, OrgType};
+use psi_radar::domain::{Call, CategoryId, CategoryScore, Contact, Email, Lang, Member, MemberId, OrgType};
 use psi_radar::matching::{MemberIndex, match_members_indexed, propose_indexed};
 use std::time::Instant;
 
@@ -246,27 +246,11 @@ fn calls(n: usize, topics: &[Vec<String>], rng: &mut Rng) -> Vec<(Call, Vec<Cate
                     evidence: vec![],
                 })
                 .collect();
-            let call = Call {
-                reference: None,
-                title,
-                url: "https://example.org/call".into(),
-                funder: rng.pick(&funders).to_string(),
-                programme: None,
-                summary: String::new(),
-                text,
-                lang: Lang::Sv,
-                translations: vec![],
-                deadlines: vec![],
-                opens: None,
-                status: CallStatus::Open,
-                budget: None,
-                decision_dates: vec![],
-                eligibility: if rng.below(5) == 0 {
-                    Some("Koordinator ska vara en kommun eller en idéburen organisation.".into())
-                } else {
-                    None
-                },
-            };
+            // Same draw order as before: the funder, then the eligibility rule.
+            let funder = rng.pick(&funders).to_string();
+            let eligibility =
+                if rng.below(5) == 0 { Some("Koordinator ska vara en kommun eller en idéburen organisation.".to_string()) } else { None };
+            let call = Call { eligibility, ..Call::new(&title, "https://example.org/call", &funder, &text) };
             (call, scores)
         })
         .collect()

@@ -148,26 +148,10 @@ pub fn score_text(title: &str, text: &str, model: &Model) -> Vec<CategoryScore> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CallStatus, Field, Lang, Translation};
+    use crate::domain::{Field, Lang, Translation};
 
     fn call(title: &str, text: &str, lang: Lang) -> Call {
-        Call {
-            reference: None,
-            title: title.into(),
-            url: "https://example.org/utlysning".into(),
-            funder: "Testfinansiär".into(),
-            programme: None,
-            summary: String::new(),
-            text: text.into(),
-            lang,
-            translations: Vec::new(),
-            deadlines: Vec::new(),
-            opens: None,
-            status: CallStatus::Open,
-            budget: None,
-            decision_dates: Vec::new(),
-            eligibility: None,
-        }
+        Call { lang, ..Call::new(title, "https://example.org/utlysning", "Testfinansiär", text) }
     }
 
     /// (title, text, language, expected top challenge or None, themes that must be present)

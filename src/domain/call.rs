@@ -207,6 +207,28 @@ pub struct Call {
 }
 
 impl Call {
+    /// An open Swedish call with only a title, link, funder and text; the
+    /// other fields empty (calls added by hand, tests, benchmarks).
+    pub fn new(title: &str, url: &str, funder: &str, text: &str) -> Call {
+        Call {
+            reference: None,
+            title: title.to_string(),
+            url: url.to_string(),
+            funder: funder.to_string(),
+            programme: None,
+            summary: String::new(),
+            text: text.to_string(),
+            lang: Lang::Sv,
+            translations: Vec::new(),
+            deadlines: Vec::new(),
+            opens: None,
+            status: CallStatus::Open,
+            budget: None,
+            decision_dates: Vec::new(),
+            eligibility: None,
+        }
+    }
+
     /// The next deadline at or after `now`, if any.
     pub fn next_deadline(&self, now: DateTime<Utc>) -> Option<&Deadline> {
         self.deadlines.iter().filter(|d| d.at >= now).min_by_key(|d| d.at)

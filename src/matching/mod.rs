@@ -758,7 +758,7 @@ fn answer_reason(intent: Intent, role: Option<Role>) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::domain::{CallStatus, CategoryId, Contact, Email, Lang, OrgType};
+    use crate::domain::{CategoryId, Contact, Email, Lang, OrgType};
 
     pub fn member(id: &str, org: OrgType, muni: &str, cats: &[&str], kws: &[&str], can_lead: bool) -> Member {
         Member {
@@ -782,23 +782,7 @@ pub(crate) mod tests {
     }
 
     pub fn call(title: &str, text: &str, funder: &str) -> Call {
-        Call {
-            reference: None,
-            title: title.into(),
-            url: "https://example.org/call".into(),
-            funder: funder.into(),
-            programme: None,
-            summary: String::new(),
-            text: text.into(),
-            lang: Lang::Sv,
-            translations: vec![],
-            deadlines: vec![],
-            opens: None,
-            status: CallStatus::Open,
-            budget: None,
-            decision_dates: vec![],
-            eligibility: None,
-        }
+        Call::new(title, "https://example.org/call", funder, text)
     }
 
     pub fn scores(s: &[(&str, f32)]) -> Vec<CategoryScore> {

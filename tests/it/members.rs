@@ -5,7 +5,7 @@ use crate::helpers::{fixture, store};
 use chrono::{TimeZone, Utc};
 use psi_radar::cli::BadInput;
 use psi_radar::cli::members as cli;
-use psi_radar::domain::{Call, CallRef, CallStatus, CategoryId, CategoryScore, Intent, Lang, MemberId, Role};
+use psi_radar::domain::{Call, CallRef, CategoryId, CategoryScore, Intent, Lang, MemberId, Role};
 use psi_radar::members::{default_themes, parse_members, read_members_file};
 use psi_radar::store::Store;
 
@@ -27,23 +27,7 @@ async fn imported() -> Store {
 }
 
 fn call(title: &str, text: &str, funder: &str) -> Call {
-    Call {
-        reference: None,
-        title: title.into(),
-        url: "https://example.org/utlysning".into(),
-        funder: funder.into(),
-        programme: None,
-        summary: String::new(),
-        text: text.into(),
-        lang: Lang::Sv,
-        translations: vec![],
-        deadlines: vec![],
-        opens: None,
-        status: CallStatus::Open,
-        budget: None,
-        decision_dates: vec![],
-        eligibility: None,
-    }
+    Call::new(title, "https://example.org/utlysning", funder, text)
 }
 
 async fn stored_call(st: &Store, c: &Call, scores: &[(&str, f32)]) -> CallRef {
