@@ -13,15 +13,8 @@ use crate::store::calls::{CallFilter, StoredCall};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
-/// A call that fits a member: the call, the score, the reasons.
+/// A call that fits a member: the call, the score, what ties them (beyond category scores).
 type Fit<'a> = (&'a StoredCall, f32, Vec<String>);
-
-/// A matcher reason that only restates a category score: "SC6 (1.00)".
-fn is_score_line(r: &str) -> bool {
-    r.strip_suffix(')')
-        .and_then(|x| x.rsplit_once(" ("))
-        .is_some_and(|(id, n)| crate::domain::CategoryId::parse(id).is_ok() && n.parse::<f32>().is_ok())
-}
 
 /// At most this many calls in one notification (the best matches); the
 /// rest follow on later days, so a mail stays readable on a phone.
@@ -61,7 +54,8 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyR
             let answers = ctx.store.answers_for_call(c.reference).await?;
             for m in match_members(&c.call, &c.categories, &members, &answers) {
                 if m.score >= cfg.matching.notify_threshold && m.answered.is_none() {
-                    per_member.entry(m.member.to_string()).or_default().push((c, m.score, m.reasons.clone()));
+                    let ties = m.reasons.iter().enumerate().filter(|(i, _)| !m.score_reasons.contains(i)).map(|(_, r)| r.clone()).collect();
+                    per_member.entry(m.member.to_string()).or_default().push((c, m.score, ties));
                 }
             }
         }
@@ -89,16 +83,12 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyR
                         let mut k = card(c, now, tz, lang, &ctx.model);
                         // The call's categories with their evidence (already in `k.why`), then
                         // what ties it to this member: keywords, experience, eligibility. The
-                        // matcher's own "SC6 (1.00)" lines repeat the first part; its wording is
-                        // Swedish, so English readers get the evidence only.
-                        if lang == crate::domain::Lang::Sv {
-                            let own: Vec<&str> = reasons.iter().map(String::as_str).filter(|r| !is_score_line(r)).collect();
-                            if !own.is_empty() {
-                                k.why = Some(match k.why.take() {
-                                    Some(w) => format!("{w}; {}", own.join("; ")),
-                                    None => own.join("; "),
-                                });
-                            }
+                        // matcher words those in Swedish, so English readers get the evidence only.
+                        if lang == crate::domain::Lang::Sv && !reasons.is_empty() {
+                            k.why = Some(match k.why.take() {
+                                Some(w) => format!("{w}; {}", reasons.join("; ")),
+                                None => reasons.join("; "),
+                            });
                         }
                         k
                     })
@@ -203,17 +193,4 @@ pub async fn run_reminders(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<Remi
         Ok(report)
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_score_line;
-
-    #[test]
-    fn score_lines_are_told_from_the_members_own_reasons() {
-        assert!(is_score_line("SC6 (1.00)"));
-        assert!(is_score_line("social_innovation (0.85)"));
-        assert!(!is_score_line("nyckelord: arbetsintegrering ≈ arbetsintegrerande"));
-        assert!(!is_score_line("erfarenhet av ESF (2019)"));
-    }
 }

@@ -77,6 +77,10 @@ pub struct MemberMatch {
     /// Short Swedish reasons, strongest first: "SC6 (0.82)",
     /// "nyckelord: arbetsintegrering ≈ arbetsintegrerande", "har sagt ja som partner".
     pub reasons: Vec<String>,
+    /// Which of `reasons` only restate the call's category scores ("SC6 (0.82)");
+    /// the others are what ties this member to the call (answer, keywords, experience, eligibility).
+    #[serde(skip)]
+    pub score_reasons: std::ops::Range<usize>,
     /// What the member answered to this call, if anything.
     pub answered: Option<Intent>,
     /// The role it offered with its answer.
@@ -700,6 +704,7 @@ pub fn match_members_indexed(
                 .filter_map(|(ci, w)| ix.category_names.get(ci as usize).map(|k| (*k, w)))
                 .collect();
             cats.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+            let score_reasons = reasons.len()..reasons.len() + cats.len();
             reasons.extend(cats.iter().map(|(c, w)| {
                 let d = two_decimals(*w);
                 concat(&[c, " (", std::str::from_utf8(&d).unwrap_or("?"), ")"])
@@ -734,6 +739,7 @@ pub fn match_members_indexed(
                 score,
                 eligible_lead: member.can_lead && lead_problem.is_none(),
                 reasons,
+                score_reasons,
                 answered: answer.map(|a| a.0),
                 offered_role: answer.and_then(|a| a.1),
             }
@@ -852,6 +858,10 @@ pub(crate) mod tests {
         assert!(activa.reasons.contains(&"SC6 (0.82)".to_string()), "{:?}", activa.reasons);
         assert!(activa.reasons.contains(&"nyckelord: arbetsintegrering ≈ arbetsintegrerande".to_string()), "{:?}", activa.reasons);
         assert!(activa.reasons.contains(&"erfarenhet av ESF".to_string()), "{:?}", activa.reasons);
+        // The score lines are marked apart from what ties the member to the call.
+        let marked = &activa.reasons[activa.score_reasons.clone()];
+        assert_eq!(marked, ["SC6 (0.82)", "work_integration (0.70)"], "{:?}", activa.reasons);
+        assert!(activa.reasons.iter().enumerate().filter(|(i, _)| !activa.score_reasons.contains(i)).all(|(_, r)| !r.ends_with(')')));
         assert!(activa.score > 0.8 && activa.score <= 1.0);
         assert!(!ids.contains(&"energibolaget"));
         assert!(m.windows(2).all(|w| w[0].score >= w[1].score));
