@@ -89,6 +89,11 @@ impl CronSpec {
     pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
         self.cron.find_next_occurrence(&after.with_timezone(&tz), false).ok().map(|t| t.with_timezone(&Utc))
     }
+
+    /// The latest scheduled instant at or before `at` (for catch-up after downtime).
+    pub fn last_at_or_before(&self, at: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        self.cron.find_previous_occurrence(&at.with_timezone(&tz), true).ok().map(|t| t.with_timezone(&Utc))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -388,16 +393,16 @@ fn d_digest() -> Spanned<String> {
     sp("0 0 7 * * Mon".into())
 }
 fn d_notify() -> Spanned<String> {
-    sp("0 30 8 * * Mon-Fri".into())
+    sp("0 30 8 * * *".into())
 }
 fn d_replies() -> Spanned<String> {
-    sp("0 */10 * * * *".into())
+    sp("0 */5 * * * *".into())
 }
 fn d_reminders() -> Spanned<String> {
     sp("0 0 8 * * *".into())
 }
 fn d_send() -> Spanned<String> {
-    sp("0 */5 * * * *".into())
+    sp("0 * * * * *".into())
 }
 fn d_from_name() -> String {
     "PSI-radarn".into()

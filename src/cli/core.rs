@@ -99,43 +99,90 @@ pub async fn calls_mark(ctx: &Ctx, reference: &str, watch: bool, now: DateTime<U
     Ok(())
 }
 
-pub async fn status(ctx: &Ctx, out: &mut impl Write) -> anyhow::Result<()> {
+/// `status`: what a coordinator checks when something seems off. Each job
+/// with its last run, result and next run; sources, failing first; the
+/// outbox; replies waiting for AU.
+pub async fn status(ctx: &Ctx, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+    use crate::jobs::schedule::{JobKind, next_runs};
     let lang = ctx.config.partnership.lang;
     let tz = ctx.config.partnership.tz;
     let when = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
-    writeln!(out, "{}", lang.pick("Jobb (senaste körning):", "Jobs (last run):"))?;
+    writeln!(out, "{}", lang.pick("Jobb (senaste körning, nästa körning):", "Jobs (last run, next run):"))?;
     let runs = ctx.store.last_job_runs().await?;
-    if runs.is_empty() {
-        writeln!(out, "  {}", lang.pick("inga körningar ännu", "no runs yet"))?;
-    }
-    for r in runs {
-        let ok = match r.ok {
-            Some(true) => "ok",
-            Some(false) => lang.pick("FEL", "FAILED"),
-            None => lang.pick("pågår", "running"),
+    let next = next_runs(ctx, now);
+    for kind in JobKind::ALL {
+        let next = next.iter().find(|(k, _)| *k == kind).and_then(|(_, t)| *t).map(when).unwrap_or_else(|| "–".into());
+        let (last, result, summary) = match runs.iter().find(|r| r.job == kind.name()) {
+            None => (lang.pick("aldrig", "never").to_string(), String::new(), String::new()),
+            Some(r) => {
+                let result = match r.ok {
+                    Some(true) => "ok",
+                    Some(false) => lang.pick("FEL", "FAILED"),
+                    None => lang.pick("pågår", "running"),
+                };
+                (when(r.started_at), result.to_string(), r.summary.clone())
+            }
         };
-        writeln!(out, "  {:<10} {}  {:<6} {}", r.job, when(r.started_at), ok, r.summary)?;
+        writeln!(
+            out,
+            "  {:<10} {} {last:<16} {result:<6} {} {next}  ({})",
+            kind.name(),
+            lang.pick("senast", "last"),
+            lang.pick("nästa", "next"),
+            kind.label(lang)
+        )?;
+        if !summary.is_empty() {
+            writeln!(out, "             {summary}")?;
+        }
     }
-    let pending = ctx.store.outbox_list(true).await?;
+
+    let mut sources = ctx.store.source_states().await?;
+    if !sources.is_empty() {
+        // Failing sources first, the longest-failing on top.
+        sources.sort_by(|a, b| b.consecutive_failures.cmp(&a.consecutive_failures).then_with(|| a.name.cmp(&b.name)));
+        let failing = sources.iter().filter(|s| s.consecutive_failures > 0).count();
+        writeln!(
+            out,
+            "{} {} {}, {failing} {}:",
+            lang.pick("Källor:", "Sources:"),
+            sources.len(),
+            lang.pick("st", "in all"),
+            lang.pick("med fel", "failing")
+        )?;
+        for s in &sources {
+            let last = s.last_success_at.map(when).unwrap_or_else(|| lang.pick("aldrig", "never").into());
+            let err = match (&s.last_error, s.consecutive_failures, lang) {
+                (Some(e), n, crate::domain::Lang::Sv) if n > 0 => format!("  FEL ({n} i rad): {e}"),
+                (Some(e), n, crate::domain::Lang::En) if n > 0 => format!("  FAILED ({n} in a row): {e}"),
+                _ => String::new(),
+            };
+            writeln!(out, "  {:<28} {} {last}{err}", s.name, lang.pick("senast ok", "last ok"))?;
+        }
+    }
+
     let all = ctx.store.outbox_list(false).await?;
-    let failed = all.iter().filter(|r| r.status == "failed").count();
+    let count = |st: &str| all.iter().filter(|r| r.status == st).count();
     writeln!(
         out,
         "{} {} {}, {} {}, {} {}",
         lang.pick("Utkorgen:", "Outbox:"),
-        pending.len(),
+        count("pending"),
         lang.pick("väntar", "pending"),
-        all.iter().filter(|r| r.status == "sent").count(),
+        count("sent"),
         lang.pick("skickade", "sent"),
-        failed,
+        count("failed"),
         lang.pick("misslyckade", "failed")
     )?;
+    for r in all.iter().filter(|r| r.status == "failed" || (r.status == "pending" && r.attempts > 0)).rev().take(5) {
+        let err = r.last_error.as_deref().unwrap_or("");
+        writeln!(out, "  #{} {} → {} ({} {}): {err}", r.id, r.kind, r.recipient, r.status, r.attempts)?;
+    }
     let (held, total) = ctx.store.held_replies_since(DateTime::<Utc>::MIN_UTC, 5).await?;
     writeln!(out, "{} {total}", lang.pick("Svar som väntar på AU:", "Replies held for AU:"))?;
     for h in held {
-        writeln!(out, "  {} {} {}", when(h.received_at), h.status, h.reason.unwrap_or_default())?;
+        writeln!(out, "  {} {} {} {}", when(h.received_at), h.from_addr.unwrap_or_default(), h.status, h.reason.unwrap_or_default())?;
     }
-    let calls = ctx.store.list_calls(&CallFilter { open_at: Some(Utc::now()), ..Default::default() }).await?;
+    let calls = ctx.store.list_calls(&CallFilter { open_at: Some(now), ..Default::default() }).await?;
     writeln!(out, "{} {}", lang.pick("Öppna utlysningar:", "Open calls:"), calls.len())?;
     Ok(())
 }

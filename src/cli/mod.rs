@@ -28,8 +28,17 @@ pub struct Cli {
     /// Konfigurationsfil (TOML)
     #[arg(long, global = true, default_value = "config/psi-radar.toml")]
     pub config: PathBuf,
+    /// Loggformat på stderr: text eller json (en rad per händelse, för journald och loggsystem)
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -161,7 +170,7 @@ pub enum EvalCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(matches!(cli.command, Command::Serve));
+    init_tracing(matches!(cli.command, Command::Serve), cli.log_format);
     // An MTA pipe retries on EX_TEMPFAIL (75) instead of bouncing the member's reply.
     let tempfail = matches!(&cli.command, Command::Mail(m) if matches!(m.command, mail::MailCommand::Ingest { .. }));
     let config_path = cli.config.clone();
@@ -187,11 +196,17 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr; `RUST_LOG` tunes them (default: warnings, info for `serve`).
-fn init_tracing(daemon: bool) {
+/// Logs go to stderr; `RUST_LOG` tunes them (default: warnings, info for
+/// `serve`). No secret is ever a field: the config holds only the *names*
+/// of the environment variables with passwords.
+fn init_tracing(daemon: bool, format: LogFormat) {
     let default = if daemon { "warn,psi_radar=info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
 
 fn is_bad_input(e: &anyhow::Error) -> bool {
@@ -383,8 +398,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Status => {
             let ctx = open(&cli.config).await?;
-            core::status(&ctx, out).await?;
-            print_sources_status(&ctx, out).await
+            core::status(&ctx, now, out).await
         }
         Command::Serve => {
             let ctx = open(&cli.config).await?;
@@ -402,29 +416,6 @@ fn model_for(config: &Path) -> anyhow::Result<(crate::classify::Model, Lang)> {
         return Ok((crate::classify::Model::from_file(&cfg.classify.categories_file)?, cfg.partnership.lang));
     }
     Ok((crate::classify::Model::builtin()?, crate::domain::Lang::Sv))
-}
-
-async fn print_sources_status(ctx: &Ctx, out: &mut impl Write) -> anyhow::Result<()> {
-    let rows = ctx.store.source_states().await?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let lang = ctx.config.partnership.lang;
-    writeln!(out, "{}", lang.pick("Källor:", "Sources:"))?;
-    let tz = ctx.config.partnership.tz;
-    for s in rows {
-        let last = s
-            .last_success_at
-            .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
-            .unwrap_or_else(|| lang.pick("aldrig", "never").into());
-        let err = match (&s.last_error, s.consecutive_failures, lang) {
-            (Some(e), n, Lang::Sv) if n > 0 => format!("  FEL ({n} i rad): {e}"),
-            (Some(e), n, Lang::En) if n > 0 => format!("  FAILED ({n} in a row): {e}"),
-            _ => String::new(),
-        };
-        writeln!(out, "  {:<28} {} {last}{err}", s.name, lang.pick("senast ok", "last ok"))?;
-    }
-    Ok(())
 }
 
 /// The demo's summary. The demo always runs a Swedish config, so the caller

@@ -18,6 +18,8 @@ use crate::sources::spec::{SourceSpec, load_sources_file};
 use crate::store::Store;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// Everything a job needs, built once at start-up.
 pub struct Ctx {
@@ -28,6 +30,9 @@ pub struct Ctx {
     pub model: Model,
     pub sources: Vec<SourceSpec>,
     pub fetcher: Fetcher,
+    /// Set when the daemon is shutting down: jobs stop taking new work
+    /// (the outbox sender stops before its next message).
+    pub stopping: Arc<AtomicBool>,
 }
 
 impl Ctx {
@@ -54,7 +59,7 @@ impl Ctx {
         fc.max_bytes = usize::try_from(config.sources.max_bytes).unwrap_or(usize::MAX);
         fc.per_host = config.sources.per_host;
         let fetcher = Fetcher::new(fc).context("HTTP-klienten")?;
-        Ok(Ctx { config, store, renderer, mailer, model, sources, fetcher })
+        Ok(Ctx { config, store, renderer, mailer, model, sources, fetcher, stopping: Arc::new(AtomicBool::new(false)) })
     }
 }
 

@@ -1,7 +1,7 @@
 //! Job: send what is pending in the outbox.
 
 use super::{Ctx, Summary};
-use crate::mail::outbox::{SendReport, send_pending};
+use crate::mail::outbox::{SendReport, send_pending_until};
 use chrono::{DateTime, Utc};
 
 impl Summary for SendReport {
@@ -11,6 +11,8 @@ impl Summary for SendReport {
 }
 
 pub async fn run_send(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<SendReport> {
-    super::recorded(ctx, "send", now, || async { Ok(send_pending(&ctx.store, &ctx.mailer, now, ctx.config.mail.max_attempts).await?) })
-        .await
+    super::recorded(ctx, "send", now, || async {
+        Ok(send_pending_until(&ctx.store, &ctx.mailer, now, ctx.config.mail.max_attempts, &ctx.stopping).await?)
+    })
+    .await
 }

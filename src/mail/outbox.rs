@@ -15,6 +15,7 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Where mail goes.
 pub enum Mailer {
@@ -126,12 +127,39 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::minutes(minutes.min(360))
 }
 
+/// Whether the server could not be reached at all (connection refused,
+/// network or TLS failure, timeout) rather than refusing this one message:
+/// then every other message would fail the same way.
+pub fn server_unreachable(e: &MailError) -> bool {
+    match e {
+        MailError::Smtp(s) => !(s.is_transient() || s.is_permanent() || s.is_client()),
+        _ => false,
+    }
+}
+
 /// Send every pending message that is due. Never sends a message twice that
 /// was recorded as sent.
 pub async fn send_pending(store: &Store, mailer: &Mailer, now: DateTime<Utc>, max_attempts: u32) -> Result<SendReport, MailError> {
+    send_pending_until(store, mailer, now, max_attempts, &AtomicBool::new(false)).await
+}
+
+/// [`send_pending`], stopping before the next message once `stop` is set
+/// (the daemon is shutting down: what is not sent stays pending). When the
+/// server cannot be reached, the rest of the batch waits with the failed
+/// message, so that mail still goes out in the order it was queued.
+pub async fn send_pending_until(
+    store: &Store,
+    mailer: &Mailer,
+    now: DateTime<Utc>,
+    max_attempts: u32,
+    stop: &AtomicBool,
+) -> Result<SendReport, MailError> {
     let mut report = SendReport::default();
     let due = store.outbox_due(now).await?;
     for (i, row) in due.iter().enumerate() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
         if let (Mailer::Smtp { per_minute, .. }, true) = (mailer, i > 0) {
             tokio::time::sleep(std::time::Duration::from_millis(60_000 / u64::from((*per_minute).max(1)))).await;
         }
@@ -153,6 +181,11 @@ pub async fn send_pending(store: &Store, mailer: &Mailer, now: DateTime<Utc>, ma
                     report.failed += 1;
                 }
                 report.errors.push(format!("#{} {}: {e}", row.id, row.kind));
+                if let (true, Some(at)) = (server_unreachable(&e), retry_at) {
+                    let waiting = store.outbox_defer_due(now, at).await?;
+                    report.retrying += waiting as usize;
+                    break;
+                }
             }
         }
     }

@@ -57,6 +57,13 @@ impl Store {
             .collect()
     }
 
+    /// When `job` last started, whatever its result (catch-up after downtime).
+    pub async fn last_job_start(&self, job: &str) -> Result<Option<DateTime<Utc>>> {
+        let s: Option<String> =
+            sqlx::query_scalar("SELECT MAX(started_at) FROM job_runs WHERE job=?").bind(job).fetch_one(&self.pool).await?;
+        s.map(|s| parse_ts(&s)).transpose()
+    }
+
     /// When `job` last finished successfully.
     pub async fn last_success(&self, job: &str) -> Result<Option<DateTime<Utc>>> {
         let s: Option<String> =

@@ -57,6 +57,12 @@ impl Store {
     pub async fn memory() -> Result<Store> {
         Store::open("sqlite::memory:").await
     }
+
+    /// Close the pool: wait for queries in hand, then checkpoint and close
+    /// every connection (the daemon's last step on shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
 }
 
 /// A query being bound (for helpers that bind a row's columns in one place).

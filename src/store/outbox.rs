@@ -145,6 +145,18 @@ impl Store {
         Ok(())
     }
 
+    /// Hold every message due at `now` until `until` (the server is down):
+    /// they then go out together, in queue order. Returns how many waited.
+    pub async fn outbox_defer_due(&self, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<u64> {
+        let r =
+            sqlx::query("UPDATE outbox SET next_attempt_at=? WHERE status='pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)")
+                .bind(ts(until))
+                .bind(ts(now))
+                .execute(&self.pool)
+                .await?;
+        Ok(r.rows_affected())
+    }
+
     /// The call references named by a message we sent, by its Message-ID.
     pub async fn refs_of_message(&self, message_id: &str) -> Result<Option<String>> {
         Ok(sqlx::query_scalar("SELECT call_refs FROM outbox WHERE message_id=?").bind(message_id).fetch_optional(&self.pool).await?)

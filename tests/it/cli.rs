@@ -136,7 +136,7 @@ fn language_en_makes_the_cli_speak_english() {
     let calls = run(&["calls"]);
     assert!(calls.contains("No calls."), "{calls}");
     let status = run(&["status"]);
-    assert!(status.contains("Jobs (last run):") && status.contains("Open calls:"), "{status}");
+    assert!(status.contains("Jobs (last run, next run):") && status.contains("Open calls:"), "{status}");
     // An error the user made, in English too.
     let o = bin().args(["match", "nonsense", "--config"]).arg(&cfg).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
