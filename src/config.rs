@@ -710,4 +710,22 @@ au = ["au@example.org"]
         let t = DateTime::parse_from_rfc3339("2026-10-24T12:00:00Z").unwrap().with_timezone(&Utc);
         assert_eq!(c.next_after(t, tz).unwrap().to_rfc3339(), "2026-10-26T06:00:00+00:00");
     }
+
+    #[test]
+    fn last_tick_is_found_in_local_time_across_both_changes() {
+        let tz = chrono_tz::Europe::Stockholm;
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let c = CronSpec::parse("0 0 7 * * Mon").unwrap();
+        // Wednesday after the spring change: the missed digest was Monday 07:00 CEST.
+        assert_eq!(c.last_at_or_before(at("2026-04-01T10:00:00Z"), tz).unwrap(), at("2026-03-30T05:00:00Z"));
+        // Wednesday after the autumn change: Monday 07:00 CET.
+        assert_eq!(c.last_at_or_before(at("2026-10-28T10:00:00Z"), tz).unwrap(), at("2026-10-26T06:00:00Z"));
+        // Exactly on the tick counts as the tick.
+        assert_eq!(c.last_at_or_before(at("2026-10-26T06:00:00Z"), tz).unwrap(), at("2026-10-26T06:00:00Z"));
+        // Polls at 06, 12, 18 local: on the night of the spring change, 06:00 CEST.
+        let p = CronSpec::parse("0 0 6,12,18 * * *").unwrap();
+        assert_eq!(p.last_at_or_before(at("2026-03-29T05:00:00Z"), tz).unwrap(), at("2026-03-29T04:00:00Z"));
+        assert_eq!(p.last_at_or_before(at("2026-10-25T04:59:00Z"), tz).unwrap(), at("2026-10-24T16:00:00Z"));
+        assert_eq!(p.last_at_or_before(at("2026-10-25T05:00:00Z"), tz).unwrap(), at("2026-10-25T05:00:00Z"));
+    }
 }

@@ -316,3 +316,33 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_job_is_missed_when_its_last_tick_came_after_its_last_start() {
+        let tick = Some(at("2026-03-30T05:00:00Z"));
+        assert!(missed(JobKind::Digest, Some(at("2026-03-23T05:00:01Z")), tick));
+        assert!(!missed(JobKind::Digest, Some(at("2026-03-30T05:00:00Z")), tick));
+        assert!(!missed(JobKind::Digest, Some(at("2026-03-30T06:00:00Z")), tick));
+        // Never ran: only the poll starts at once on a new installation.
+        assert!(missed(JobKind::Poll, None, tick));
+        assert!(!missed(JobKind::Digest, None, tick));
+        assert!(!missed(JobKind::Send, None, None));
+    }
+
+    #[test]
+    fn catch_up_runs_replies_before_the_digest_and_the_outbox_last() {
+        let pos = |k: JobKind| CATCH_UP_ORDER.iter().position(|x| *x == k).unwrap();
+        assert!(pos(JobKind::Replies) < pos(JobKind::Digest));
+        assert!(pos(JobKind::Poll) < pos(JobKind::Notify));
+        assert_eq!(CATCH_UP_ORDER.last(), Some(&JobKind::Send));
+        assert_eq!(CATCH_UP_ORDER.len(), JobKind::ALL.len());
+    }
+}

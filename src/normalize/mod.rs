@@ -11,7 +11,10 @@ pub mod dedup;
 
 /// RawCall → Call. `spec_funder_default` is used when the listing names no funder.
 pub fn normalize(raw: &RawCall, spec_funder_default: &str, now: DateTime<Utc>) -> Call {
-    let title = one_line(&strip_tags(&raw.title));
+    // Titles are plain text from every adapter (the feed adapter strips an
+    // HTML-typed title itself): kept verbatim but for whitespace, so that
+    // "<script>" in a title stays text, escaped wherever it is shown.
+    let title = one_line(&raw.title);
     let text = raw.text.as_deref().map(strip_tags).unwrap_or_default();
     let summary = match raw.summary.as_deref().map(strip_tags).filter(|s| !s.is_empty()) {
         Some(s) => s,
@@ -25,7 +28,7 @@ pub fn normalize(raw: &RawCall, spec_funder_default: &str, now: DateTime<Utc>) -
     let translations = raw
         .translations
         .iter()
-        .map(|t| Translation { lang: t.lang, title: one_line(&strip_tags(&t.title)), text: strip_tags(&t.text) })
+        .map(|t| Translation { lang: t.lang, title: one_line(&t.title), text: strip_tags(&t.text) })
         .filter(|t| !t.title.is_empty() && t.lang != lang)
         .collect();
     let status = status_at(raw.status, &deadlines, raw.opens, now);
@@ -251,7 +254,7 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap();
         let raw = RawCall {
             source_key: "X".into(),
-            title: " <b>Stöd</b> &amp; mer ".into(),
+            title: " Stöd &\n <script>mer</script> ".into(),
             url: "https://x.se/a".into(),
             text: Some("<p>Första stycket om sociala innovationer i Örebro län.</p><p>Andra.</p>".into()),
             deadlines: vec![Deadline::end_of_day(NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(), chrono_tz::Europe::Stockholm)],
@@ -259,7 +262,8 @@ mod tests {
             ..RawCall::default()
         };
         let c = normalize(&raw, "Vinnova", now);
-        assert_eq!(c.title, "Stöd & mer");
+        // A title is text: whitespace is tidied, markup stays text (escaped wherever it is shown).
+        assert_eq!(c.title, "Stöd & <script>mer</script>");
         assert_eq!(c.status, CallStatus::Closed);
         assert_eq!(c.funder, "Vinnova");
         assert_eq!(c.text, "Första stycket om sociala innovationer i Örebro län.\nAndra.");

@@ -17,7 +17,7 @@ pub fn parse(bytes: &[u8], tz: Tz) -> Result<Vec<RawCall>, AdapterError> {
     let lang = feed.language.as_deref().and_then(|l| Lang::parse(l.get(..2).unwrap_or(l)));
     let mut out = Vec::new();
     for e in feed.entries {
-        let Some(title) = e.title.as_ref().map(|t| t.content.trim().to_string()).filter(|t| !t.is_empty()) else { continue };
+        let Some(title) = e.title.as_ref().map(plain_title).filter(|t| !t.is_empty()) else { continue };
         let url = e
             .links
             .iter()
@@ -46,6 +46,13 @@ pub fn parse(bytes: &[u8], tz: Tz) -> Result<Vec<RawCall>, AdapterError> {
         out.push(raw);
     }
     Ok(out)
+}
+
+/// A feed title as plain text: RSS titles are text already; an Atom title
+/// typed `html`/`xhtml` loses its markup.
+fn plain_title(t: &feed_rs::model::Text) -> String {
+    let mime = t.content_type.to_string();
+    if mime.contains("html") { super::html::strip_tags(&t.content) } else { t.content.trim().to_string() }
 }
 
 /// The deadline (or "löpande") named in a text, looking after the words

@@ -68,3 +68,20 @@ pub async fn add_call(
     psi_radar::jobs::poll::classify_refs(ctx, &[got.reference]).await.expect("classify");
     got.reference
 }
+
+/// A member notification to `to` (its subject tries a header injection).
+pub fn outgoing(to: &str, kind: &'static str, period: &str) -> psi_radar::mail::message::Outgoing {
+    psi_radar::mail::message::Outgoing {
+        kind,
+        period: period.into(),
+        to: psi_radar::domain::Email::parse(to).unwrap(),
+        to_name: Some("Anna Andersson".into()),
+        subject: "[PSI-0042] Ny utlysning: Social innovation\r\nBcc: evil@example.org".into(),
+        text: "Hej!\nSvara JA partner.".into(),
+        html: "<p>Hej!</p>".into(),
+        refs: vec![psi_radar::domain::CallRef(42)],
+        list_unsubscribe: true,
+        in_reply_to: None,
+        reply_to: None,
+    }
+}

@@ -1,28 +1,11 @@
 //! Outbound mail: composing into the outbox, sending over SMTP, idempotency,
 //! retries after the server was down, permanent failures.
 
-use crate::helpers;
+use crate::helpers::{self, outgoing};
 use crate::smtp_sink::{self, Sink};
 use chrono::{Duration, Utc};
-use psi_radar::domain::{CallRef, Email};
-use psi_radar::mail::message::{Outgoing, compose};
+use psi_radar::mail::message::compose;
 use psi_radar::mail::outbox::{Mailer, send_pending};
-
-fn outgoing(to: &str, kind: &'static str, period: &str) -> Outgoing {
-    Outgoing {
-        kind,
-        period: period.into(),
-        to: Email::parse(to).unwrap(),
-        to_name: Some("Anna Andersson".into()),
-        subject: "[PSI-0042] Ny utlysning: Social innovation\r\nBcc: evil@example.org".into(),
-        text: "Hej!\nSvara JA partner.".into(),
-        html: "<p>Hej!</p>".into(),
-        refs: vec![CallRef(42)],
-        list_unsubscribe: true,
-        in_reply_to: None,
-        reply_to: None,
-    }
-}
 
 /// A store, a mailer to 127.0.0.1:`port` (0: the file transport), and its config.
 struct Setup {
@@ -74,28 +57,34 @@ async fn smtp_delivery_both_parts_and_no_duplicates() {
 }
 
 #[tokio::test]
-async fn queued_mail_is_delivered_when_the_server_comes_back() {
+async fn queued_mail_is_delivered_in_order_when_the_server_comes_back() {
     // Reserve a port, then close it: the server is "down".
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let Setup { cfg, store, mailer, .. } = setup(port).await;
     let now = Utc::now();
-    store.enqueue(&compose(&cfg.mail, &outgoing("anna@activa.example.org", "notify", "d1"), now).unwrap(), now).await.unwrap();
+    let mut queued = Vec::new();
+    for i in 0..5 {
+        let m = compose(&cfg.mail, &outgoing(&format!("m{i}@activa.example.org"), "notify", "d1"), now).unwrap();
+        queued.push(m.message_id.clone());
+        store.enqueue(&m, now).await.unwrap();
+    }
 
+    // One connection failure holds the whole batch (one attempt, not five).
     let r = send_pending(&store, &mailer, now, 3).await.unwrap();
-    assert_eq!((r.sent, r.retrying, r.failed), (0, 1, 0), "{r:?}");
-    let row = &store.outbox_list(true).await.unwrap()[0];
-    assert_eq!(row.attempts, 1);
-    assert!(row.next_attempt_at.unwrap() > now);
+    assert_eq!((r.sent, r.retrying, r.failed), (0, 5, 0), "{r:?}");
+    let rows = store.outbox_list(true).await.unwrap();
+    assert_eq!(rows.iter().map(|r| r.attempts).collect::<Vec<_>>(), vec![1, 0, 0, 0, 0]);
+    assert!(rows.iter().all(|r| r.next_attempt_at == rows[0].next_attempt_at && r.next_attempt_at.unwrap() > now));
     // Not due yet: nothing is tried.
-    let r = send_pending(&store, &mailer, now, 3).await.unwrap();
+    let r = send_pending(&store, &mailer, now + Duration::seconds(30), 3).await.unwrap();
     assert_eq!(r.sent + r.retrying + r.failed, 0);
 
     let sink = Sink::default();
     let (_, _task) = smtp_sink::start(sink.clone(), port).await;
     let later = now + Duration::minutes(5);
     let r = send_pending(&store, &mailer, later, 3).await.unwrap();
-    assert_eq!(r.sent, 1, "{r:?}");
-    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(r.sent, 5, "{r:?}");
+    assert_eq!(sink.message_ids(), queued, "in the order they were queued");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 mod apps;
 mod cli;
+mod daemon;
 mod helpers;
 mod jobs;
 mod mail_in;

@@ -19,12 +19,44 @@ pub struct Sink {
     pub received: Arc<Mutex<Vec<Received>>>,
     /// Recipients answered with "550 no such user".
     pub reject: Arc<Mutex<Vec<String>>>,
+    /// How long the server thinks, half before it takes a message's data
+    /// and half before it confirms it (a slow server, so that a test can
+    /// stop the sender mid-send at every stage).
+    pub delay: Arc<Mutex<std::time::Duration>>,
 }
 
 impl Sink {
     pub fn messages(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
+
+    /// The Message-IDs received, in order of arrival.
+    pub fn message_ids(&self) -> Vec<String> {
+        self.messages().iter().filter_map(|m| header(&m.data, "Message-ID")).collect()
+    }
+}
+
+/// A header's value in a received message (unfolded).
+pub fn header(data: &str, name: &str) -> Option<String> {
+    let head = data.split("\r\n\r\n").next().unwrap_or(data);
+    let mut value: Option<String> = None;
+    for line in head.split("\r\n") {
+        if let Some(v) = value.as_mut()
+            && (line.starts_with(' ') || line.starts_with('\t'))
+        {
+            v.push_str(line);
+            continue;
+        }
+        if value.is_some() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case(name)
+        {
+            value = Some(v.trim().to_string());
+        }
+    }
+    value
 }
 
 /// Start a sink on a free port (or `port`); returns the port and the task.
@@ -62,6 +94,10 @@ pub async fn start(sink: Sink, port: u16) -> (u16, tokio::task::JoinHandle<()>) 
                             "250 ok\r\n".into()
                         }
                     } else if upper == "DATA" {
+                        let delay = *sink.delay.lock().unwrap() / 2;
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
+                        }
                         let _ = w.write_all(b"354 go ahead\r\n").await;
                         let mut data = String::new();
                         loop {
@@ -73,6 +109,10 @@ pub async fn start(sink: Sink, port: u16) -> (u16, tokio::task::JoinHandle<()>) 
                                 break;
                             }
                             data.push_str(line.strip_prefix('.').filter(|_| line.starts_with("..")).unwrap_or(&line));
+                        }
+                        let delay = *sink.delay.lock().unwrap() / 2;
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
                         }
                         sink.received.lock().unwrap().push(Received { from: from.clone(), to: to.clone(), data });
                         "250 2.0.0 queued as 1\r\n".into()
