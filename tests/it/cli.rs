@@ -118,6 +118,37 @@ fn serve_starts_schedules_and_stops_on_sigterm() {
 }
 
 #[test]
+fn json_logs_carry_no_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let smtp = format!(
+        "transport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nusername = \"radar\"\n\
+         password_env = \"PSI_TEST_SMTP_PASSWORD\"\n[schedule]\nsend = \"* * * * * *\"\n"
+    );
+    let cfg = write_config(tmp.path(), &smtp).to_string_lossy().to_string();
+    // The file outbox line of write_config does not apply to SMTP.
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("outbox_dir = \"out\"\n", "");
+    std::fs::write(&cfg, text).unwrap();
+    let child = bin()
+        .args(["--log-format", "json", "serve", "--config", &cfg])
+        .env("PSI_TEST_SMTP_PASSWORD", "hemligt-l\u{f6}senord-4711")
+        .env("RUST_LOG", "debug")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> =
+        err.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    assert!(lines.iter().any(|v| v["message"] == "schemalagd" && v["job"] == "send"), "{err}");
+    assert!(lines.iter().all(|v| v["level"].is_string() && v["timestamp"].is_string()));
+    assert!(!err.contains("hemligt"), "the password never reaches the log");
+}
+
+#[test]
 fn language_en_makes_the_cli_speak_english() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = write_config(tmp.path(), "");

@@ -275,6 +275,19 @@ async fn one_source_failing_in_each_way_never_stops_the_others() {
     let poll = ctx.store.last_job_runs().await.unwrap().into_iter().find(|r| r.job == "poll").unwrap();
     assert_eq!(poll.ok, Some(true));
     assert!(poll.summary.contains("4 källor med fel"), "{}", poll.summary);
+
+    // `status` for the coordinator: every job with its next run, failing sources first.
+    let mut out = Vec::new();
+    psi_radar::cli::core::status(&ctx, Utc::now(), &mut out).await.unwrap();
+    let status = String::from_utf8(out).unwrap();
+    for job in JobKind::ALL {
+        let line = status.lines().find(|l| l.trim_start().starts_with(job.name())).unwrap_or_else(|| panic!("{status}"));
+        assert!(line.contains("nästa 20"), "{line}");
+    }
+    assert!(status.contains("Källor: 5 st, 4 med fel:"), "{status}");
+    let pos = |name: &str| status.find(&format!("  {name} ")).unwrap_or_else(|| panic!("{name}: {status}"));
+    assert!(["500", "hang", "garbage", "huge"].iter().all(|n| pos(n) < pos("good-atom")), "failing sources first: {status}");
+    assert!(status.lines().any(|l| l.contains("hang") && l.contains("FEL (1 i rad)")), "{status}");
 }
 
 // ───────────────────────── crashes and shutdown ─────────────────────────
