@@ -4,6 +4,7 @@
 //! ≤ 25 MB idle. Linux only (reads /proc/PID/status).
 //!
 //! `cargo bench --bench serve_rss`
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use psi_radar::store::Store;
 use std::path::{Path, PathBuf};
