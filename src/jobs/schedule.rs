@@ -290,7 +290,10 @@ pub async fn serve(ctx: Ctx) -> anyhow::Result<()> {
     }
     daemon.stop(SHUTDOWN_GRACE.saturating_sub(started.elapsed())).await;
     catch_up.abort();
-    daemon.ctx.store.close().await;
+    // A job abandoned above may still hold a connection: do not wait for it.
+    if tokio::time::timeout(Duration::from_secs(2), daemon.ctx.store.close()).await.is_err() {
+        tracing::warn!("databasen stängdes inte i tid; SQLite återställer från loggen vid nästa start");
+    }
     tracing::info!("avslutad");
     Ok(())
 }

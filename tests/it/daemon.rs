@@ -412,6 +412,37 @@ async fn sigterm_mid_send_finishes_the_message_in_hand_and_keeps_the_rest_pendin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_hung_poll_abandons_it_and_exits_within_ten_seconds() {
+    let base = serve_app(Router::new().route(
+        "/hang.xml",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            "för sent"
+        }),
+    ))
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg_path = daemon_config(tmp.path(), None);
+    std::fs::write(
+        tmp.path().join("sources.toml"),
+        format!("[[source]]\nname = \"hanger\"\nkind = \"feed\"\nurl = \"{base}/hang.xml\"\nfunder = \"Test\"\n"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&cfg_path)
+        .unwrap()
+        .replace("contact = \"psi@example.org\"\n", "contact = \"psi@example.org\"\ntimeout_secs = 100\n");
+    std::fs::write(&cfg_path, text).unwrap();
+    // A new installation polls at once; the source hangs.
+    let mut child = spawn_serve(&cfg_path);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(child.try_wait().unwrap().is_none());
+    sigterm(&child);
+    let (status, took) = wait_exit(&mut child, Duration::from_secs(12));
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(10), "exit within 10 s: {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_locked_by_another_process_makes_jobs_wait_not_fail() {
     use sqlx::Connection as _;
     let tmp = tempfile::tempdir().unwrap();
