@@ -5,6 +5,10 @@
 //! followed all the way into the mail.
 
 use crate::helpers::{self, fixture, outgoing};
+
+fn spec_feed(name: &str, url: String) -> SourceSpec {
+    helpers::spec(name, url, SourceKind::Feed)
+}
 use crate::smtp_sink::{self, Sink};
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -28,19 +32,6 @@ fn at(s: &str) -> DateTime<Utc> {
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_psi-radar"))
-}
-
-fn feed_spec(name: &str, url: String) -> SourceSpec {
-    SourceSpec {
-        name: name.into(),
-        url,
-        funder: "Testfinansiär".into(),
-        language: None,
-        enabled: true,
-        programme: None,
-        tz: chrono_tz::Europe::Stockholm,
-        kind: SourceKind::Feed,
-    }
 }
 
 /// Serve `app` on a free loopback port; returns `http://127.0.0.1:PORT`.
@@ -112,6 +103,40 @@ async fn pending(store: &Store) -> usize {
     store.outbox_list(true).await.unwrap().len()
 }
 
+/// A slow loopback SMTP server (`delay` per message) and a daemon config
+/// directory sending to it, with its store open.
+struct SlowSmtp {
+    sink: Sink,
+    _smtp: tokio::task::JoinHandle<()>,
+    _tmp: tempfile::TempDir,
+    cfg_path: PathBuf,
+    cfg: Config,
+    store: Store,
+}
+
+async fn slow_smtp(delay: Duration) -> SlowSmtp {
+    let sink = Sink::default();
+    *sink.delay.lock().unwrap() = delay;
+    let (port, smtp) = smtp_sink::start(sink.clone(), 0).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg_path = daemon_config(tmp.path(), Some(port));
+    let cfg = Config::load(&cfg_path).unwrap();
+    let store = Store::open(&cfg.database_url).await.unwrap();
+    SlowSmtp { sink, _smtp: smtp, _tmp: tmp, cfg_path, cfg, store }
+}
+
+/// Start serve, wait until the outbox is empty, stop it with SIGTERM.
+async fn flush(cfg_path: &Path, store: &Store) {
+    let mut child = spawn_serve(cfg_path);
+    let started = Instant::now();
+    while pending(store).await > 0 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).0.success());
+    assert_eq!(pending(store).await, 0, "the outbox was emptied");
+}
+
 /// Queue `n` notifications for period `period`; returns their Message-IDs.
 async fn queue(store: &Store, cfg: &Config, period: &str, n: usize) -> Vec<String> {
     let now = Utc::now();
@@ -169,7 +194,7 @@ async fn a_job_never_overlaps_itself_but_other_jobs_run_meanwhile() {
     .await;
     let tmp = tempfile::tempdir().unwrap();
     let mut ctx = helpers::ctx(tmp.path()).await;
-    ctx.sources = vec![feed_spec("slow", format!("{base}/slow.atom"))];
+    ctx.sources = vec![spec_feed("slow", format!("{base}/slow.atom"))];
     let daemon = Daemon::new(ctx);
     let now = Utc::now();
     let (a, b, send) = tokio::join!(
@@ -251,7 +276,7 @@ async fn one_source_failing_in_each_way_never_stops_the_others() {
     let tmp = tempfile::tempdir().unwrap();
     let mut ctx = helpers::ctx(tmp.path()).await;
     ctx.sources =
-        ["good.atom", "500", "hang", "garbage", "huge"].iter().map(|p| feed_spec(&p.replace('.', "-"), format!("{base}/{p}"))).collect();
+        ["good.atom", "500", "hang", "garbage", "huge"].iter().map(|p| spec_feed(&p.replace('.', "-"), format!("{base}/{p}"))).collect();
     let mut fc = FetchConfig::new("psi@example.org");
     fc.total_timeout = Duration::from_secs(2);
     fc.max_bytes = 5 * 1024 * 1024;
@@ -296,13 +321,7 @@ async fn one_source_failing_in_each_way_never_stops_the_others() {
 async fn kill_9_mid_send_loses_nothing_and_never_resends_what_was_recorded_sent() {
     const TRIALS: usize = 20;
     const PER_TRIAL: usize = 6;
-    let sink = Sink::default();
-    *sink.delay.lock().unwrap() = Duration::from_millis(30);
-    let (port, _smtp) = smtp_sink::start(sink.clone(), 0).await;
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg_path = daemon_config(tmp.path(), Some(port));
-    let cfg = Config::load(&cfg_path).unwrap();
-    let store = Store::open(&cfg.database_url).await.unwrap();
+    let SlowSmtp { sink, cfg_path, cfg, store, _tmp, .. } = slow_smtp(Duration::from_millis(30)).await;
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() | 1;
     let mut rng = seed;
     let mut next = move || {
@@ -345,14 +364,7 @@ async fn kill_9_mid_send_loses_nothing_and_never_resends_what_was_recorded_sent(
     }
 
     // A last, clean run sends what is left, then stops on SIGTERM.
-    let mut child = spawn_serve(&cfg_path);
-    let started = Instant::now();
-    while pending(&store).await > 0 && started.elapsed() < Duration::from_secs(30) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    sigterm(&child);
-    let (status, _) = wait_exit(&mut child, Duration::from_secs(10));
-    assert!(status.success());
+    flush(&cfg_path, &store).await;
 
     let got = receipts(&sink);
     let missing: Vec<_> = all.iter().filter(|id| !got.contains_key(*id)).collect();
@@ -369,18 +381,11 @@ async fn kill_9_mid_send_loses_nothing_and_never_resends_what_was_recorded_sent(
     );
     assert!(mid_send >= TRIALS / 2, "most kills landed mid-send ({mid_send})");
     assert!(twice <= TRIALS, "at most the one message in hand per kill: {twice}");
-    assert_eq!(store.outbox_list(false).await.unwrap().iter().filter(|r| r.status != "sent").count(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_send_finishes_the_message_in_hand_and_keeps_the_rest_pending() {
-    let sink = Sink::default();
-    *sink.delay.lock().unwrap() = Duration::from_millis(700);
-    let (port, _smtp) = smtp_sink::start(sink.clone(), 0).await;
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg_path = daemon_config(tmp.path(), Some(port));
-    let cfg = Config::load(&cfg_path).unwrap();
-    let store = Store::open(&cfg.database_url).await.unwrap();
+    let SlowSmtp { sink, cfg_path, cfg, store, _tmp, .. } = slow_smtp(Duration::from_millis(700)).await;
     let ids = queue(&store, &cfg, "w48", 8).await;
 
     let mut child = spawn_serve(&cfg_path);
@@ -400,13 +405,7 @@ async fn sigterm_mid_send_finishes_the_message_in_hand_and_keeps_the_rest_pendin
 
     // The next start sends the rest, each message once.
     *sink.delay.lock().unwrap() = Duration::ZERO;
-    let mut child = spawn_serve(&cfg_path);
-    let started = Instant::now();
-    while pending(&store).await > 0 && started.elapsed() < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    sigterm(&child);
-    assert!(wait_exit(&mut child, Duration::from_secs(10)).0.success());
+    flush(&cfg_path, &store).await;
     let got = receipts(&sink);
     assert!(ids.iter().all(|id| got.get(id) == Some(&1)), "each message exactly once: {got:?}");
 }
@@ -497,7 +496,7 @@ async fn hostile_text_from_a_source_stays_text_from_the_store_to_the_mail() {
     .await;
     let tmp = tempfile::tempdir().unwrap();
     let mut ctx = helpers::ctx(tmp.path()).await;
-    ctx.sources = vec![feed_spec("ond", format!("{base}/ond.xml"))];
+    ctx.sources = vec![spec_feed("ond", format!("{base}/ond.xml"))];
     let now = at("2026-01-12T06:00:00Z");
     let poll = psi_radar::jobs::poll::run_poll(&ctx, None, now).await.unwrap();
     assert_eq!(poll.poll.new.len(), 1, "{:?}", poll.poll.sources);

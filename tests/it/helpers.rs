@@ -85,3 +85,17 @@ pub fn outgoing(to: &str, kind: &'static str, period: &str) -> psi_radar::mail::
         reply_to: None,
     }
 }
+
+/// A source in Stockholm time with a test funder.
+pub fn spec(name: &str, url: String, kind: psi_radar::sources::spec::SourceKind) -> psi_radar::sources::spec::SourceSpec {
+    psi_radar::sources::spec::SourceSpec {
+        name: name.into(),
+        url,
+        funder: "Testfinansiär".into(),
+        language: None,
+        enabled: true,
+        programme: None,
+        tz: chrono_tz::Europe::Stockholm,
+        kind,
+    }
+}

@@ -4,7 +4,7 @@
 //! not retried), malformed input marking a source failing, and whole polls
 //! over the fixture server.
 
-use crate::helpers::{fixture, store};
+use crate::helpers::{fixture, spec, store};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -242,19 +242,6 @@ async fn fetch_timeout_and_oversize() {
     assert!(matches!(e, FetchError::TooLarge { limit: 100_000, .. }), "{e:?}");
     let e = f.fetch(&FetchRequest::get("http://127.0.0.1:1/stängd")).await.unwrap_err();
     assert!(e.is_transient(), "{e:?}");
-}
-
-fn spec(name: &str, url: String, kind: SourceKind) -> SourceSpec {
-    SourceSpec {
-        name: name.into(),
-        url,
-        funder: "Testfinansiär".into(),
-        language: None,
-        enabled: true,
-        programme: None,
-        tz: chrono_tz::Europe::Stockholm,
-        kind,
-    }
 }
 
 #[tokio::test]
