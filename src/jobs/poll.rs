@@ -1,4 +1,5 @@
-//! Job: poll the sources, then classify what is new or changed.
+//! Job: poll the sources, then classify what is new or changed and match it
+//! against the members (the count goes to `status`; notify sends).
 
 use super::{Ctx, Summary};
 use crate::domain::CallRef;
@@ -10,12 +11,21 @@ use chrono::{DateTime, Utc};
 pub struct PollJobReport {
     pub poll: PollReport,
     pub classified: usize,
+    /// (call, member) pairs among the new and changed calls that reach the
+    /// notification threshold.
+    pub matches: usize,
 }
 
 impl Summary for PollJobReport {
     fn summary(&self) -> String {
         let failed = self.poll.failed().count();
-        format!("{} nya, {} ändrade, {} källor med fel", self.poll.new.len(), self.poll.changed.len(), failed)
+        format!(
+            "{} nya, {} ändrade, {} källor med fel; {} medlemsträffar",
+            self.poll.new.len(),
+            self.poll.changed.len(),
+            failed,
+            self.matches
+        )
     }
 }
 
@@ -37,7 +47,8 @@ pub async fn run_poll_with_progress(
         refs.sort();
         refs.dedup();
         let classified = classify_refs(ctx, &refs).await?;
-        Ok(PollJobReport { poll, classified })
+        let matches = count_matches(ctx, &refs).await?;
+        Ok(PollJobReport { poll, classified, matches })
     })
     .await
 }
@@ -50,6 +61,27 @@ pub async fn classify_refs(ctx: &Ctx, refs: &[CallRef]) -> anyhow::Result<usize>
             let scores = crate::classify::classify(&c.call, &ctx.model);
             ctx.store.set_categories(*r, &scores).await?;
             n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// How many (call, member) pairs of these calls reach the notification threshold.
+async fn count_matches(ctx: &Ctx, refs: &[CallRef]) -> anyhow::Result<usize> {
+    if refs.is_empty() {
+        return Ok(0);
+    }
+    let members = ctx.store.list_members().await?;
+    let ix = crate::matching::MemberIndex::new(&members);
+    let mut n = 0;
+    for r in refs {
+        if let Some(c) = ctx.store.get_call(*r).await? {
+            let answers = ctx.store.answers_for_call(*r).await?;
+            let threshold = ctx.config.matching.notify_threshold;
+            n += crate::matching::match_members_indexed(&ix, &c.call, &c.categories, &answers, usize::MAX)
+                .iter()
+                .filter(|m| m.score >= threshold)
+                .count();
         }
     }
     Ok(n)

@@ -300,6 +300,7 @@ async fn one_source_failing_in_each_way_never_stops_the_others() {
     let poll = ctx.store.last_job_runs().await.unwrap().into_iter().find(|r| r.job == "poll").unwrap();
     assert_eq!(poll.ok, Some(true));
     assert!(poll.summary.contains("4 källor med fel"), "{}", poll.summary);
+    assert!(report.matches > 0 && poll.summary.contains(&format!("{} medlemsträffar", report.matches)), "{}", poll.summary);
 
     // `status` for the coordinator: every job with its next run, failing sources first.
     let mut out = Vec::new();
