@@ -174,7 +174,15 @@ pub fn main() -> ExitCode {
     // An MTA pipe retries on EX_TEMPFAIL (75) instead of bouncing the member's reply.
     let tempfail = matches!(&cli.command, Command::Mail(m) if matches!(m.command, mail::MailCommand::Ingest { .. }));
     let config_path = cli.config.clone();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // The daemon is mostly idle and waits on the network: one thread is
+    // plenty and keeps its memory small. Commands that work hard (polls,
+    // classifying everything) get a worker per core.
+    let builder = if matches!(cli.command, Command::Serve) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let rt = match { builder }.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("fel: kunde inte starta: {e}");
