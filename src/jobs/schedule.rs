@@ -176,7 +176,13 @@ impl Daemon {
             return RunOutcome::Stopping;
         }
         tracing::info!(job = kind.name(), "startar");
-        match run_job(&self.ctx, kind, now).await {
+        // On a task of its own, so that even a panic in a job is only that
+        // run's failure: the daemon and the job's next tick live on.
+        let ctx = self.ctx.clone();
+        let outcome = tokio::spawn(async move { run_job(&ctx, kind, now).await })
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("jobbet avbröts oväntat: {e}")));
+        match outcome {
             Ok(()) => {
                 tracing::info!(job = kind.name(), "klart");
                 RunOutcome::Done
