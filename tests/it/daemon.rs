@@ -398,6 +398,7 @@ async fn sigterm_mid_send_finishes_the_message_in_hand_and_keeps_the_rest_pendin
     let (status, took) = wait_exit(&mut child, Duration::from_secs(10));
     assert!(status.success(), "exit 0 on SIGTERM: {status:?}");
     assert!(took < Duration::from_secs(10), "{took:?}");
+    println!("SIGTERM mid-send: exit 0 after {:.1} s", took.as_secs_f64());
     let rows = store.outbox_list(false).await.unwrap();
     let sent = rows.iter().filter(|r| r.status == "sent").count();
     assert!((1..8).contains(&sent), "the message in hand finished, the rest waits: {sent} sent");
@@ -440,6 +441,7 @@ async fn sigterm_during_a_hung_poll_abandons_it_and_exits_within_ten_seconds() {
     let (status, took) = wait_exit(&mut child, Duration::from_secs(12));
     assert!(status.success(), "{status:?}");
     assert!(took < Duration::from_secs(10), "exit within 10 s: {took:?}");
+    println!("SIGTERM during a hung poll: exit 0 after {:.1} s", took.as_secs_f64());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -80,12 +80,21 @@ async fn digest_and_notifications_through_a_real_smtp_server() {
     let digests: Vec<_> = got.iter().filter(|m| m.contains("PSI veckobrev vecka 48")).collect();
     assert_eq!(digests.len(), 2, "one digest per AU address");
     assert!(digests.iter().any(|m| m.contains("To: au1@example.org")) && digests.iter().any(|m| m.contains("To: au2@example.org")));
+    let mut shown_as_text = 0;
     for m in &got {
         assert!(m.contains("Content-Type: text/plain"), "plain part");
         assert!(m.contains("Content-Type: text/html"), "html part");
         assert!(m.contains("Message-ID: <psi-radar."), "our Message-ID");
-        assert!(!m.contains("<b>&</b>"), "web text is escaped in HTML and never raw");
+        // The title is text: shown as written in the plain part, escaped in the HTML part.
+        let parsed = mail_parser::MessageParser::default().parse(m.as_bytes()).unwrap();
+        let html = parsed.body_html(0).unwrap_or_default();
+        assert!(!html.contains("<b>&</b>"), "web text is escaped in HTML and never raw");
+        if parsed.body_text(0).unwrap_or_default().contains("<b>&</b>") {
+            assert!(html.contains("&lt;b&gt;&amp;&lt;"), "{html}");
+            shown_as_text += 1;
+        }
     }
+    assert!(shown_as_text > 0, "the title reached the mail");
     let notes: Vec<_> = got.iter().filter(|m| m.contains(&format!("[{r}]"))).collect();
     assert!(!notes.is_empty(), "member notifications carry the reference in the subject");
     assert!(notes.iter().all(|m| m.contains("List-Unsubscribe: <mailto:svar@psi.example.org?subject=STOPP>")));
