@@ -23,7 +23,8 @@ pub const TITLE_WEIGHT: f32 = 2.0;
 /// Tuning constants of the score combination (see `Model::score`).
 #[derive(Debug, Clone, Copy)]
 pub struct Tuning {
-    /// Lexicon weight added to the model logits, for English and Swedish text.
+    /// Lexicon weight added to the model logits, for English and Swedish text (the Swedish table is distilled from the
+    /// English decision with `lex_en` = 0.6: the trainer's `DISTIL_LEX_EN`).
     pub lex_en: f32,
     pub lex_sv: f32,
     /// Words at which the lexicon's weight in the distribution is halved (0: no fading).
@@ -71,7 +72,7 @@ pub struct Tuning {
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
-            lex_en: 0.6,
+            lex_en: 0.5,
             lex_sv: 0.6,
             lex_len: 100.0,
             tau: 2.0,
@@ -83,7 +84,7 @@ impl Default for Tuning {
             en_none: f32::NEG_INFINITY,
             tau_theme: 1.0,
             model_strength: 0.05,
-            other_strength: 0.1,
+            other_strength: 0.05,
             logit_strength: 0.1,
             sv_glossary: true,
             sv_translate: false,
