@@ -126,6 +126,7 @@ fn env_tuning(t: &mut psi_radar::classify::model::Tuning) {
     t.other_strength = env_f32("PSI_OTHER_STRENGTH", t.other_strength);
     t.lex_en = env_f32("PSI_LEX_EN", t.lex_en);
     t.lex_sv = env_f32("PSI_LEX_SV", t.lex_sv);
+    t.lex_len = env_f32("PSI_LEX_LEN", t.lex_len);
     t.sv_both = env_f32("PSI_SV_BOTH", f32::from(u8::from(t.sv_both))) > 0.0;
 }
 
@@ -305,6 +306,22 @@ fn train_lr(docs: &[Doc], regress: bool, l2: f32) -> Table {
     let total: f32 = class_n.iter().sum();
     let cw: Vec<f32> = class_n.iter().map(|c| total / (NCHAL as f32 * c.max(1.0))).collect();
     let dim = vocab.len();
+    // `PSI_SV_L2_GLOBAL=1` (Swedish table, development): the L2 applied at a feature's occurrences is scaled by
+    // documents / occurrences, so every stem is shrunk as much per epoch whatever its frequency (the plain lazy L2
+    // hardly shrinks a stem seen in one project, which then keeps a large weight).
+    let global = regress && env_f32("PSI_SV_L2_GLOBAL", 0.0) > 0.0;
+    let mut l2_i = vec![l2; dim];
+    if global {
+        let mut occ = vec![0usize; dim];
+        for (x, _, _) in &xs {
+            for &(i, _) in x {
+                occ[i] += 1;
+            }
+        }
+        for (l, o) in l2_i.iter_mut().zip(&occ) {
+            *l = l2 * xs.len() as f32 / (*o).max(1) as f32;
+        }
+    }
     let mut w = vec![[0.0f32; NCHAL]; dim];
     let mut g2 = vec![[1e-8f32; NCHAL]; dim];
     let mut b = [0.0f32; NCHAL];
@@ -354,7 +371,7 @@ fn train_lr(docs: &[Doc], regress: bool, l2: f32) -> Table {
                 gb[k] += g * g;
                 b[k] -= LR * g / gb[k].sqrt();
                 for &(i, v) in x {
-                    let gi = g * v + l2 * w[i][k];
+                    let gi = g * v + l2_i[i] * w[i][k];
                     g2[i][k] += gi * gi;
                     w[i][k] -= LR * gi / g2[i][k].sqrt();
                 }

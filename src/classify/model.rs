@@ -79,7 +79,7 @@ impl Default for Tuning {
             tau_sv: 2.0,
             sv_none: -3.0,
             sv_none_col: 2.0,
-            en_short: 80.0,
+            en_short: 120.0,
             en_scale: 1.0,
             en_none: f32::NEG_INFINITY,
             tau_theme: 1.0,
