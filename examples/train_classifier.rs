@@ -654,7 +654,8 @@ fn train_swedish(
                   # Trained by examples/train_classifier.rs on the Swedish sides of the non-held-out SweCRIS parallel abstracts\n\
                   # (swecris-sv-en-pairs-dev.csv via KTH-Library/swecris), each labelled by the English model on its English twin\n\
                   # (confident labels only), plus Tillväxtverket ERDF 2014-2020 projects (Projektbanken) with a low-carbon (SC3)\n\
-                  # or transport (SC4) thematic objective; columns: stem, idf, weights for SC1 SC2 SC3 SC4 SC5 SC6 SC7.\n";
+                  # or transport (SC4) thematic objective; columns: stem, idf, weights for SC1 SC2 SC3 SC4 SC5 SC6 SC7\n\
+                  # and, when present, \"none\" (log-odds that the English model decides no challenge on the English twin).\n";
     let out = table.write(header)?;
     std::fs::write("src/classify/weights-sv.tsv", &out)?;
     eprintln!("wrote src/classify/weights-sv.tsv ({} bytes)", out.len());
