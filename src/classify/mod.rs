@@ -31,7 +31,11 @@
 //! with text length, equally in both languages — damped by the absolute
 //! amount of evidence, so a call about nothing in the seven challenges (say, digitalisation of small firms)
 //! gets no challenge at all. Swedish text also has an implicit "none" class in the distribution (`Tuning::sv_none`),
-//! which the Swedish table learns from the English model's decisions. Themes are scored from their lexicon alone.
+//! which the Swedish table learns from the English model's decisions; its eighth column (a binary logistic regression
+//! of "the English model decides none on the English twin", plus Tillväxtverket SME/ICT projects) moves that class
+//! up or down per text (`Tuning::sv_none_col`), so words of basic research or business development count towards
+//! "none". English text shorter than `Tuning::en_short` words needs proportionally less absolute evidence (a title
+//! cannot carry as much as a full description). Themes are scored from their lexicon alone.
 
 pub mod eval;
 pub mod lexicon;
@@ -282,6 +286,32 @@ mod tests {
             text: "Cybersecurity and crime prevention for police.".into(),
         });
         assert_eq!(classify(&c, &m).first().map(|s| s.category.as_str()), Some("SC7"));
+    }
+
+    #[test]
+    fn swedish_table_has_a_none_column() {
+        // The eighth column of weights-sv.tsv: its bias and at least some stems with a "none" weight.
+        let bias = WEIGHTS_SV.lines().find(|l| l.starts_with("@bias")).unwrap();
+        assert_eq!(bias.split('\t').count(), 1 + NCHAL + 1, "{bias}");
+        assert!(WEIGHTS_SV.lines().filter(|l| !l.starts_with('#') && !l.starts_with('@')).all(|l| l.split('\t').count() == NCHAL + 3));
+        // A table without it still loads (the column is optional), and a row of the wrong width is an error.
+        let sv7 = "@bias\t0\t0\t0\t0\t0\t0\t0\nhälsa\t2.0\t1\t0\t0\t0\t0\t0\t0\n";
+        let lex = Lexicon::parse(DEFAULT_CATEGORIES, "x").unwrap();
+        assert!(Model::build(WEIGHTS, sv7, GLOSSARY, LEARNED, lex).is_ok());
+        let bad = "@bias\t0\t0\t0\t0\t0\t0\t0\t0\nhälsa\t2.0\t1\t0\t0\t0\t0\t0\t0\n";
+        let lex = Lexicon::parse(DEFAULT_CATEGORIES, "x").unwrap();
+        let e = Model::build(WEIGHTS, bad, GLOSSARY, LEARNED, lex).unwrap_err().to_string();
+        assert!(e.contains("rad 2"), "{e}");
+    }
+
+    #[test]
+    fn short_english_titles_need_less_evidence() {
+        // The same words as a title alone and followed by unrelated filler: the short one may not score lower.
+        let m = Model::builtin().unwrap();
+        let top = |t: &str, x: &str| score_text(t, x, &m).into_iter().find(|s| s.category.as_str() == "SC3").map_or(0.0, |s| s.score);
+        let filler = "The action is open to all eligible applicants and proposals are evaluated in two stages. ".repeat(8);
+        assert!(top("Hydrogen fuel cells and electrolysers", "") >= top("Hydrogen fuel cells and electrolysers", &filler));
+        assert!(top("Hydrogen fuel cells and electrolysers", "") >= m.threshold());
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub const TITLE_WEIGHT: f32 = 2.0;
 /// Tuning constants of the score combination (see `Model::score`).
 #[derive(Debug, Clone, Copy)]
 pub struct Tuning {
-    /// Lexicon weight added to the model logits, for English and Swedish text.
+    /// Lexicon weight added to the model logits, for English and Swedish text (the Swedish table is distilled from the
+    /// English decision with `lex_en` = 0.6: the trainer's `DISTIL_LEX_EN`).
     pub lex_en: f32,
     pub lex_sv: f32,
     /// Words at which the lexicon's weight in the distribution is halved (0: no fading).
@@ -37,9 +38,16 @@ pub struct Tuning {
     /// (the Swedish table learns the English model's decisions, "none" as logits below the bias;
     /// `f32::NEG_INFINITY`: no such class, "none" from the threshold alone).
     pub sv_none: f32,
+    /// Swedish text: factor on the Swedish table's learned "none" log-odds (its eighth column, when present),
+    /// added to the implicit "none" logit (0: the column is not used).
+    pub sv_none_col: f32,
     /// English text: factor on the English table's logits in the distribution (a margin-trained table's logits
     /// sit near ±1).
     pub en_scale: f32,
+    /// English text shorter than this many words (title and text, stop words included) gets a proportionally
+    /// smaller `tau` (at least a quarter of it): absolute evidence grows with length, so a fixed `tau` turns short
+    /// texts into "none" (0: off). Swedish text keeps `tau_sv`.
+    pub en_short: f32,
     /// English text: logit of an implicit "none" class in the distribution, relative to the mean (scaled) English
     /// bias (`f32::NEG_INFINITY`: no such class, "none" from `tau` and the threshold alone).
     pub en_none: f32,
@@ -64,17 +72,19 @@ pub struct Tuning {
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
-            lex_en: 0.6,
+            lex_en: 0.5,
             lex_sv: 0.6,
             lex_len: 100.0,
             tau: 2.0,
             tau_sv: 2.0,
             sv_none: -3.0,
+            sv_none_col: 2.0,
+            en_short: 120.0,
             en_scale: 1.0,
             en_none: f32::NEG_INFINITY,
             tau_theme: 1.0,
             model_strength: 0.05,
-            other_strength: 0.1,
+            other_strength: 0.05,
             logit_strength: 0.1,
             sv_glossary: true,
             sv_translate: false,
@@ -97,6 +107,10 @@ struct Weights {
     bigrams: FxHashMap<u64, u32>,
     idf: Vec<f32>,
     w: Vec<[f32; NCHAL]>,
+    /// The Swedish table's optional eighth column: bias and per-concept weights of the log-odds that the English
+    /// model decides "none" (0 for concepts without one).
+    bias_sv_none: Option<f32>,
+    none_w: Vec<f32>,
 }
 
 fn parse_weights(en: &str, sv: &str) -> Result<Weights, ClassifyError> {
@@ -108,6 +122,8 @@ fn parse_weights(en: &str, sv: &str) -> Result<Weights, ClassifyError> {
         bigrams: FxHashMap::default(),
         idf: Vec::new(),
         w: Vec::new(),
+        bias_sv_none: None,
+        none_w: Vec::new(),
     };
     parse_table(en, &mut ws, Lang::En)?;
     parse_table(sv, &mut ws, Lang::Sv)?;
@@ -124,21 +140,27 @@ fn parse_table(src: &str, ws: &mut Weights, lang: Lang) -> Result<(), ClassifyEr
         let key = parts.next().unwrap_or_default();
         let nums: Result<Vec<f32>, _> = parts.map(str::parse::<f32>).collect();
         let nums = nums.map_err(|e| bad(i + 1, e.to_string()))?;
+        // The Swedish table may have an eighth ("none") column.
+        let none_col = lang == Lang::Sv && ws.bias_sv_none.is_some();
         if key == "@bias" {
-            if nums.len() != NCHAL {
-                return Err(bad(i + 1, format!("väntade {NCHAL} tal")));
-            }
-            match lang {
-                Lang::En => ws.bias.copy_from_slice(&nums),
-                Lang::Sv => ws.bias_sv.copy_from_slice(&nums),
+            match (lang, nums.len()) {
+                (Lang::En, NCHAL) => ws.bias.copy_from_slice(&nums),
+                (Lang::Sv, NCHAL) => ws.bias_sv.copy_from_slice(&nums),
+                (Lang::Sv, n) if n == NCHAL + 1 => {
+                    ws.bias_sv.copy_from_slice(&nums[..NCHAL]);
+                    ws.bias_sv_none = Some(nums[NCHAL]);
+                }
+                _ => return Err(bad(i + 1, format!("väntade {NCHAL} tal"))),
             }
             continue;
         }
-        if nums.len() != NCHAL + 1 {
-            return Err(bad(i + 1, format!("väntade {} tal", NCHAL + 1)));
+        let want = NCHAL + 1 + usize::from(none_col);
+        if nums.len() != want {
+            return Err(bad(i + 1, format!("väntade {want} tal")));
         }
         let mut w = [0.0; NCHAL];
-        w.copy_from_slice(&nums[1..]);
+        w.copy_from_slice(&nums[1..=NCHAL]);
+        ws.none_w.push(if none_col { nums[NCHAL + 1] } else { 0.0 });
         let id = ws.w.len() as u32;
         match (lang, key.split_once(' ')) {
             (Lang::En, Some((a, b))) => ws.bigrams.insert(bigram_key(stem_hash(a), stem_hash(b)), id),
@@ -783,9 +805,24 @@ impl Model {
         let bias = if swedish { self.weights.bias_sv } else { self.weights.bias.map(|b| b * zs) };
         let mut z = bias;
         let mut strength = [0.0f32; NCHAL];
-        let tau = if swedish { t.tau_sv } else { t.tau };
+        let tau = if swedish {
+            t.tau_sv
+        } else if t.en_short > 0.0 {
+            t.tau * (nwords / t.en_short).clamp(0.25, 1.0)
+        } else {
+            t.tau
+        };
+        // Swedish text with the Swedish table's "none" column: its log-odds shift the implicit "none" class.
+        let none_col = match self.weights.bias_sv_none {
+            Some(b) if swedish && t.sv_none_col != 0.0 => Some(b),
+            _ => None,
+        };
+        let mut none_z = none_col.unwrap_or(0.0);
         for (c, &x) in s.concepts.iter().zip(&xs) {
             let w = &self.weights.w[c.id as usize];
+            if none_col.is_some() {
+                none_z += x / norm * self.weights.none_w[c.id as usize];
+            }
             let scale = if self.domain[c.id as usize] { t.model_strength } else { t.other_strength };
             let (xn, xs) = (zs * x / norm, scale * x);
             for k in 0..NCHAL {
@@ -810,7 +847,10 @@ impl Model {
         for k in 0..NCHAL {
             logits[k] = z[k] + beta * lexs[k];
         }
-        let none = bias.iter().sum::<f32>() / NCHAL as f32 + if swedish { t.sv_none } else { t.en_none };
+        let mut none = bias.iter().sum::<f32>() / NCHAL as f32 + if swedish { t.sv_none } else { t.en_none };
+        if none_col.is_some() && !s.concepts.is_empty() {
+            none += t.sv_none_col * none_z;
+        }
         let m = logits.iter().copied().fold(none, f32::max);
         let mut p = [0.0f32; NCHAL];
         let mut sum = (none - m).exp();
