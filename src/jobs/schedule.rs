@@ -179,9 +179,18 @@ impl Daemon {
         // On a task of its own, so that even a panic in a job is only that
         // run's failure: the daemon and the job's next tick live on.
         let ctx = self.ctx.clone();
-        let outcome = tokio::spawn(async move { run_job(&ctx, kind, now).await })
-            .await
-            .unwrap_or_else(|e| Err(anyhow::anyhow!("jobbet avbröts oväntat: {e}")));
+        let outcome = match tokio::spawn(async move { run_job(&ctx, kind, now).await }).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let why = format!("jobbet avbröts oväntat: {e}");
+                // Its run would otherwise show as running in `status`. (A job
+                // never overlaps itself, so an unfinished row of it is this one.)
+                if let Err(e) = self.ctx.store.fail_unfinished(kind.name(), &why, Utc::now()).await {
+                    tracing::error!(job = kind.name(), "kunde inte registrera avbrottet: {e}");
+                }
+                Err(anyhow::anyhow!(why))
+            }
+        };
         match outcome {
             Ok(()) => {
                 tracing::info!(job = kind.name(), "klart");

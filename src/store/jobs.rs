@@ -57,6 +57,18 @@ impl Store {
             .collect()
     }
 
+    /// Close the runs of `job` left unfinished (a run that crashed) as failed
+    /// with `summary`; returns how many there were.
+    pub async fn fail_unfinished(&self, job: &str, summary: &str, now: DateTime<Utc>) -> Result<u64> {
+        let r = sqlx::query("UPDATE job_runs SET finished_at=?, ok=0, summary=? WHERE job=? AND finished_at IS NULL")
+            .bind(ts(now))
+            .bind(summary)
+            .bind(job)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
     /// When `job` last started, whatever its result (catch-up after downtime).
     pub async fn last_job_start(&self, job: &str) -> Result<Option<DateTime<Utc>>> {
         let s: Option<String> =

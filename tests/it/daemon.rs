@@ -241,6 +241,20 @@ async fn a_failing_job_is_recorded_and_stops_nothing() {
     assert!(!replies.summary.is_empty(), "the error is recorded for `status`");
 }
 
+#[tokio::test]
+async fn a_run_that_crashed_is_closed_as_failed_not_left_running() {
+    let store = helpers::store().await;
+    let t = at("2026-01-12T06:00:00Z");
+    store.job_started("poll", t).await.unwrap();
+    let done = store.job_started("send", t).await.unwrap();
+    store.job_finished(done, true, "skickade 0", t).await.unwrap();
+    assert_eq!(store.fail_unfinished("poll", "jobbet avbröts oväntat", t).await.unwrap(), 1);
+    let runs = store.last_job_runs().await.unwrap();
+    let poll = runs.iter().find(|r| r.job == "poll").unwrap();
+    assert_eq!((poll.ok, poll.summary.as_str()), (Some(false), "jobbet avbröts oväntat"));
+    assert_eq!(runs.iter().find(|r| r.job == "send").unwrap().ok, Some(true), "other jobs untouched");
+}
+
 // ───────────────────────── sources that fail ─────────────────────────
 
 #[tokio::test]
