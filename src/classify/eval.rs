@@ -275,4 +275,16 @@ mod tests {
             assert_eq!((a.as_str(), b.as_str()), *want);
         }
     }
+
+    #[test]
+    fn swedish_none_probe() {
+        // fixtures/classify/swedish-none-probe.csv: Swedish calls that fit no challenge (business support, basic
+        // research outside the challenges) next to challenge calls that mention firms; a regression floor.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/classify/swedish-none-probe.csv");
+        let rows = read_labelled(&path).unwrap();
+        let model = Model::builtin().unwrap();
+        let r = evaluate(&rows, &model, EvalField::Text, None);
+        let none_f1 = r.per_class()[NONE_IDX].2;
+        assert!(r.accuracy() >= 0.95 && none_f1 >= 0.95, "accuracy {} none F1 {none_f1}", r.accuracy());
+    }
 }

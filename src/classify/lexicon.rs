@@ -35,6 +35,9 @@ pub struct Lexicon {
     /// Challenges in the order SC1…SC7 (a challenge without a section has no terms).
     pub challenges: Vec<CategoryDef>,
     pub themes: Vec<CategoryDef>,
+    /// Cues of "no challenge" (section `[none]`): words of pure business support or research outside the
+    /// challenges. Their evidence raises the "none" class against the challenges; it never adds to a challenge.
+    pub none: Vec<LexTerm>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +47,16 @@ struct RawFile {
     theme_threshold: Option<Spanned<f64>>,
     #[serde(default)]
     category: Vec<RawCategory>,
+    none: Option<RawNone>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNone {
+    #[serde(default)]
+    sv: Vec<Spanned<String>>,
+    #[serde(default)]
+    en: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -131,7 +144,15 @@ impl Lexicon {
                 themes.push(CategoryDef { id, name_sv, name_en, terms });
             }
         }
-        Ok(Lexicon { threshold: threshold_c, theme_threshold, challenges, themes })
+        let mut none = Vec::new();
+        if let Some(n) = &raw.none {
+            for (lang, list, key) in [(Lang::Sv, &n.sv, "none.sv"), (Lang::En, &n.en, "none.en")] {
+                for t in list {
+                    none.push(parse_term(t.get_ref(), lang).map_err(|m| invalid(t.span(), key, m))?);
+                }
+            }
+        }
+        Ok(Lexicon { threshold: threshold_c, theme_threshold, challenges, themes, none })
     }
 }
 
@@ -181,6 +202,32 @@ mod tests {
     }
 
     #[test]
+    fn parses_none_cues() {
+        // (source, expected cues as (term, language, weight))
+        type Cue = (&'static str, Lang, f32);
+        let cases: &[(&str, &[Cue])] = &[
+            ("", &[]),
+            ("[none]\n", &[]),
+            (
+                "[none]\nsv = [\"exportstöd^2\", \"små och medelstora företag\"]\n",
+                &[("exportstöd", Lang::Sv, 2.0), ("små och medelstora företag", Lang::Sv, 1.0)],
+            ),
+            ("[none]\nen = [\"start-up^0.5\"]\nsv = [\"design\"]\n", &[("design", Lang::Sv, 1.0), ("start-up", Lang::En, 0.5)]),
+            (
+                "threshold = 0.3\n[none]\nsv = [\"turism\"]\n[[category]]\nid = \"SC6\"\nsv = [\"arbetsmarknad\"]\n",
+                &[("turism", Lang::Sv, 1.0)],
+            ),
+        ];
+        for (src, want) in cases {
+            let lex = Lexicon::parse(src, "x.toml").unwrap();
+            let got: Vec<(&str, Lang, f32)> = lex.none.iter().map(|t| (t.term.as_str(), t.lang, t.weight)).collect();
+            assert_eq!(&got, want, "{src:?}");
+            // Cues never become a challenge's or a theme's terms.
+            assert!(lex.challenges.iter().chain(&lex.themes).all(|c| c.terms.iter().all(|t| !lex.none.contains(t))));
+        }
+    }
+
+    #[test]
     fn errors_name_file_line_and_key() {
         let cases: &[(&str, &str)] = &[
             ("threshold = 0.4\n[[category]\nid = 1\n", "x.toml:2"),
@@ -189,6 +236,12 @@ mod tests {
             ("[[category]]\nid = \"SC1\"\nsv = [\n  \"hälsa\",\n  \"x^abc\",\n]\n", "x.toml:5: ogiltigt värde för «sv»"),
             ("[[category]]\nid = \"barn\"\n", "x.toml:2: ogiltigt värde för «name_sv»"),
             ("tröskel = 0.3\n", "x.toml:1"),
+            ("[none]\nsv = [\"export\", \"design^x\"]\n", "x.toml:2: ogiltigt värde för «none.sv»"),
+            ("[none]\nsv = [\"export\"]\nen = [\n  \"startup^11\",\n]\n", "x.toml:4: ogiltigt värde för «none.en»"),
+            ("[none]\nen = [\"a b c d e\"]\n", "x.toml:2: ogiltigt värde för «none.en»"),
+            ("[none]\nsv = [\"\"]\n", "x.toml:2: ogiltigt värde för «none.sv»"),
+            ("[none]\nsvenska = [\"export\"]\n", "x.toml:2"),
+            ("[none]\nsv = \"export\"\n", "x.toml:2"),
         ];
         for (src, want) in cases {
             let e = Lexicon::parse(src, "x.toml").unwrap_err().to_string();

@@ -142,6 +142,23 @@ pub fn classify_text(title: &str, text: &str, model: &Model) -> Vec<CategoryScor
     select(model, model.score_selected(&[Segment { title, text, hint: crate::domain::Lang::Sv }]))
 }
 
+/// Evidence for "no societal challenge": the `[none]` cues of categories.toml found in the call (title, summary,
+/// text), strongest first; empty when there are none. Shown with a call that gets no challenge.
+pub fn none_evidence(call: &Call, model: &Model) -> Vec<crate::domain::Evidence> {
+    let body;
+    let text: &str = if !call.summary.is_empty() && !call.text.contains(call.summary.as_str()) {
+        body = format!("{}\n{}", call.summary, call.text);
+        &body
+    } else {
+        &call.text
+    };
+    let mut segs = vec![Segment { title: &call.title, text, hint: call.lang }];
+    for t in &call.translations {
+        segs.push(Segment { title: &t.title, text: &t.text, hint: t.lang });
+    }
+    model.none_evidence(&segs)
+}
+
 /// All scores before thresholds (for evaluation and tuning), best first.
 pub fn score_text(title: &str, text: &str, model: &Model) -> Vec<CategoryScore> {
     let mut s = model.score(&[Segment { title, text, hint: crate::domain::Lang::Sv }]);
@@ -340,5 +357,81 @@ mod tests {
         let lex = Lexicon::parse(DEFAULT_CATEGORIES, "x").unwrap();
         assert_eq!(lex.challenges.len(), NCHAL);
         assert!(lex.themes.len() >= 10);
+    }
+
+    #[test]
+    fn none_cues_decide_and_explain() {
+        let model = Model::builtin().unwrap();
+        // (title, text, expected top challenge or None, none cues that must be shown as evidence)
+        type NoneCase = (&'static str, &'static str, Option<&'static str>, &'static [&'static str]);
+        const NONE_CASES: &[NoneCase] = &[
+            (
+                "Investeringsstöd till små och medelstora företag",
+                "Regionen beviljar investeringsstöd till små och medelstora företag som investerar i maskiner och lokaler för att \
+                 öka sin produktion och konkurrenskraft.",
+                None,
+                &["investeringsstöd", "små och medelstora företag", "konkurrenskraft"],
+            ),
+            (
+                "Forskarskolor inom matematik",
+                "Medel för nationella forskarskolor inom matematik och matematisk statistik.",
+                None,
+                &["matematik", "matematisk"],
+            ),
+            (
+                "Exportcheck för småföretag",
+                "Företag kan söka en exportcheck för marknadsanalys, mässor och rådgivning om export.",
+                None,
+                &["exportcheck", "export", "småföretag"],
+            ),
+            // Strong challenge evidence wins over the cues ("företag", "små och medelstora företag").
+            (
+                "Kompetensutveckling för anställda i småföretag",
+                "ESF-rådet stödjer kompetensutveckling av anställda i små och medelstora företag så att de står starkare på \
+                 arbetsmarknaden. Jämställdhet och likabehandling ska beaktas.",
+                Some("SC6"),
+                &["småföretag", "små och medelstora företag"],
+            ),
+            (
+                "Förnybar energi på landsbygden",
+                "Investeringsstöd till lantbruksföretag som bygger solcellsanläggningar, biogas eller vindkraft för förnybar energi.",
+                Some("SC3"),
+                &["investeringsstöd"],
+            ),
+            // No cue: no none evidence.
+            ("Fossilfria transporter", "Elektrifiering av fordon och laddinfrastruktur för godstransporter.", Some("SC4"), &[]),
+        ];
+        for (title, text, want, cues) in NONE_CASES {
+            let got = classify_text(title, text, &model);
+            let top = got.iter().find(|c| c.category.is_challenge()).map(|c| c.category.to_string());
+            assert_eq!(top.as_deref(), *want, "{title}: {got:?}");
+            let ev = none_evidence(&call(title, text, Lang::Sv), &model);
+            let terms: Vec<&str> = ev.iter().map(|e| e.term.as_str()).collect();
+            assert_eq!(terms.len(), cues.len(), "{title}: {terms:?}");
+            for c in *cues {
+                assert!(terms.contains(c), "{title}: {c} not in {terms:?}");
+            }
+            assert!(ev.windows(2).all(|w| w[0].weight >= w[1].weight), "{title}: {ev:?}");
+        }
+    }
+
+    #[test]
+    fn none_cues_only_raise_none() {
+        // Without a [none] section the same call gets SC3 from the Swedish table; the cue turns it into "none"
+        // and never adds to a challenge.
+        let (title, text) = ("Investeringsstöd till små och medelstora företag", "Stöd till investeringar i maskiner och lokaler.");
+        let base = DEFAULT_CATEGORIES.split("[none]").next().unwrap_or_default();
+        let without = Model::from_lexicon_str(base, "x").unwrap();
+        let with = Model::from_lexicon_str(&format!("{base}[none]\nsv = [\"investeringsstöd^2\"]\n"), "x").unwrap();
+        let s0 = score_text(title, text, &without);
+        let s1 = score_text(title, text, &with);
+        let sc3 = |s: &[CategoryScore]| s.iter().find(|c| c.category.as_str() == "SC3").map_or(0.0, |c| c.score);
+        assert!(sc3(&s0) >= model_threshold(&without), "{s0:?}");
+        assert!(sc3(&s1) < sc3(&s0) && sc3(&s1) < model_threshold(&with), "{s1:?}");
+        assert!(none_evidence(&call(title, text, Lang::Sv), &without).is_empty());
+    }
+
+    fn model_threshold(m: &Model) -> f32 {
+        m.threshold()
     }
 }

@@ -51,6 +51,18 @@ pub struct Tuning {
     /// English text: logit of an implicit "none" class in the distribution, relative to the mean (scaled) English
     /// bias (`f32::NEG_INFINITY`: no such class, "none" from `tau` and the threshold alone).
     pub en_none: f32,
+    /// Factor on the "none" cues' evidence (`[none]` in categories.toml) added to the implicit "none" logit, for
+    /// Swedish and English text (0: cues are ignored). The cues only raise "none" against the challenges: a call
+    /// with strong challenge evidence keeps its challenge. Swedish 2 (probe fixtures/classify/swedish-none-probe.csv:
+    /// 1 leaves "Investeringsstöd till små och medelstora företag" at SC3, 4 turns an ESF+ call about staff in SMEs into
+    /// "none"); English 0: the English table's logits sit near ±1, so any cue outweighs them (the English sides of
+    /// SweCRIS pairs about incubators and business models went "none", agreement 0.833 -> 0.820). English cues are
+    /// still shown as evidence (`none_evidence`).
+    pub none_lex_sv: f32,
+    pub none_lex_en: f32,
+    /// Swedish text: a word that is or contains a "none" cue adds nothing from the weight tables (its lexicon terms
+    /// still count).
+    pub none_mutes_sv: bool,
     /// Lexicon evidence at which a theme reaches 63 %.
     pub tau_theme: f32,
     /// Scale of the model's unnormalised positive evidence from curated
@@ -82,6 +94,9 @@ impl Default for Tuning {
             en_short: 120.0,
             en_scale: 1.0,
             en_none: f32::NEG_INFINITY,
+            none_lex_sv: 2.0,
+            none_lex_en: 0.0,
+            none_mutes_sv: true,
             tau_theme: 1.0,
             model_strength: 0.05,
             other_strength: 0.05,
@@ -353,34 +368,38 @@ impl Model {
         let mut lex_uni: FxHashMap<(Lang, String), Vec<u32>> = FxHashMap::default();
         let mut phrase_words: FxHashMap<(Lang, String), u32> = FxHashMap::default();
         let mut phrases: FxHashMap<[u32; 3], Vec<u32>> = FxHashMap::default();
+        let mut terms: Vec<(usize, &super::lexicon::LexTerm)> = Vec::new();
         for (cat, def) in lexicon.challenges.iter().chain(lexicon.themes.iter()).enumerate() {
             categories.push(def.id.clone());
             names.push((def.name_sv.clone(), def.name_en.clone()));
-            for t in &def.terms {
-                let id = lex.len() as u32;
-                lex.push(LexEntry { cat, weight: t.weight, term: t.term.clone(), lang: t.lang });
-                let stems: Vec<String> =
-                    t.words.iter().filter(|w| !stemmers.is_stop(t.lang, w)).map(|w| stemmers.stem(t.lang, w)).collect();
-                match stems.len() {
-                    0 => {}
-                    1 => {
-                        if t.lang == Lang::Sv {
-                            known_sv.insert(stems[0].clone());
-                        }
-                        let e = lex_uni.entry((t.lang, stems[0].clone())).or_default();
-                        // The same stem twice in one category counts once.
-                        if !e.iter().any(|&o| lex[o as usize].cat == cat) {
-                            e.push(id);
-                        }
+            terms.extend(def.terms.iter().map(|t| (cat, t)));
+        }
+        // "None" cues: the index after the last category.
+        let none_cat = categories.len();
+        terms.extend(lexicon.none.iter().map(|t| (none_cat, t)));
+        for (cat, t) in terms {
+            let id = lex.len() as u32;
+            lex.push(LexEntry { cat, weight: t.weight, term: t.term.clone(), lang: t.lang });
+            let stems: Vec<String> = t.words.iter().filter(|w| !stemmers.is_stop(t.lang, w)).map(|w| stemmers.stem(t.lang, w)).collect();
+            match stems.len() {
+                0 => {}
+                1 => {
+                    if t.lang == Lang::Sv {
+                        known_sv.insert(stems[0].clone());
                     }
-                    n => {
-                        let mut key = [NONE; 3];
-                        for (k, s) in stems.iter().enumerate() {
-                            let next = phrase_words.len() as u32;
-                            key[3 - n + k] = *phrase_words.entry((t.lang, s.clone())).or_insert(next);
-                        }
-                        phrases.entry(key).or_default().push(id);
+                    let e = lex_uni.entry((t.lang, stems[0].clone())).or_default();
+                    // The same stem twice in one category counts once.
+                    if !e.iter().any(|&o| lex[o as usize].cat == cat) {
+                        e.push(id);
                     }
+                }
+                n => {
+                    let mut key = [NONE; 3];
+                    for (k, s) in stems.iter().enumerate() {
+                        let next = phrase_words.len() as u32;
+                        key[3 - n + k] = *phrase_words.entry((t.lang, s.clone())).or_insert(next);
+                    }
+                    phrases.entry(key).or_default().push(id);
                 }
             }
         }
@@ -390,7 +409,8 @@ impl Model {
         }
         // Swedish table stems count as curated domain concepts when the glossary or a Swedish lexicon term names them.
         for (stem, &i) in &weights.stems_sv {
-            if glossary.contains_key(stem) || lex_uni.contains_key(&(Lang::Sv, stem.clone())) {
+            let in_lexicon = lex_uni.get(&(Lang::Sv, stem.clone())).is_some_and(|v| v.iter().any(|&o| lex[o as usize].cat < none_cat));
+            if glossary.contains_key(stem) || in_lexicon {
                 domain[i as usize] = true;
             }
         }
@@ -677,6 +697,27 @@ impl Model {
         SCRATCH.with_borrow_mut(|s| self.score_in(s, segments, true))
     }
 
+    /// The "none" cues (`[none]` in categories.toml) found in the segments, strongest first, whatever the decision:
+    /// shown next to "ingen samhällsutmaning" as its evidence ("none — exportstöd, småföretag").
+    pub fn none_evidence(&self, segments: &[Segment<'_>]) -> Vec<Evidence> {
+        SCRATCH.with_borrow_mut(|s| {
+            self.score_in(s, segments, true);
+            let none_cat = self.categories.len();
+            let mut ev: Vec<Evidence> = s
+                .lex
+                .iter()
+                .filter(|l| self.lex[l.id as usize].cat == none_cat && self.lex[l.id as usize].weight > 0.0)
+                .map(|l| {
+                    let e = &self.lex[l.id as usize];
+                    Evidence { term: e.term.clone(), field: l.field, lang: e.lang, weight: e.weight * (1.0 + l.tf.ln()) }
+                })
+                .collect();
+            ev.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+            ev.truncate(10);
+            ev
+        })
+    }
+
     fn score_in(&self, s: &mut Scratch, segments: &[Segment<'_>], only_passing: bool) -> Vec<CategoryScore> {
         s.reset_for(self);
         let mut sv_weight = 0.0f32;
@@ -754,7 +795,11 @@ impl Model {
                 let wlang = if r.foreign { Lang::En } else { lang };
                 let t = &self.tuning;
                 let empty: &[u32] = &[];
+                // A Swedish word that is (or contains) a "none" cue carries no challenge weight from the tables: rare
+                // stems of business support keep large learned weights ("investeringsstöd" → SC3).
+                let muted = t.none_mutes_sv && lang == Lang::Sv && r.lex.iter().any(|&l| self.lex[l as usize].cat == self.categories.len());
                 let (c1, c2): (&[u32], &[u32]) = match lang {
+                    _ if muted => (empty, empty),
                     Lang::En => (&r.concepts, empty),
                     Lang::Sv if t.sv_both => (&r.concepts, &r.tconcepts),
                     Lang::Sv if t.sv_translate && !r.tconcepts.is_empty() => (&r.tconcepts, empty),
@@ -834,7 +879,8 @@ impl Model {
             z = [0.0; NCHAL];
         }
         // Lexicon scores.
-        let mut lexs = vec![0.0f32; ncat];
+        // One more slot after the categories: the "none" cues.
+        let mut lexs = vec![0.0f32; ncat + 1];
         for l in &s.lex {
             let e = &self.lex[l.id as usize];
             lexs[e.cat] += e.weight * (1.0 + l.tf.ln());
@@ -850,6 +896,14 @@ impl Model {
         let mut none = bias.iter().sum::<f32>() / NCHAL as f32 + if swedish { t.sv_none } else { t.en_none };
         if none_col.is_some() && !s.concepts.is_empty() {
             none += t.sv_none_col * none_z;
+        }
+        let none_cues = lexs[ncat] * if swedish { t.none_lex_sv } else { t.none_lex_en };
+        if none_cues > 0.0 {
+            // English text without an implicit "none" class gets one from the cues, placed like the Swedish one.
+            if none == f32::NEG_INFINITY {
+                none = bias.iter().sum::<f32>() / NCHAL as f32 + t.sv_none;
+            }
+            none += fade * none_cues;
         }
         let m = logits.iter().copied().fold(none, f32::max);
         let mut p = [0.0f32; NCHAL];
