@@ -142,6 +142,11 @@ pub fn classify_text(title: &str, text: &str, model: &Model) -> Vec<CategoryScor
     select(model, model.score_selected(&[Segment { title, text, hint: crate::domain::Lang::Sv }]))
 }
 
+/// [`none_evidence`] for a bare title and text (the `classify` command).
+pub fn none_evidence_text(title: &str, text: &str, model: &Model) -> Vec<crate::domain::Evidence> {
+    model.none_evidence(&[Segment { title, text, hint: crate::domain::Lang::Sv }])
+}
+
 /// Evidence for "no societal challenge": the `[none]` cues of categories.toml found in the call (title, summary,
 /// text), strongest first; empty when there are none. Shown with a call that gets no challenge.
 pub fn none_evidence(call: &Call, model: &Model) -> Vec<crate::domain::Evidence> {

@@ -72,6 +72,11 @@ pub fn run_classify(model: &Model, title: &str, text: &str, json: bool, lang: La
             Lang::Sv => writeln!(out, "Ingen samhällsutmaning (ingen når tröskeln {:.2}).", model.threshold())?,
             Lang::En => writeln!(out, "No societal challenge (none reaches the threshold {:.2}).", model.threshold())?,
         }
+        let cues = crate::classify::none_evidence_text(title, text, model);
+        if !cues.is_empty() {
+            let terms: Vec<&str> = cues.iter().take(5).map(|e| e.term.as_str()).collect();
+            writeln!(out, "    {}: {}", lang.pick("tecken på annan inriktning", "signs of another focus"), terms.join(", "))?;
+        }
     }
     for s in &scores {
         let name = model.category_name(&s.category, lang).unwrap_or_default();
@@ -135,6 +140,17 @@ mod tests {
         run_classify(&m, "Krisberedskap", "", true, Lang::Sv, &mut out).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert!(v.is_array());
+    }
+
+    #[test]
+    fn a_call_without_challenge_shows_the_none_cues() {
+        let m = Model::builtin().unwrap();
+        let mut out = Vec::new();
+        let text = "Små och medelstora företag kan söka bidrag för konsulter inför etablering på nya exportmarknader.";
+        run_classify(&m, "Exportcheckar för småföretag", text, false, Lang::Sv, &mut out).unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("Ingen samhällsutmaning"), "{s}");
+        assert!(s.contains("tecken på") && s.contains("export"), "{s}");
     }
 
     #[test]
