@@ -123,6 +123,12 @@ fn select(model: &Model, mut scores: Vec<CategoryScore>) -> Vec<CategoryScore> {
 /// Classify a call (its title, summary, text and translations): the categories at or above the
 /// thresholds, best first, each with evidence.
 pub fn classify(call: &Call, model: &Model) -> Vec<CategoryScore> {
+    with_segments(call, |segs| select(model, model.score_selected(segs)))
+}
+
+/// The call as the model reads it: title with summary and text (the summary
+/// once), then each translation.
+fn with_segments<T>(call: &Call, f: impl FnOnce(&[Segment<'_>]) -> T) -> T {
     let body;
     let text: &str = if !call.summary.is_empty() && !call.text.contains(call.summary.as_str()) {
         body = format!("{}\n{}", call.summary, call.text);
@@ -134,7 +140,7 @@ pub fn classify(call: &Call, model: &Model) -> Vec<CategoryScore> {
     for t in &call.translations {
         segs.push(Segment { title: &t.title, text: &t.text, hint: t.lang });
     }
-    select(model, model.score_selected(&segs))
+    f(&segs)
 }
 
 /// Classify a bare title and text (language detected; Swedish on a tie).
@@ -150,18 +156,7 @@ pub fn none_evidence_text(title: &str, text: &str, model: &Model) -> Vec<crate::
 /// Evidence for "no societal challenge": the `[none]` cues of categories.toml found in the call (title, summary,
 /// text), strongest first; empty when there are none. Shown with a call that gets no challenge.
 pub fn none_evidence(call: &Call, model: &Model) -> Vec<crate::domain::Evidence> {
-    let body;
-    let text: &str = if !call.summary.is_empty() && !call.text.contains(call.summary.as_str()) {
-        body = format!("{}\n{}", call.summary, call.text);
-        &body
-    } else {
-        &call.text
-    };
-    let mut segs = vec![Segment { title: &call.title, text, hint: call.lang }];
-    for t in &call.translations {
-        segs.push(Segment { title: &t.title, text: &t.text, hint: t.lang });
-    }
-    model.none_evidence(&segs)
+    with_segments(call, |segs| model.none_evidence(segs))
 }
 
 /// All scores before thresholds (for evaluation and tuning), best first.
