@@ -177,12 +177,12 @@ pub fn main() -> ExitCode {
     // The daemon is mostly idle and waits on the network: one thread is
     // plenty and keeps its memory small. Commands that work hard (polls,
     // classifying everything) get a worker per core.
-    let builder = if matches!(cli.command, Command::Serve) {
+    let mut builder = if matches!(cli.command, Command::Serve) {
         tokio::runtime::Builder::new_current_thread()
     } else {
         tokio::runtime::Builder::new_multi_thread()
     };
-    let rt = match { builder }.enable_all().build() {
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("fel: kunde inte starta: {e}");
