@@ -4,7 +4,7 @@
 use super::{Ctx, Summary};
 use crate::domain::CallRef;
 use crate::sources::{PollReport, Progress, poll_sources_with_progress};
-use crate::store::calls::CallFilter;
+use crate::store::calls::{CallFilter, StoredCall};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug)]
@@ -46,43 +46,46 @@ pub async fn run_poll_with_progress(
         let mut refs: Vec<CallRef> = poll.new.iter().chain(poll.changed.iter()).chain(poll.merged.iter()).copied().collect();
         refs.sort();
         refs.dedup();
-        let classified = classify_refs(ctx, &refs).await?;
-        let matches = count_matches(ctx, &refs).await?;
-        Ok(PollJobReport { poll, classified, matches })
+        let calls = classify_calls(ctx, &refs).await?;
+        let matches = count_matches(ctx, &calls).await?;
+        Ok(PollJobReport { poll, classified: calls.len(), matches })
     })
     .await
 }
 
 /// Classify these calls with the current model and store the scores.
 pub async fn classify_refs(ctx: &Ctx, refs: &[CallRef]) -> anyhow::Result<usize> {
-    let mut n = 0;
+    Ok(classify_calls(ctx, refs).await?.len())
+}
+
+/// [`classify_refs`], returning the calls with their new scores.
+async fn classify_calls(ctx: &Ctx, refs: &[CallRef]) -> anyhow::Result<Vec<StoredCall>> {
+    let mut out = Vec::with_capacity(refs.len());
     for r in refs {
-        if let Some(c) = ctx.store.get_call(*r).await? {
-            let scores = crate::classify::classify(&c.call, &ctx.model);
-            ctx.store.set_categories(*r, &scores).await?;
-            n += 1;
+        if let Some(mut c) = ctx.store.get_call(*r).await? {
+            c.categories = crate::classify::classify(&c.call, &ctx.model);
+            ctx.store.set_categories(*r, &c.categories).await?;
+            out.push(c);
         }
     }
-    Ok(n)
+    Ok(out)
 }
 
 /// How many (call, member) pairs of these calls reach the notification threshold.
-async fn count_matches(ctx: &Ctx, refs: &[CallRef]) -> anyhow::Result<usize> {
-    if refs.is_empty() {
+async fn count_matches(ctx: &Ctx, calls: &[StoredCall]) -> anyhow::Result<usize> {
+    if calls.is_empty() {
         return Ok(0);
     }
     let members = ctx.store.list_members().await?;
     let ix = crate::matching::MemberIndex::new(&members);
+    let threshold = ctx.config.matching.notify_threshold;
     let mut n = 0;
-    for r in refs {
-        if let Some(c) = ctx.store.get_call(*r).await? {
-            let answers = ctx.store.answers_for_call(*r).await?;
-            let threshold = ctx.config.matching.notify_threshold;
-            n += crate::matching::match_members_indexed(&ix, &c.call, &c.categories, &answers, usize::MAX)
-                .iter()
-                .filter(|m| m.score >= threshold)
-                .count();
-        }
+    for c in calls {
+        let answers = ctx.store.answers_for_call(c.reference).await?;
+        n += crate::matching::match_members_indexed(&ix, &c.call, &c.categories, &answers, usize::MAX)
+            .iter()
+            .filter(|m| m.score >= threshold)
+            .count();
     }
     Ok(n)
 }

@@ -118,7 +118,7 @@ pub fn missed(kind: JobKind, last_start: Option<DateTime<Utc>>, last_tick: Optio
 
 /// The order catch-up runs jobs in: replies first (the digest shows them),
 /// then the pipeline from polling to mail, and the outbox last.
-pub const CATCH_UP_ORDER: [JobKind; 6] =
+pub const CATCH_UP_ORDER: [JobKind; JobKind::ALL.len()] =
     [JobKind::Replies, JobKind::Poll, JobKind::Notify, JobKind::Digest, JobKind::Reminders, JobKind::Send];
 
 /// The jobs that missed a tick while the daemon was down, in catch-up order.
@@ -148,7 +148,7 @@ pub enum RunOutcome {
 /// and an in-flight lock that shutdown waits on.
 pub struct Daemon {
     pub ctx: Arc<Ctx>,
-    busy: [Mutex<()>; 6],
+    busy: [Mutex<()>; JobKind::ALL.len()],
     in_flight: RwLock<()>,
 }
 
@@ -221,11 +221,17 @@ impl Daemon {
         Ok(ran)
     }
 
+    /// Take no new work: jobs not yet started return `Stopping`, and the
+    /// outbox sender stops before its next message.
+    pub fn stop_taking_work(&self) {
+        self.ctx.stopping.store(true, Ordering::SeqCst);
+    }
+
     /// Stop taking new work and wait up to `grace` for the job in hand.
     /// Returns false when a job was abandoned: what it had not finished
     /// stays in the store (outbox rows stay pending) for the next start.
     pub async fn stop(&self, grace: Duration) -> bool {
-        self.ctx.stopping.store(true, Ordering::SeqCst);
+        self.stop_taking_work();
         let finished = tokio::time::timeout(grace, self.in_flight.write()).await.is_ok();
         if !finished {
             tracing::warn!("ett jobb pågick fortfarande och avbröts; det som inte hann bli klart görs vid nästa start");
@@ -299,7 +305,7 @@ pub async fn serve(ctx: Ctx) -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("avslutar: tar inte emot nya jobb");
     let started = std::time::Instant::now();
-    daemon.ctx.stopping.store(true, Ordering::SeqCst);
+    daemon.stop_taking_work();
     if let Err(e) = tokio::time::timeout(Duration::from_secs(1), sched.shutdown()).await.unwrap_or(Ok(())) {
         tracing::warn!("schemaläggaren: {e}");
     }
