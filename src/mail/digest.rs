@@ -130,7 +130,21 @@ pub fn card(c: &StoredCall, now: DateTime<Utc>, tz: Tz, lang: Lang, model: &Mode
         None => None,
     };
     let summary_src = if c.call.summary.trim().is_empty() { &c.call.text } else { &c.call.summary };
-    let why = c.categories.iter().take(3).map(|s| explain(s, lang, model)).collect::<Vec<_>>().join("; ");
+    let mut why = c.categories.iter().take(3).map(|s| explain(s, lang, model)).collect::<Vec<_>>();
+    if c.challenges().next().is_none() {
+        // Say why a call fits no challenge when the text itself shows another focus (the `[none]` cues).
+        let cues = crate::classify::none_evidence(&c.call, model);
+        let mut terms: Vec<&str> = Vec::new();
+        for e in &cues {
+            if !terms.contains(&e.term.as_str()) && terms.len() < 3 {
+                terms.push(&e.term);
+            }
+        }
+        if !terms.is_empty() {
+            why.push(format!("{} — {}", lang.pick("annan inriktning", "another focus"), terms.join(", ")));
+        }
+    }
+    let why = why.join("; ");
     CallCard {
         reference: c.reference.to_string(),
         title: c.call.title.clone(),
@@ -358,6 +372,49 @@ mod tests {
         assert_eq!(safe_link("javascript:alert(1)"), "");
         assert_eq!(safe_link("data:text/html,<b>"), "");
         assert_eq!(safe_link("https://x.se/a b"), "");
+    }
+
+    fn stored(title: &str, text: &str, model: &Model) -> StoredCall {
+        let call = crate::domain::Call::new(title, "https://example.org/utlysning", "Tillväxtverket", text);
+        let categories = crate::classify::classify(&call, model);
+        let t = DateTime::parse_from_rfc3339("2026-11-23T06:00:00Z").unwrap().with_timezone(&Utc);
+        StoredCall {
+            reference: crate::domain::CallRef(7),
+            call,
+            first_seen_at: t,
+            changed_at: None,
+            dismissed: false,
+            watched: false,
+            manual: false,
+            categories,
+            sources: vec![],
+        }
+    }
+
+    #[test]
+    fn a_card_says_why_a_call_fits_no_challenge() {
+        let model = Model::builtin().unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-23T06:00:00Z").unwrap().with_timezone(&Utc);
+        let tz = chrono_tz::Europe::Stockholm;
+        let none = stored(
+            "Exportcheck för småföretag",
+            "Företag kan söka en exportcheck för marknadsanalys, mässor och rådgivning om export.",
+            &model,
+        );
+        assert!(none.challenges().next().is_none(), "{:?}", none.categories);
+        let why = card(&none, now, tz, Lang::Sv, &model).why.unwrap();
+        assert!(why.starts_with("annan inriktning — ") && why.contains("exportcheck"), "{why}");
+        let why = card(&none, now, tz, Lang::En, &model).why.unwrap();
+        assert!(why.contains("another focus — "), "{why}");
+        // A call with a challenge shows its own evidence, not the cues.
+        let sc6 = stored(
+            "ESF+: Arbetsmarknadsinsatser för personer långt från arbetsmarknaden",
+            "Projekt som ökar inkluderingen av långtidsarbetslösa och nyanlända på arbetsmarknaden genom arbetsintegrerande \
+             sociala företag och praktik.",
+            &model,
+        );
+        let why = card(&sc6, now, tz, Lang::Sv, &model).why.unwrap();
+        assert!(why.contains("SC6 — ") && !why.contains("annan inriktning"), "{why}");
     }
 
     #[test]
