@@ -151,6 +151,13 @@ mod tests {
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("Ingen samhällsutmaning"), "{s}");
         assert!(s.contains("tecken på") && s.contains("export"), "{s}");
+        // "etablering" on a market is not the settling-in of newcomers.
+        assert!(!s.contains("integration"), "{s}");
+        let mut out = Vec::new();
+        let text = "Insatser som stärker utrikes födda kvinnors etablering på arbetsmarknaden och stöd inom etableringsprogrammet.";
+        run_classify(&m, "Etablering", text, false, Lang::Sv, &mut out).unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.contains("integration (tema"), "{s}");
     }
 
     #[test]
