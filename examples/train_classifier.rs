@@ -45,6 +45,17 @@
 //! 0.972), or only in the absolute evidence (x0.5 / x0.25: agreement 0.694, sanity 0.969); English cues in the English
 //! decision (`none_lex_en` 1: held-out agreement 0.833 -> 0.827, the English table's logits are too small).
 //!
+//! Round 8: `--real FILE` prints macro-F1 on real Swedish calls (a development half of 115 real call pages read
+//! through the stored-pages search and labelled by hand, kept outside the project; the other half is only measured).
+//! Real calls are long and half administration, and three changes helped them (4-fold validation averages,
+//! before → after): `Tuning::lex_len_sv` 100 → 300 (the Swedish lexicon keeps more pull on long texts), Swedish table
+//! stems as compound parts (`boundary_sv`), and county/municipality names out of the Swedish table (`PLACES`; the
+//! "none" column had learnt "örebro" +0.57 from the Tillväxtverket projects). Together with a few lexicon words
+//! (spelproblem, litteratur, agencies): real calls 0.778 → 0.833, agreement 0.702 → 0.721, sanity 0.967 → 0.974;
+//! English unchanged. Not taken: the official challenge descriptions (passages of about 400 characters as extra English documents:
+//! full +0.003, agreement −0.004 to −0.02), a stronger L2 on the "none" column (1e-2, 3e-2: noise), an English
+//! `lex_len` of 200-400 (real +0.01, English full −0.005 to −0.01).
+//!
 //! Splits the labelled H2020 topics deterministically by a hash of the topic
 //! id (1 in 5 held out; the id is used only for the split, never as a
 //! feature), trains a class-balanced multinomial logistic regression on the
@@ -182,6 +193,40 @@ fn is_val(id: &str) -> bool {
     val_fold().is_some_and(|k| fnv(id) % 5 == k)
 }
 
+/// Swedish place names (counties and municipalities of the Tillväxtverket projects, at least `PSI_PLACE_MIN` letters;
+/// set by `--tvv`): no Swedish table weight is learned for them, so a call from Örebro län is not pushed towards a
+/// challenge, or towards "none", by where it is.
+static PLACES: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
+
+fn load_places(st: &Stemmers, tvv: &std::path::Path) -> anyhow::Result<()> {
+    let min = env_f32("PSI_PLACE_MIN", 6.0) as usize;
+    let mut set = std::collections::HashSet::new();
+    if min > 0 {
+        let mut rdr = csv::Reader::from_path(tvv)?;
+        let h = rdr.headers()?.clone();
+        let cols: Vec<usize> = ["lan", "kommuner"].iter().filter_map(|n| h.iter().position(|x| x == *n)).collect();
+        for rec in rdr.records() {
+            let rec = rec?;
+            for &c in &cols {
+                for name in rec.get(c).unwrap_or_default().split([',', ';']) {
+                    let name = name.trim().to_lowercase();
+                    if name.chars().count() >= min && !name.contains(' ') {
+                        set.insert(st.stem(Lang::Sv, &name));
+                        set.insert(st.stem(Lang::Sv, &format!("{name}s")));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("place names: {}", set.len());
+    let _ = PLACES.set(set);
+    Ok(())
+}
+
+fn is_place(stem: &str) -> bool {
+    PLACES.get().is_some_and(|p| p.contains(stem))
+}
+
 /// Term frequencies (title counts `TITLE_WEIGHT`) of stems in `lang`, as the run-time model counts them.
 fn counts(st: &Stemmers, lang: Lang, title: &str, text: &str) -> BTreeMap<String, f32> {
     let mut m = BTreeMap::new();
@@ -192,6 +237,9 @@ fn counts(st: &Stemmers, lang: Lang, title: &str, text: &str) -> BTreeMap<String
             // Swedish abstracts quote English: English function words are no Swedish features.
             if !(st.is_stop(lang, word) || lang == Lang::Sv && st.is_stop(Lang::En, word)) {
                 let stem = st.stem(lang, word);
+                if lang == Lang::Sv && is_place(&stem) {
+                    return;
+                }
                 // English bigrams of consecutive content words (stop words skipped), as the run time counts them.
                 if lang == Lang::En
                     && let Some(p) = prev.replace(stem.clone())
@@ -798,6 +846,9 @@ fn main() -> anyhow::Result<()> {
     eprintln!("train {} / held out {}", train.len(), test.len());
 
     let st = Stemmers::new();
+    if let Some(p) = &tvv_path {
+        load_places(&st, p)?;
+    }
     // Training documents: full, first 300 and 150 characters, title only.
     let mut docs: Vec<Doc> = Vec::new();
     let short_w = env_f32("PSI_SHORT_W", SHORT_W);
@@ -839,6 +890,14 @@ fn main() -> anyhow::Result<()> {
     model.tuning.en_short = env_f32("PSI_EN_SHORT", model.tuning.en_short);
     // Run-time only (not in the distillation), like `en_short`.
     model.tuning.lex_en = env_f32("PSI_LEX_EN_RUN", model.tuning.lex_en);
+    model.tuning.lex_len_sv = env_f32("PSI_LEX_LEN_SV", model.tuning.lex_len_sv);
+    model.tuning.lex_sv = env_f32("PSI_LEX_SV_RUN", model.tuning.lex_sv);
+    if let Some(p) = opt("--real") {
+        // Development aid: real Swedish calls kept outside the project (a development half; never the test half).
+        let real = eval::read_labelled(&p)?;
+        let r = eval::evaluate(&real, &model, EvalField::Text, None);
+        println!("real {} macro_f1={:.3} accuracy={:.3} n={}", p.display(), r.macro_f1(), r.accuracy(), real.len());
+    }
     if val_fold().is_some() {
         // The English test calls of the unit tests (an SME-digitalisation call must get no challenge).
         for (want, t, x) in EN_CASES {

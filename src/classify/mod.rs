@@ -270,6 +270,25 @@ mod tests {
     }
 
     #[test]
+    fn a_compound_with_a_table_stem_finds_its_curated_part() {
+        // "system" and "område" are no curated words, but they let "livsmedel" be found in the compounds.
+        let m = Model::builtin().unwrap();
+        let got = classify_text("Kunskap för livsmedelssystemet", "Projekt som sprider forskning till livsmedelsområdet.", &m);
+        let sc2 = got.iter().find(|s| s.category.as_str() == "SC2").unwrap();
+        assert!(sc2.evidence.iter().any(|e| e.term == "livsmedel"), "{sc2:#?}");
+    }
+
+    #[test]
+    fn place_names_carry_no_swedish_weight() {
+        // The trainer leaves county and municipality names out of the Swedish table: a call from Örebro län is
+        // pushed neither towards a challenge nor towards "none" by where it is.
+        for place in ["örebro", "stockholm", "norrbott", "västerås", "kiruna"] {
+            assert!(!WEIGHTS_SV.lines().any(|l| l.split('\t').next() == Some(place)), "{place}");
+        }
+        assert!(WEIGHTS_SV.lines().any(|l| l.split('\t').next() == Some("livsmedel")));
+    }
+
+    #[test]
     fn swedish_text_is_explained_in_swedish() {
         // Model evidence from the Swedish table and the glossaries names the Swedish words of the text.
         let m = Model::builtin().unwrap();
