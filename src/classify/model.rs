@@ -476,7 +476,8 @@ impl Model {
         self.weights.w.len()
     }
 
-    fn resolve_lang(&self, lang: Lang, word: &str) -> Res {
+    /// `english`: the word is a stem of the English table, so it is not tried as a Swedish compound of table stems.
+    fn resolve_lang(&self, lang: Lang, word: &str, english: bool) -> Res {
         let mut r = Res { phrase: NONE, ..Res::default() };
         if self.stemmers.is_stop(lang, word) {
             r.stop = true;
@@ -509,7 +510,7 @@ impl Model {
                     // Compound parts: lexicon terms always, table concepts when the whole word has none.
                     let mut parts = Res::default();
                     // Curated parts first; table stems as further parts only when that finds no split.
-                    if !self.split_compound(word, 0, false, &mut parts) {
+                    if !self.split_compound(word, 0, false, &mut parts) && !english {
                         self.split_compound(word, 0, true, &mut parts);
                     }
                     r.lex = parts.lex;
@@ -520,7 +521,7 @@ impl Model {
                 }
                 if !r.known() && word.len() >= 5 && word.is_ascii() {
                     // An English term of the curated lexicon in Swedish text ("social innovation").
-                    let en = self.resolve_lang(Lang::En, word);
+                    let en = self.resolve_lang(Lang::En, word, false);
                     if !en.stop && !en.lex.is_empty() {
                         r.lex = en.lex;
                         r.foreign = true;
@@ -610,7 +611,9 @@ impl Model {
     }
 
     fn resolve(&self, word: &str) -> WordInfo {
-        WordInfo { word: word.into(), sv: self.resolve_lang(Lang::Sv, word).into(), en: self.resolve_lang(Lang::En, word).into() }
+        let en = self.resolve_lang(Lang::En, word, false);
+        let sv = self.resolve_lang(Lang::Sv, word, !en.concepts.is_empty());
+        WordInfo { word: word.into(), sv: sv.into(), en: en.into() }
     }
 }
 
