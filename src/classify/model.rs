@@ -290,6 +290,11 @@ pub struct Model {
     domain: Vec<bool>,
     /// Swedish stems that compound splitting may use as parts.
     known_sv: FxHashSet<String>,
+    /// The first three letters of every stem that may be a compound part (curated, or a table stem of `SV_PART_MIN`
+    /// letters), and the curated stems shorter than that: a candidate part that starts with none of them is not
+    /// stemmed at all (a Swedish stem is a prefix of its word, so this only saves time).
+    part_starts: FxHashSet<[char; 3]>,
+    short_parts: Vec<String>,
     categories: Vec<CategoryId>,
     names: Vec<(String, String)>,
     threshold: f32,
@@ -432,6 +437,18 @@ impl Model {
                 }
             }
         }
+        let mut part_starts: FxHashSet<[char; 3]> = FxHashSet::default();
+        let mut short_parts: Vec<String> = Vec::new();
+        let table_parts = weights.stems_sv.keys().filter(|k| k.chars().count() >= SV_PART_MIN && !k.contains(' '));
+        for stem in known_sv.iter().chain(table_parts) {
+            let mut c = stem.chars();
+            match (c.next(), c.next(), c.next()) {
+                (Some(a), Some(b), Some(d)) => {
+                    part_starts.insert([a, b, d]);
+                }
+                _ => short_parts.push(stem.clone()),
+            }
+        }
         Ok(Model {
             domain,
             id: NEXT_MODEL_ID.fetch_add(1, Ordering::Relaxed),
@@ -444,6 +461,8 @@ impl Model {
             phrases,
             lex,
             known_sv,
+            part_starts,
+            short_parts,
             categories,
             names,
             threshold: lexicon.threshold,
@@ -534,7 +553,9 @@ impl Model {
 
     /// The Swedish stem of a compound part if it is known.
     fn known_part(&self, part: &str, boundary: bool) -> Option<String> {
-        if part.chars().count() < 3 {
+        let mut c = part.chars();
+        let start = [c.next()?, c.next()?, c.next()?];
+        if !self.part_starts.contains(&start) && !self.short_parts.iter().any(|p| part.starts_with(p.as_str())) {
             return None;
         }
         let s = self.stemmers.stem(Lang::Sv, part);
