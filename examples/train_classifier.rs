@@ -410,10 +410,7 @@ fn train_lr(docs: &[Doc], regress: bool, l2: f32) -> Table {
     let mut order: Vec<usize> = (0..xs.len()).collect();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for epoch in 0..EPOCHS {
-        for i in (1..order.len()).rev() {
-            let j = (rng.next() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
+        rng.shuffle(&mut order);
         let mut loss = 0.0;
         for &d in &order {
             let (x, y, sw) = &xs[d];
@@ -491,10 +488,7 @@ fn train_none(table: &Table, docs: &[(&BTreeMap<String, f32>, f32, f32)], l2: f3
     let mut order: Vec<usize> = (0..xs.len()).collect();
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     for _ in 0..EPOCHS {
-        for i in (1..order.len()).rev() {
-            let j = (rng.next() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
+        rng.shuffle(&mut order);
         for &d in &order {
             let (x, y, sw) = &xs[d];
             let z = b + x.iter().map(|&(i, v)| w[i] * v).sum::<f32>();
@@ -823,6 +817,14 @@ fn learn_glossary(pairs: &[Pair], en_index: &FxHashMap<&str, usize>) -> String {
 
 struct Rng(u64);
 impl Rng {
+    /// Fisher-Yates shuffle (the epochs' document order).
+    fn shuffle(&mut self, v: &mut [usize]) {
+        for i in (1..v.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
+    }
+
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
