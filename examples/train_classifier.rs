@@ -193,7 +193,7 @@ fn is_val(id: &str) -> bool {
     val_fold().is_some_and(|k| fnv(id) % 5 == k)
 }
 
-/// Swedish place names (counties and municipalities of the Tillväxtverket projects, at least `PSI_PLACE_MIN` letters;
+/// Swedish place names (counties, municipalities and regions of the Tillväxtverket projects, at least `PSI_PLACE_MIN` letters;
 /// set by `--tvv`): no Swedish table weight is learned for them, so a call from Örebro län is not pushed towards a
 /// challenge, or towards "none", by where it is.
 static PLACES: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
@@ -204,13 +204,19 @@ fn load_places(st: &Stemmers, tvv: &std::path::Path) -> anyhow::Result<()> {
     if min > 0 {
         let mut rdr = csv::Reader::from_path(tvv)?;
         let h = rdr.headers()?.clone();
-        let cols: Vec<usize> = ["lan", "kommuner"].iter().filter_map(|n| h.iter().position(|x| x == *n)).collect();
+        // Counties, municipalities and the fund's regions ("Östra Mellansverige": its words of `min` letters or more).
+        let cols: Vec<usize> = ["lan", "kommuner", "omrade"].iter().filter_map(|n| h.iter().position(|x| x == *n)).collect();
         for rec in rdr.records() {
             let rec = rec?;
             for &c in &cols {
-                for name in rec.get(c).unwrap_or_default().split([',', ';']) {
+                let value = rec.get(c).unwrap_or_default();
+                // "Nationellt regionalfondsprogram" is a programme, not a place.
+                if value.contains("program") {
+                    continue;
+                }
+                for name in value.split([',', ';', ' ', '-']) {
                     let name = name.trim().to_lowercase();
-                    if name.chars().count() >= min && !name.contains(' ') {
+                    if name.chars().count() >= min {
                         set.insert(st.stem(Lang::Sv, &name));
                         set.insert(st.stem(Lang::Sv, &format!("{name}s")));
                     }

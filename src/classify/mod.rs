@@ -281,10 +281,19 @@ mod tests {
     fn place_names_carry_no_swedish_weight() {
         // The trainer leaves county and municipality names out of the Swedish table: a call from Örebro län is
         // pushed neither towards a challenge nor towards "none" by where it is.
-        for place in ["örebro", "stockholm", "norrbott", "västerås", "kiruna"] {
+        for place in ["örebro", "stockholm", "norrbott", "västerås", "kiruna", "mellansverig"] {
             assert!(!WEIGHTS_SV.lines().any(|l| l.split('\t').next() == Some(place)), "{place}");
         }
         assert!(WEIGHTS_SV.lines().any(|l| l.split('\t').next() == Some("livsmedel")));
+    }
+
+    #[test]
+    fn universities_as_applicants_are_no_school_topic() {
+        // "högskola" is neutral ([none] "högskola^0"): "högskolor kan söka" names who may apply; without it the
+        // compound split found "skola" and pulled towards SC6.
+        let m = Model::builtin().unwrap();
+        let got = score_text("Centrum för beredskap", "Universitet, högskolor och forskningsinstitut kan söka medel.", &m);
+        assert!(got.iter().all(|s| s.evidence.iter().all(|e| e.term != "skola")), "{got:#?}");
     }
 
     #[test]
