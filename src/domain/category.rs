@@ -115,17 +115,23 @@ impl CategoryScore {
     /// "SC6 — inkludering, arbetsmarknad, civilsamhälle": the id and the
     /// strongest few distinct terms.
     pub fn explain(&self, max_terms: usize) -> String {
-        let mut terms: Vec<&str> = Vec::new();
-        for e in &self.evidence {
-            if !terms.contains(&e.term.as_str()) {
-                terms.push(&e.term);
-            }
-            if terms.len() == max_terms {
-                break;
-            }
-        }
+        let terms = distinct_terms(&self.evidence, max_terms);
         if terms.is_empty() { self.category.to_string() } else { format!("{} — {}", self.category, terms.join(", ")) }
     }
+}
+
+/// The first `max` distinct terms of some evidence (strongest first when the evidence is sorted so).
+pub fn distinct_terms(evidence: &[Evidence], max: usize) -> Vec<&str> {
+    let mut terms: Vec<&str> = Vec::new();
+    for e in evidence {
+        if terms.len() == max {
+            break;
+        }
+        if !terms.contains(&e.term.as_str()) {
+            terms.push(&e.term);
+        }
+    }
+    terms
 }
 
 #[cfg(test)]

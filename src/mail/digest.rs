@@ -134,12 +134,7 @@ pub fn card(c: &StoredCall, now: DateTime<Utc>, tz: Tz, lang: Lang, model: &Mode
     if c.challenges().next().is_none() {
         // Say why a call fits no challenge when the text itself shows another focus (the `[none]` cues).
         let cues = crate::classify::none_evidence(&c.call, model);
-        let mut terms: Vec<&str> = Vec::new();
-        for e in &cues {
-            if !terms.contains(&e.term.as_str()) && terms.len() < 3 {
-                terms.push(&e.term);
-            }
-        }
+        let terms = crate::domain::category::distinct_terms(&cues, 3);
         if !terms.is_empty() {
             why.push(format!("{} — {}", lang.pick("annan inriktning", "another focus"), terms.join(", ")));
         }
@@ -166,15 +161,7 @@ pub fn explain(s: &crate::domain::CategoryScore, lang: Lang, model: &Model) -> S
     } else {
         model.category_name(&s.category, lang).map(str::to_string).unwrap_or_else(|| s.category.to_string())
     };
-    let mut terms: Vec<&str> = Vec::new();
-    for e in &s.evidence {
-        if !terms.contains(&e.term.as_str()) {
-            terms.push(&e.term);
-        }
-        if terms.len() == 3 {
-            break;
-        }
-    }
+    let terms = crate::domain::category::distinct_terms(&s.evidence, 3);
     if terms.is_empty() { label } else { format!("{label} — {}", terms.join(", ")) }
 }
 
