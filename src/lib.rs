@@ -23,6 +23,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod i18n;
+pub mod instance;
 pub mod jobs;
 pub mod mail;
 pub mod matching;
