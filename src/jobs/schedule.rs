@@ -325,15 +325,11 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(7);
 /// release the lease, close the database and return. Losing the lease (it
 /// was taken over) stops the daemon the same way, with an error.
 pub async fn serve(ctx: Ctx) -> anyhow::Result<()> {
-    serve_with(ctx, LeaseTiming::default()).await
-}
-
-/// [`serve`] with the lease's timing (tests shorten it).
-pub async fn serve_with(ctx: Ctx, timing: LeaseTiming) -> anyhow::Result<()> {
     // Listen before anything else: a SIGTERM while waiting for the lease
     // must end the wait, not kill the process.
     let mut shutdown = Shutdown::listen();
     let holder = crate::instance::Holder::current();
+    let timing = LeaseTiming::default();
     tokio::select! {
         got = lease::acquire(&ctx.store, holder, timing) => got?,
         _ = shutdown.wait() => {
@@ -343,27 +339,7 @@ pub async fn serve_with(ctx: Ctx, timing: LeaseTiming) -> anyhow::Result<()> {
         }
     }
     let daemon = Daemon::new(ctx);
-    let mut sched = JobScheduler::new().await?;
-    let now = Utc::now();
-    for kind in JobKind::ALL {
-        register(sched.clone(), daemon.clone(), kind, now).await?;
-    }
-    sched.start().await?;
-    tracing::info!("psi-radar är igång");
-    let catch_up = {
-        let daemon = daemon.clone();
-        tokio::spawn(async move {
-            // Mail that was pending when the daemon stopped goes out first.
-            daemon.run(JobKind::Send, Utc::now()).await;
-            match daemon.catch_up(Utc::now()).await {
-                Ok(ran) if !ran.is_empty() => {
-                    tracing::info!(jobs = ?ran.iter().map(|k| k.name()).collect::<Vec<_>>(), "ikapp efter driftstopp")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!("kunde inte läsa vilka körningar som missats: {e:#}"),
-            }
-        })
-    };
+    let (sched, catch_up) = start_jobs(&daemon).await?;
     let lost = tokio::select! {
         _ = shutdown.wait() => None,
         lost = lease::keep(daemon.ctx.store.clone(), holder.clone(), timing) => Some(lost),
@@ -372,15 +348,10 @@ pub async fn serve_with(ctx: Ctx, timing: LeaseTiming) -> anyhow::Result<()> {
         None => tracing::info!("avslutar: tar inte emot nya jobb"),
         Some(e) => tracing::error!("avslutar: {e:#}"),
     }
-    let started = std::time::Instant::now();
-    daemon.stop_taking_work();
-    if let Err(e) = tokio::time::timeout(Duration::from_secs(1), sched.shutdown()).await.unwrap_or(Ok(())) {
-        tracing::warn!("schemaläggaren: {e}");
-    }
-    daemon.stop(SHUTDOWN_GRACE.saturating_sub(started.elapsed())).await;
-    catch_up.abort();
+    stop_jobs(&daemon, sched, catch_up).await;
     if lost.is_none() {
-        let _ = tokio::time::timeout(Duration::from_secs(1), lease::release(&daemon.ctx.store, holder)).await;
+        // Within the 10 s: the grace above leaves 3 s for this and the close.
+        let _ = tokio::time::timeout(Duration::from_millis(500), lease::release(&daemon.ctx.store, holder)).await;
     }
     // A job abandoned above may still hold a connection: do not wait for it.
     if tokio::time::timeout(Duration::from_secs(2), daemon.ctx.store.close()).await.is_err() {
@@ -388,6 +359,43 @@ pub async fn serve_with(ctx: Ctx, timing: LeaseTiming) -> anyhow::Result<()> {
     }
     tracing::info!("avslutad");
     lost.map_or(Ok(()), Err)
+}
+
+/// Register every job and start the scheduler; in the background, send what
+/// was pending and catch up on what was missed while the daemon was down.
+async fn start_jobs(daemon: &Arc<Daemon>) -> anyhow::Result<(JobScheduler, tokio::task::JoinHandle<()>)> {
+    let sched = JobScheduler::new().await?;
+    let now = Utc::now();
+    for kind in JobKind::ALL {
+        register(sched.clone(), daemon.clone(), kind, now).await?;
+    }
+    sched.start().await?;
+    tracing::info!("psi-radar är igång");
+    let daemon = daemon.clone();
+    let catch_up = tokio::spawn(async move {
+        // Mail that was pending when the daemon stopped goes out first.
+        daemon.run(JobKind::Send, Utc::now()).await;
+        match daemon.catch_up(Utc::now()).await {
+            Ok(ran) if !ran.is_empty() => {
+                tracing::info!(jobs = ?ran.iter().map(|k| k.name()).collect::<Vec<_>>(), "ikapp efter driftstopp")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!("kunde inte läsa vilka körningar som missats: {e:#}"),
+        }
+    });
+    Ok((sched, catch_up))
+}
+
+/// Take no new work, stop the scheduler, and give the job in hand what is
+/// left of [`SHUTDOWN_GRACE`].
+async fn stop_jobs(daemon: &Daemon, mut sched: JobScheduler, catch_up: tokio::task::JoinHandle<()>) {
+    let started = std::time::Instant::now();
+    daemon.stop_taking_work();
+    if let Err(e) = tokio::time::timeout(Duration::from_secs(1), sched.shutdown()).await.unwrap_or(Ok(())) {
+        tracing::warn!("schemaläggaren: {e}");
+    }
+    daemon.stop(SHUTDOWN_GRACE.saturating_sub(started.elapsed())).await;
+    catch_up.abort();
 }
 
 /// SIGTERM or Ctrl-C. The SIGTERM handler is installed when this is made,
