@@ -137,6 +137,26 @@ pub async fn status(ctx: &Ctx, now: DateTime<Utc>, out: &mut impl Write) -> anyh
         }
     }
 
+    match ctx.store.lease_holder(crate::jobs::lease::SERVE_LEASE).await? {
+        Some((h, until)) if until > now => writeln!(
+            out,
+            "{} {} (PID {}), {} {}",
+            lang.pick("Tjänsten (serve) körs på", "The daemon (serve) runs on"),
+            h.host,
+            h.pid,
+            lang.pick("låset gäller till", "lease valid until"),
+            until.with_timezone(&tz).format("%H:%M:%S")
+        )?,
+        Some((h, _)) => writeln!(
+            out,
+            "{} {} (PID {})",
+            lang.pick("Tjänsten (serve) har slutat förnya sitt lås:", "The daemon (serve) stopped renewing its lease:"),
+            h.host,
+            h.pid
+        )?,
+        None => writeln!(out, "{}", lang.pick("Tjänsten (serve) körs inte.", "The daemon (serve) is not running."))?,
+    }
+
     let mut sources = ctx.store.source_states().await?;
     if !sources.is_empty() {
         // Failing sources first, the longest-failing on top.

@@ -129,6 +129,10 @@ async fn a_waiting_serve_stops_on_sigterm_and_a_restart_after_kill_9_starts_at_o
     let mut holder = spawn_logged(&cfg_path, &["serve"], &tmp.path().join("a.log"));
     wait_for_lease(&store, holder.id(), Duration::from_secs(10)).await;
 
+    let status = bin().arg("status").arg("--config").arg(&cfg_path).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains(&format!("Tjänsten (serve) körs på {} (PID {})", psi_radar::instance::this_host(), holder.id())), "{status}");
+
     let mut waiting = spawn_logged(&cfg_path, &["serve"], &tmp.path().join("b.log"));
     let started = Instant::now();
     while !std::fs::read_to_string(tmp.path().join("b.log")).unwrap().contains("använder redan databasen") {
@@ -150,6 +154,8 @@ async fn a_waiting_serve_stops_on_sigterm_and_a_restart_after_kill_9_starts_at_o
     sigterm(&next);
     assert!(wait_exit(&mut next, Duration::from_secs(10)).0.success());
     assert_eq!(lease_pid(&store).await, None, "a clean stop lets go of the lease");
+    let status = bin().arg("status").arg("--config").arg(&cfg_path).output().unwrap();
+    assert!(String::from_utf8_lossy(&status.stdout).contains("Tjänsten (serve) körs inte."));
 }
 
 #[tokio::test]
