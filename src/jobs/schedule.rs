@@ -15,7 +15,7 @@ use super::Ctx;
 use super::lease::{self, LeaseTiming};
 use crate::config::CronSpec;
 use crate::domain::Lang;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -109,6 +109,18 @@ impl JobKind {
     }
 }
 
+/// The next tick of `cron` after `after`, to the whole second: croner keeps
+/// the sub-second part of the instant it is given, and a tick at
+/// 21:25:00.978 is recorded as 21:25:00, before itself.
+pub fn tick_after(cron: &CronSpec, tz: chrono_tz::Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    cron.next_after(after.trunc_subsecs(0), tz).map(|t| t.trunc_subsecs(0))
+}
+
+/// The latest tick of `cron` at or before `at`, to the whole second.
+pub fn tick_at_or_before(cron: &CronSpec, tz: chrono_tz::Tz, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    cron.last_at_or_before(at, tz).map(|t| t.trunc_subsecs(0))
+}
+
 /// How long a job woken at `woke` must still wait for its tick: the
 /// scheduler keeps whole seconds and fires up to a second early, and a job
 /// that starts before its tick is later taken for one that missed it.
@@ -118,7 +130,7 @@ pub fn wait_for_tick(tick: DateTime<Utc>, woke: DateTime<Utc>) -> Duration {
 
 /// When each job runs next after `now`.
 pub fn next_runs(ctx: &Ctx, now: DateTime<Utc>) -> Vec<(JobKind, Option<DateTime<Utc>>)> {
-    JobKind::ALL.iter().map(|k| (*k, k.cron(ctx).next_after(now, ctx.config.partnership.tz))).collect()
+    JobKind::ALL.iter().map(|k| (*k, tick_after(k.cron(ctx), ctx.config.partnership.tz, now))).collect()
 }
 
 /// Whether a job missed a tick: its latest scheduled instant at or before
@@ -143,12 +155,31 @@ pub const CATCH_UP_ORDER: [JobKind; JobKind::ALL.len()] =
 pub async fn missed_jobs(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<Vec<JobKind>> {
     let mut out = Vec::new();
     for kind in CATCH_UP_ORDER {
-        let last = ctx.store.last_job_start(kind.name()).await?;
-        if missed(kind, last, kind.cron(ctx).last_at_or_before(now, ctx.config.partnership.tz)) {
+        if is_missed(ctx, kind, now).await? {
             out.push(kind);
         }
     }
     Ok(out)
+}
+
+/// Whether `kind` missed a tick at `now`, by its last recorded start.
+async fn is_missed(ctx: &Ctx, kind: JobKind, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let last = ctx.store.last_job_start(kind.name()).await?;
+    Ok(missed(kind, last, tick_at_or_before(kind.cron(ctx), ctx.config.partnership.tz, now)))
+}
+
+/// What makes a run unnecessary, checked under the job's lock so that no
+/// other run of it slips in between the check and the start.
+#[derive(Debug, Clone, Copy)]
+enum Unless {
+    /// Run in any case.
+    Never,
+    /// A scheduled tick: not if a run started at or after it (a catch-up,
+    /// or the same command run by hand, got there first).
+    RanSince(DateTime<Utc>),
+    /// Catch-up: only if the job still misses a tick (its own tick may have
+    /// run since the daemon started).
+    NotMissed,
 }
 
 /// How one attempt to run a job ended.
@@ -160,6 +191,8 @@ pub enum RunOutcome {
     AlreadyRunning,
     /// The daemon is shutting down.
     Stopping,
+    /// A run that started at or after this tick already did the work.
+    AlreadyRan,
 }
 
 /// The daemon's jobs: one lock per job so that a job never overlaps itself,
@@ -185,19 +218,31 @@ impl Daemon {
     /// always), unless it is running already: then it claims the new mail
     /// before it finishes, or its next minute does.
     pub async fn run(&self, kind: JobKind, now: DateTime<Utc>) -> RunOutcome {
-        let outcome = self.run_once(kind, now, true).await;
+        self.run_then_send(kind, now, Unless::Never).await
+    }
+
+    /// Run `kind` for its scheduled `tick` (recorded as started at the
+    /// tick), unless a run started at or after the tick already.
+    pub async fn run_tick(&self, kind: JobKind, tick: DateTime<Utc>) -> RunOutcome {
+        self.run_then_send(kind, tick, Unless::RanSince(tick)).await
+    }
+
+    async fn run_then_send(&self, kind: JobKind, now: DateTime<Utc>, unless: Unless) -> RunOutcome {
+        let outcome = self.run_once(kind, now, unless).await;
         if matches!(outcome, RunOutcome::Done) && kind.queues_mail() {
-            self.run_once(JobKind::Send, Utc::now().max(now), false).await;
+            self.run_once(JobKind::Send, Utc::now().max(now), Unless::Never).await;
         }
         outcome
     }
 
-    async fn run_once(&self, kind: JobKind, now: DateTime<Utc>, warn_if_busy: bool) -> RunOutcome {
+    async fn run_once(&self, kind: JobKind, now: DateTime<Utc>, unless: Unless) -> RunOutcome {
         if self.stopping() {
             return RunOutcome::Stopping;
         }
         let Ok(_busy) = self.busy[kind.index()].try_lock() else {
-            if warn_if_busy {
+            // The sender started after another job finds it busy: it claims
+            // the new mail before it ends, or its next minute does.
+            if kind != JobKind::Send || matches!(unless, Unless::RanSince(_)) {
                 tracing::warn!(job = kind.name(), "körs fortfarande sedan förra gången; hoppar över den här körningen");
             }
             return RunOutcome::AlreadyRunning;
@@ -205,6 +250,12 @@ impl Daemon {
         let _in_flight = self.in_flight.read().await;
         if self.stopping() {
             return RunOutcome::Stopping;
+        }
+        if self.already_done(kind, now, unless).await {
+            return RunOutcome::AlreadyRan;
+        }
+        if matches!(unless, Unless::NotMissed) {
+            tracing::info!(job = kind.name(), "körs i efterhand: missade en schemalagd körning");
         }
         tracing::info!(job = kind.name(), "startar");
         // On a task of its own, so that even a panic in a job is only that
@@ -234,20 +285,44 @@ impl Daemon {
         }
     }
 
+    /// Whether `unless` makes this run unnecessary. When the store cannot
+    /// say, the job runs (running twice is better than not at all).
+    async fn already_done(&self, kind: JobKind, now: DateTime<Utc>, unless: Unless) -> bool {
+        let check = async {
+            anyhow::Ok(match unless {
+                Unless::Never => false,
+                Unless::RanSince(tick) => self.ctx.store.last_job_start(kind.name()).await?.is_some_and(|start| start >= tick),
+                Unless::NotMissed => !is_missed(&self.ctx, kind, now).await?,
+            })
+        };
+        match check.await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(job = kind.name(), "kunde inte läsa jobbets senaste körning; kör det: {e:#}");
+                false
+            }
+        }
+    }
+
     /// After downtime: run each job that missed a tick, once, in catch-up
     /// order (a missed weekly digest is sent; missed polls run once, not once
-    /// per missed tick). Returns what ran.
+    /// per missed tick); each is checked again just before it runs, so that
+    /// a tick that ran since the daemon started is not repeated. The sender
+    /// runs last, when it missed a tick or a job before it queued mail.
+    /// Returns what ran.
     pub async fn catch_up(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<JobKind>> {
-        let missed = missed_jobs(&self.ctx, now).await?;
         let mut ran = Vec::new();
-        for kind in missed {
+        for kind in CATCH_UP_ORDER.into_iter().filter(|k| *k != JobKind::Send) {
             if self.stopping() {
                 break;
             }
-            tracing::info!(job = kind.name(), "körs i efterhand: missade en schemalagd körning");
-            if !matches!(self.run(kind, now).await, RunOutcome::AlreadyRunning | RunOutcome::Stopping) {
+            if matches!(self.run_once(kind, now, Unless::NotMissed).await, RunOutcome::Done | RunOutcome::Failed(_)) {
                 ran.push(kind);
             }
+        }
+        let unless = if ran.iter().any(|k| k.queues_mail()) { Unless::Never } else { Unless::NotMissed };
+        if matches!(self.run_once(JobKind::Send, now, unless).await, RunOutcome::Done | RunOutcome::Failed(_)) {
+            ran.push(JobKind::Send);
         }
         Ok(ran)
     }
@@ -286,7 +361,7 @@ fn register(
         }
         let now = Utc::now().max(after);
         let ctx = &daemon.ctx;
-        let Some(tick) = kind.cron(ctx).next_after(now, ctx.config.partnership.tz) else {
+        let Some(tick) = tick_after(kind.cron(ctx), ctx.config.partnership.tz, now) else {
             tracing::warn!(job = kind.name(), "schemat ger ingen nästa körning");
             return Ok(());
         };
@@ -302,7 +377,7 @@ fn register(
                     }
                     tokio::time::sleep(early).await;
                 }
-                daemon.run(kind, tick).await;
+                daemon.run_tick(kind, tick).await;
                 if let Err(e) = register(sched, daemon, kind, tick).await {
                     tracing::error!(job = kind.name(), "kunde inte schemalägga nästa körning: {e:#}");
                 }
@@ -470,7 +545,20 @@ mod tests {
         // Now the run is recorded at its tick: the restart runs nothing again.
         assert!(!missed(JobKind::Replies, Some(tick), last_tick));
         // And the tick that just ran is not registered again.
-        assert_eq!(every_five.next_after(tick, tz), Some(at("2026-12-05T20:30:00Z")));
+        assert_eq!(tick_after(&every_five, tz, tick), Some(at("2026-12-05T20:30:00Z")));
+    }
+
+    #[test]
+    fn ticks_are_whole_seconds_whatever_the_clock_reads() {
+        let every_second = CronSpec::parse("* * * * * *").unwrap();
+        let tz = chrono_tz::Europe::Stockholm;
+        let now = at("2026-12-06T03:15:23.978260Z");
+        // croner alone keeps the fraction: the tick would be recorded before itself.
+        assert_eq!(every_second.next_after(now, tz), Some(at("2026-12-06T03:15:24.978260Z")));
+        assert_eq!(tick_after(&every_second, tz, now), Some(at("2026-12-06T03:15:24Z")));
+        assert_eq!(tick_at_or_before(&every_second, tz, now), Some(at("2026-12-06T03:15:23Z")));
+        // A run started (and recorded) in the second of the last tick is that tick's run.
+        assert!(!missed(JobKind::Replies, Some(at("2026-12-06T03:15:23Z")), tick_at_or_before(&every_second, tz, now)));
     }
 
     #[test]

@@ -179,6 +179,36 @@ async fn after_downtime_a_missed_digest_is_sent_once_and_missed_polls_run_once()
 }
 
 #[tokio::test]
+async fn a_catch_up_never_repeats_a_tick_that_just_ran_and_a_tick_never_repeats_a_catch_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = helpers::ctx(tmp.path()).await;
+    let replies_ran = |store: Store| async move {
+        let runs: Vec<(String,)> =
+            sqlx::query_as("SELECT started_at FROM job_runs WHERE job='replies' ORDER BY id").fetch_all(&store.pool).await.unwrap();
+        runs.into_iter().map(|r| r.0).collect::<Vec<_>>()
+    };
+    // Replies (every five minutes) last ran on Monday morning; the daemon
+    // starts again at 21:24:59 on Saturday, sends what was pending first
+    // (that takes a while), and meanwhile the 21:25 tick runs.
+    let t = at("2026-12-07T06:00:00Z");
+    let id = ctx.store.job_started("replies", t).await.unwrap();
+    ctx.store.job_finished(id, true, "ok", t).await.unwrap();
+    let daemon = Daemon::new(ctx);
+    let start = at("2026-12-12T20:24:59Z");
+    assert!(missed_jobs(&daemon.ctx, start).await.unwrap().contains(&JobKind::Replies));
+    assert!(matches!(daemon.run_tick(JobKind::Replies, at("2026-12-12T20:25:00Z")).await, RunOutcome::Done));
+    let ran = daemon.catch_up(at("2026-12-12T20:25:01Z")).await.unwrap();
+    assert!(!ran.contains(&JobKind::Replies), "the catch-up does not repeat the tick that just ran: {ran:?}");
+    assert_eq!(replies_ran(daemon.ctx.store.clone()).await, ["2026-12-07T06:00:00Z", "2026-12-12T20:25:00Z"]);
+    // The other way round: a catch-up at 21:30:00.4 is the 21:30 tick's run.
+    let ran = daemon.catch_up(at("2026-12-12T20:30:00.400Z")).await.unwrap();
+    assert!(ran.contains(&JobKind::Replies), "{ran:?}");
+    assert!(matches!(daemon.run_tick(JobKind::Replies, at("2026-12-12T20:30:00Z")).await, RunOutcome::AlreadyRan));
+    assert!(matches!(daemon.run_tick(JobKind::Replies, at("2026-12-12T20:35:00Z")).await, RunOutcome::Done), "the next tick runs");
+    assert_eq!(replies_ran(daemon.ctx.store.clone()).await.len(), 4);
+}
+
+#[tokio::test]
 async fn a_job_never_overlaps_itself_but_other_jobs_run_meanwhile() {
     let feed = std::fs::read_to_string(fixture("sources/feed/forte.atom")).unwrap();
     let base = serve_app(Router::new().route(

@@ -116,6 +116,15 @@ async fn two_serves_a_digest_and_outbox_send_deliver_each_message_exactly_once()
     assert_eq!((missing, duplicates), (0, 0), "every message exactly once: {got:?}");
     assert_eq!(got.len(), ids.len(), "nothing but what was queued");
     assert!(by_cli.0 + by_cli.1 > 0, "the commands sent beside the daemon, so the senders did overlap");
+    // Scheduled runs start at their tick, never before, and no tick runs
+    // twice: neither by the same daemon nor as the other's catch-up. (Only
+    // the daemons run `replies`; `digest` also ran by hand.)
+    let repeated: Vec<(String, i64)> =
+        sqlx::query_as("SELECT started_at, COUNT(*) FROM job_runs WHERE job = 'replies' GROUP BY started_at HAVING COUNT(*) > 1")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+    assert!(repeated.is_empty(), "{repeated:?}");
     let waited = std::fs::read_to_string(logs.join("serve2.log")).unwrap();
     assert_eq!(waited.matches("använder redan databasen").count(), 1, "the waiting serve says so once: {waited}");
     assert!(waited.contains(&format!("PID {}", first.id())), "and names the holder: {waited}");
