@@ -164,6 +164,7 @@ pub struct OutboxArgs {
     /// Bara det som inte är skickat ännu
     #[arg(long)]
     pub pending: bool,
+    /// Som JSON (för skript)
     #[arg(long)]
     pub json: bool,
 }
