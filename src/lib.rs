@@ -7,7 +7,7 @@
 //!                                                                      │
 //!  members+interests ───────────────────────────▶ classify ─▶ match ─▶ consortium
 //!                                                                      │
-//!             ┌──────────────── outbox (one row per message) ◀─────────┘ digest / notify / remind
+//!             ┌─ outbox (one row per message, claimed before sending) ◀┘ digest / notify / remind
 //!             ▼
 //!         SMTP or file outbox ──▶ AU and members ──reply──▶ IMAP or stdin ──▶ reply parser ──▶ interests
 //!                                                                      │
@@ -15,7 +15,9 @@
 //! ```
 //!
 //! Each stage is a module; each arrow a plain function callable from a test
-//! or the CLI. `jobs` glues stages together; the scheduler only decides when.
+//! or the CLI. `jobs` glues stages together; the scheduler only decides when;
+//! only the outbox sender sends. `instance` (process identity for claims and
+//! the daemon's lease) is a leaf every layer may use.
 
 pub mod classify;
 pub mod cli;
@@ -23,6 +25,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod i18n;
+pub mod instance;
 pub mod jobs;
 pub mod mail;
 pub mod matching;

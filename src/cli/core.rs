@@ -5,6 +5,7 @@ use crate::domain::CallRef;
 use crate::jobs::Ctx;
 use crate::mail::digest::Week;
 use crate::store::calls::{CallFilter, StoredCall};
+use crate::store::outbox::OutboxStatus;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::io::Write;
@@ -136,6 +137,26 @@ pub async fn status(ctx: &Ctx, now: DateTime<Utc>, out: &mut impl Write) -> anyh
         }
     }
 
+    match ctx.store.lease_holder(crate::jobs::lease::SERVE_LEASE).await? {
+        Some((h, until)) if until > now => writeln!(
+            out,
+            "{} {} (PID {}), {} {}",
+            lang.pick("Tjänsten (serve) körs på", "The daemon (serve) runs on"),
+            h.host,
+            h.pid,
+            lang.pick("låset gäller till", "lease valid until"),
+            until.with_timezone(&tz).format("%H:%M:%S")
+        )?,
+        Some((h, _)) => writeln!(
+            out,
+            "{} {} (PID {})",
+            lang.pick("Tjänsten (serve) har slutat förnya sitt lås:", "The daemon (serve) stopped renewing its lease:"),
+            h.host,
+            h.pid
+        )?,
+        None => writeln!(out, "{}", lang.pick("Tjänsten (serve) körs inte.", "The daemon (serve) is not running."))?,
+    }
+
     let mut sources = ctx.store.source_states().await?;
     if !sources.is_empty() {
         // Failing sources first, the longest-failing on top.
@@ -161,19 +182,22 @@ pub async fn status(ctx: &Ctx, now: DateTime<Utc>, out: &mut impl Write) -> anyh
     }
 
     let all = ctx.store.outbox_list(false).await?;
-    let count = |st: &str| all.iter().filter(|r| r.status == st).count();
+    let count = |st: OutboxStatus| all.iter().filter(|r| r.status == st).count();
+    write!(out, "{} {} {}", lang.pick("Utkorgen:", "Outbox:"), count(OutboxStatus::Pending), lang.pick("väntar", "pending"))?;
+    if count(OutboxStatus::Sending) > 0 {
+        write!(out, ", {} {}", count(OutboxStatus::Sending), lang.pick("skickas just nu", "being sent"))?;
+    }
     writeln!(
         out,
-        "{} {} {}, {} {}, {} {}",
-        lang.pick("Utkorgen:", "Outbox:"),
-        count("pending"),
-        lang.pick("väntar", "pending"),
-        count("sent"),
+        ", {} {}, {} {}",
+        count(OutboxStatus::Sent),
         lang.pick("skickade", "sent"),
-        count("failed"),
+        count(OutboxStatus::Failed),
         lang.pick("misslyckade", "failed")
     )?;
-    for r in all.iter().filter(|r| r.status == "failed" || (r.status == "pending" && r.attempts > 0)).rev().take(5) {
+    let worth_showing =
+        |r: &&crate::store::outbox::OutboxRow| r.status == OutboxStatus::Failed || (r.status == OutboxStatus::Pending && r.attempts > 0);
+    for r in all.iter().filter(worth_showing).rev().take(5) {
         let err = r.last_error.as_deref().unwrap_or("");
         writeln!(out, "  #{} {} → {} ({} {}): {err}", r.id, r.kind, r.recipient, r.status, r.attempts)?;
     }
@@ -228,6 +252,17 @@ pub async fn digest(
         )?;
     }
     let sent = crate::jobs::send::run_send(ctx, now).await?;
+    print_sent(&sent, lang, out)
+}
+
+/// `outbox send`: send what is due now, through the same claims as the
+/// daemon's sender (safe beside a running `serve`).
+pub async fn outbox_send(ctx: &Ctx, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+    let sent = crate::jobs::send::run_send(ctx, now).await?;
+    print_sent(&sent, ctx.config.partnership.lang, out)
+}
+
+fn print_sent(sent: &crate::mail::outbox::SendReport, lang: crate::domain::Lang, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(
         out,
         "{}: {} {}, {} {}",
@@ -243,9 +278,13 @@ pub async fn digest(
     Ok(())
 }
 
-pub async fn outbox(ctx: &Ctx, pending: bool, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn outbox(ctx: &Ctx, pending: bool, as_json: bool, out: &mut impl Write) -> anyhow::Result<()> {
     let lang = ctx.config.partnership.lang;
     let rows = ctx.store.outbox_list(pending).await?;
+    if as_json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+        return Ok(());
+    }
     if rows.is_empty() {
         writeln!(out, "{}", lang.pick("Utkorgen är tom.", "The outbox is empty."))?;
     }

@@ -92,12 +92,8 @@ pub enum Command {
     },
     /// Skicka medlemsutskick om nya utlysningar som passar
     Notify,
-    /// Utkorgen
-    Outbox {
-        /// Bara det som väntar
-        #[arg(long)]
-        pending: bool,
-    },
+    /// Utkorgen: visa kön, eller skicka det som ska ut nu (`outbox send`)
+    Outbox(OutboxArgs),
     /// Svarsmejl: tolka, registrera (ingest) och hämta över IMAP (fetch)
     Mail(mail::MailArgs),
     /// Mät klassificeringen
@@ -158,6 +154,25 @@ pub enum CallsCommand {
     Dismiss { reference: String },
     /// AU: håll utlysningen överst till sista dagen («bevaka»)
     Watch { reference: String },
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct OutboxArgs {
+    #[command(subcommand)]
+    pub command: Option<OutboxCommand>,
+    /// Bara det som inte är skickat ännu
+    #[arg(long)]
+    pub pending: bool,
+    /// Som JSON (för skript)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OutboxCommand {
+    /// Skicka det som ska ut nu, genom samma anspråk som tjänsten (säkert bredvid en körande serve)
+    Send,
 }
 
 #[derive(Subcommand, Debug)]
@@ -392,9 +407,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Mail(args) => mail::run(&args, &cli.config, now, out).await,
-        Command::Outbox { pending } => {
+        Command::Outbox(args) => {
             let ctx = open(&cli.config).await?;
-            core::outbox(&ctx, pending, out).await
+            match args.command {
+                None => core::outbox(&ctx, args.pending, args.json, out).await,
+                Some(OutboxCommand::Send) => core::outbox_send(&ctx, now, out).await,
+            }
         }
         Command::Apps(args) => {
             let ctx = open(&cli.config).await?;

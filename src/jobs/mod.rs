@@ -3,6 +3,7 @@
 //! a test or the scheduler (`schedule.rs`), which only decides when.
 
 pub mod digest;
+pub mod lease;
 pub mod notify;
 pub mod poll;
 pub mod replies;

@@ -20,6 +20,8 @@ pub enum MailError {
     Config(String),
     #[error("SMTP: {0}")]
     Smtp(#[from] lettre::transport::smtp::Error),
+    #[error("e-postservern tog inte emot meddelandet inom {0} s")]
+    Timeout(u64),
     #[error("kunde inte skriva {path}: {source}")]
     Io { path: String, source: std::io::Error },
     #[error(transparent)]

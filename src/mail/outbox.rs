@@ -1,12 +1,16 @@
-//! Mail, sending: delivers pending outbox rows through the configured
-//! transport (SMTP or a directory of `.eml` files), marks each sent with the
-//! server's answer, retries transient failures with back-off and gives up on
-//! permanent ones (reported in the next digest).
+//! Mail, sending: the only code that sends. Claims due outbox rows one at a
+//! time, delivers each through the configured transport (SMTP or a directory
+//! of `.eml` files), records it as sent with the server's answer while the
+//! claim is still its own, retries transient failures with back-off and
+//! gives up on permanent ones (reported in the next digest). Several senders
+//! (the daemon, `outbox send`, `digest`) may run at once on one database:
+//! the claims keep each message to one of them.
 
 use super::MailError;
 use crate::config::{MailConfig, SmtpConfig, TlsMode, Transport};
+use crate::instance::{Holder, Presence};
 use crate::store::Store;
-use crate::store::outbox::OutboxRow;
+use crate::store::outbox::{Claimed, OutboxRow};
 use chrono::{DateTime, Duration, Utc};
 use lettre::address::Envelope;
 use lettre::transport::smtp::PoolConfig;
@@ -116,7 +120,7 @@ fn smtp_transport(s: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, 
 pub fn is_transient(e: &MailError) -> bool {
     match e {
         MailError::Smtp(s) => !s.is_permanent(),
-        MailError::Io { .. } => true,
+        MailError::Io { .. } | MailError::Timeout(_) => true,
         _ => false,
     }
 }
@@ -137,6 +141,16 @@ pub fn server_unreachable(e: &MailError) -> bool {
     }
 }
 
+/// How long a claim holds a message for its sender. Other senders take it
+/// over only after this (or at once when the sender is seen to be gone), so
+/// it is far longer than any delivery may take (see [`DELIVERY_BUDGET`]).
+pub const CLAIM_LEASE: Duration = Duration::minutes(5);
+
+/// The longest one delivery may take before it counts as a transient
+/// failure: well inside [`CLAIM_LEASE`], so that a live sender never loses
+/// its claim while the server is still taking the message.
+pub const DELIVERY_BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Send every pending message that is due. Never sends a message twice that
 /// was recorded as sent.
 pub async fn send_pending(store: &Store, mailer: &Mailer, now: DateTime<Utc>, max_attempts: u32) -> Result<SendReport, MailError> {
@@ -144,8 +158,10 @@ pub async fn send_pending(store: &Store, mailer: &Mailer, now: DateTime<Utc>, ma
 }
 
 /// [`send_pending`], stopping before the next message once `stop` is set
-/// (the daemon is shutting down: what is not sent stays pending). When the
-/// server cannot be reached, the rest of the batch waits with the failed
+/// (the daemon is shutting down: what is not sent stays pending). Each
+/// message is claimed before it goes to the server, so that senders in other
+/// processes interleave without sending anything twice. When the server
+/// cannot be reached, the rest of the due mail waits with the failed
 /// message, so that mail still goes out in the order it was queued.
 pub async fn send_pending_until(
     store: &Store,
@@ -154,42 +170,97 @@ pub async fn send_pending_until(
     max_attempts: u32,
     stop: &AtomicBool,
 ) -> Result<SendReport, MailError> {
+    let holder = Holder::current();
+    // `now` may be a scheduled tick or a test's clock: it moves on with the
+    // run, and a claim never ends before the real clock plus the lease.
+    let started = std::time::Instant::now();
+    let clock = || now + Duration::from_std(started.elapsed()).unwrap_or_default();
+    release_claims_of_gone_senders(store).await?;
     let mut report = SendReport::default();
-    let due = store.outbox_due(now).await?;
-    for (i, row) in due.iter().enumerate() {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        if let (Mailer::Smtp { per_minute, .. }, true) = (mailer, i > 0) {
+    let mut delivered_before = false;
+    while !stop.load(Ordering::SeqCst) {
+        let t = clock();
+        let Some(claim) = store.claim_next(holder, t, t.max(Utc::now()) + CLAIM_LEASE).await? else { break };
+        if let (Mailer::Smtp { per_minute, .. }, true) = (mailer, delivered_before) {
             tokio::time::sleep(std::time::Duration::from_millis(60_000 / u64::from((*per_minute).max(1)))).await;
         }
-        match mailer.deliver(row).await {
-            Ok(d) => {
-                store.mark_sent(row.id, &d.response, now).await?;
-                report.sent += 1;
-                report.files.extend(d.files);
-            }
+        delivered_before = true;
+        let outcome = match tokio::time::timeout(DELIVERY_BUDGET, mailer.deliver(&claim.row)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(MailError::Timeout(DELIVERY_BUDGET.as_secs())),
+        };
+        match outcome {
+            Ok(d) => record_sent(claim, d, clock(), &mut report).await?,
             Err(e) => {
-                let attempts = row.attempts + 1;
-                let retry = is_transient(&e) && attempts < i64::from(max_attempts);
-                let retry_at = retry.then(|| now + backoff(attempts));
-                store.mark_attempt_failed(row.id, &e.to_string(), retry_at).await?;
-                tracing::warn!(outbox_id = row.id, kind = %row.kind, retry, "utskick misslyckades: {e}");
-                if retry {
-                    report.retrying += 1;
-                } else {
-                    report.failed += 1;
-                }
-                report.errors.push(format!("#{} {}: {e}", row.id, row.kind));
-                if let (true, Some(at)) = (server_unreachable(&e), retry_at) {
-                    let waiting = store.outbox_defer_due(now, at).await?;
-                    report.retrying += waiting as usize;
+                if record_failure(store, claim, &e, clock(), max_attempts, &mut report).await? {
                     break;
                 }
             }
         }
     }
     Ok(report)
+}
+
+/// Record a delivery. If the claim was lost meanwhile (it expired: the
+/// delivery took longer than the lease), the message did go out; the sender
+/// now holding it may send it once more, which is what the warning says.
+async fn record_sent(claim: Claimed, d: Delivered, now: DateTime<Utc>, report: &mut SendReport) -> Result<(), MailError> {
+    let (id, kind) = (claim.row.id, claim.row.kind.clone());
+    if !claim.sent(&d.response, now).await? {
+        tracing::warn!(outbox_id = id, kind = %kind, "meddelandet levererades men hann tas över av en annan avsändare; det kan komma fram två gånger");
+    }
+    report.sent += 1;
+    report.files.extend(d.files);
+    Ok(())
+}
+
+/// Record a failed attempt; returns true when the server could not be
+/// reached at all, after holding every other due message until the retry.
+async fn record_failure(
+    store: &Store,
+    claim: Claimed,
+    e: &MailError,
+    now: DateTime<Utc>,
+    max_attempts: u32,
+    report: &mut SendReport,
+) -> Result<bool, MailError> {
+    let (id, kind) = (claim.row.id, claim.row.kind.clone());
+    let attempts = claim.row.attempts + 1;
+    let retry = is_transient(e) && attempts < i64::from(max_attempts);
+    let retry_at = retry.then(|| now + backoff(attempts));
+    if !claim.failed(&e.to_string(), retry_at).await? {
+        tracing::warn!(outbox_id = id, kind = %kind, "en annan avsändare har tagit över meddelandet");
+    }
+    tracing::warn!(outbox_id = id, kind = %kind, retry, "utskick misslyckades: {e}");
+    if retry {
+        report.retrying += 1;
+    } else {
+        report.failed += 1;
+    }
+    report.errors.push(format!("#{id} {kind}: {e}"));
+    if let (true, Some(at)) = (server_unreachable(e), retry_at) {
+        let waiting = store.outbox_defer_due(now, at).await?;
+        report.retrying += waiting as usize;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Claims held by a sender on this host whose process is gone (kill -9, a
+/// crash) are given back at once instead of after their lease: a restart
+/// sends them now. Claims of live senders, or of another host, wait.
+pub async fn release_claims_of_gone_senders(store: &Store) -> Result<u64, MailError> {
+    let mut released = 0;
+    for holder in store.outbox_claim_holders().await? {
+        if holder.presence() == Presence::Gone {
+            let n = store.outbox_release_claims_of(&holder.id).await?;
+            if n > 0 {
+                tracing::info!(holder = %holder, messages = n, "avsändaren finns inte längre; dess påbörjade utskick skickas igen");
+            }
+            released += n;
+        }
+    }
+    Ok(released)
 }
 
 #[cfg(test)]

@@ -460,8 +460,11 @@ impl Store {
             let id: i64 = r.get(0);
             let recipient: String = r.get(1);
             if recipient.split(',').any(is_theirs) {
+                // A message being sent right now is cancelled too: its
+                // sender's record is then refused (its claim is gone).
                 sqlx::query(
-                    "UPDATE outbox SET recipient=?, body=?, html='', status=CASE WHEN status='pending' THEN 'cancelled' ELSE status END WHERE id=?",
+                    "UPDATE outbox SET recipient=?, body=?, html='',
+                         status=CASE WHEN status IN ('pending', 'sending') THEN 'cancelled' ELSE status END WHERE id=?",
                 )
                 .bind(format!("raderad-{id}@invalid"))
                 .bind(REDACTED.as_bytes())

@@ -30,7 +30,7 @@ fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_psi-radar"))
 }
 
@@ -45,7 +45,7 @@ async fn serve_app(app: Router) -> String {
 /// A config directory for the real binary: a database file, no sources, the
 /// bundled categories, every schedule far away (so only catch-up and the
 /// start-up send run), and SMTP to `smtp_port` (or the file outbox).
-fn daemon_config(dir: &Path, smtp_port: Option<u16>) -> PathBuf {
+pub(crate) fn daemon_config(dir: &Path, smtp_port: Option<u16>) -> PathBuf {
     std::fs::write(dir.join("sources.toml"), "# no sources\n").unwrap();
     std::fs::copy(helpers::fixture("../config/categories.toml"), dir.join("categories.toml")).unwrap();
     let transport = match smtp_port {
@@ -66,17 +66,17 @@ fn daemon_config(dir: &Path, smtp_port: Option<u16>) -> PathBuf {
     p
 }
 
-fn spawn_serve(cfg: &Path) -> Child {
+pub(crate) fn spawn_serve(cfg: &Path) -> Child {
     bin().arg("serve").arg("--config").arg(cfg).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
 }
 
-fn sigterm(child: &Child) {
+pub(crate) fn sigterm(child: &Child) {
     let ok = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     assert!(ok.success());
 }
 
 /// Wait for a child to exit, at most `limit`; kills it and fails if it does not.
-fn wait_exit(child: &mut Child, limit: Duration) -> (std::process::ExitStatus, Duration) {
+pub(crate) fn wait_exit(child: &mut Child, limit: Duration) -> (std::process::ExitStatus, Duration) {
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -91,7 +91,7 @@ fn wait_exit(child: &mut Child, limit: Duration) -> (std::process::ExitStatus, D
 }
 
 /// How many times each Message-ID arrived.
-fn receipts(sink: &Sink) -> HashMap<String, usize> {
+pub(crate) fn receipts(sink: &Sink) -> HashMap<String, usize> {
     let mut m = HashMap::new();
     for id in sink.message_ids() {
         *m.entry(id).or_insert(0) += 1;
@@ -99,22 +99,22 @@ fn receipts(sink: &Sink) -> HashMap<String, usize> {
     m
 }
 
-async fn pending(store: &Store) -> usize {
+pub(crate) async fn pending(store: &Store) -> usize {
     store.outbox_list(true).await.unwrap().len()
 }
 
 /// A slow loopback SMTP server (`delay` per message) and a daemon config
 /// directory sending to it, with its store open.
-struct SlowSmtp {
-    sink: Sink,
-    _smtp: tokio::task::JoinHandle<()>,
-    _tmp: tempfile::TempDir,
-    cfg_path: PathBuf,
-    cfg: Config,
-    store: Store,
+pub(crate) struct SlowSmtp {
+    pub(crate) sink: Sink,
+    pub(crate) _smtp: tokio::task::JoinHandle<()>,
+    pub(crate) _tmp: tempfile::TempDir,
+    pub(crate) cfg_path: PathBuf,
+    pub(crate) cfg: Config,
+    pub(crate) store: Store,
 }
 
-async fn slow_smtp(delay: Duration) -> SlowSmtp {
+pub(crate) async fn slow_smtp(delay: Duration) -> SlowSmtp {
     let sink = Sink::default();
     *sink.delay.lock().unwrap() = delay;
     let (port, smtp) = smtp_sink::start(sink.clone(), 0).await;
@@ -138,7 +138,7 @@ async fn flush(cfg_path: &Path, store: &Store) {
 }
 
 /// Queue `n` notifications for period `period`; returns their Message-IDs.
-async fn queue(store: &Store, cfg: &Config, period: &str, n: usize) -> Vec<String> {
+pub(crate) async fn queue(store: &Store, cfg: &Config, period: &str, n: usize) -> Vec<String> {
     let now = Utc::now();
     let mut ids = Vec::new();
     for i in 0..n {
@@ -176,6 +176,36 @@ async fn after_downtime_a_missed_digest_is_sent_once_and_missed_polls_run_once()
     let again = daemon.catch_up(at("2026-01-14T10:00:00Z")).await.unwrap();
     assert!(!again.contains(&JobKind::Poll) && !again.contains(&JobKind::Digest), "{again:?}");
     assert_eq!(daemon.ctx.store.outbox_list(false).await.unwrap().iter().filter(|r| r.kind == "digest").count(), 2);
+}
+
+#[tokio::test]
+async fn a_catch_up_never_repeats_a_tick_that_just_ran_and_a_tick_never_repeats_a_catch_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = helpers::ctx(tmp.path()).await;
+    let replies_ran = |store: Store| async move {
+        let runs: Vec<(String,)> =
+            sqlx::query_as("SELECT started_at FROM job_runs WHERE job='replies' ORDER BY id").fetch_all(&store.pool).await.unwrap();
+        runs.into_iter().map(|r| r.0).collect::<Vec<_>>()
+    };
+    // Replies (every five minutes) last ran on Monday morning; the daemon
+    // starts again at 21:24:59 on Saturday, sends what was pending first
+    // (that takes a while), and meanwhile the 21:25 tick runs.
+    let t = at("2026-12-07T06:00:00Z");
+    let id = ctx.store.job_started("replies", t).await.unwrap();
+    ctx.store.job_finished(id, true, "ok", t).await.unwrap();
+    let daemon = Daemon::new(ctx);
+    let start = at("2026-12-12T20:24:59Z");
+    assert!(missed_jobs(&daemon.ctx, start).await.unwrap().contains(&JobKind::Replies));
+    assert!(matches!(daemon.run_tick(JobKind::Replies, at("2026-12-12T20:25:00Z")).await, RunOutcome::Done));
+    let ran = daemon.catch_up(at("2026-12-12T20:25:01Z")).await.unwrap();
+    assert!(!ran.contains(&JobKind::Replies), "the catch-up does not repeat the tick that just ran: {ran:?}");
+    assert_eq!(replies_ran(daemon.ctx.store.clone()).await, ["2026-12-07T06:00:00Z", "2026-12-12T20:25:00Z"]);
+    // The other way round: a catch-up at 21:30:00.4 is the 21:30 tick's run.
+    let ran = daemon.catch_up(at("2026-12-12T20:30:00.400Z")).await.unwrap();
+    assert!(ran.contains(&JobKind::Replies), "{ran:?}");
+    assert!(matches!(daemon.run_tick(JobKind::Replies, at("2026-12-12T20:30:00Z")).await, RunOutcome::AlreadyRan));
+    assert!(matches!(daemon.run_tick(JobKind::Replies, at("2026-12-12T20:35:00Z")).await, RunOutcome::Done), "the next tick runs");
+    assert_eq!(replies_ran(daemon.ctx.store.clone()).await.len(), 4);
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod mail_in;
 mod mail_out;
 mod mail_reply;
 mod members;
+mod outbox;
 mod real_servers;
 mod robustness;
 mod smtp_sink;
