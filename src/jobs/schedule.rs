@@ -8,6 +8,7 @@
 //! finish or leaves it safely pending.
 
 use super::Ctx;
+use super::dbguard::DbGuard;
 use crate::config::CronSpec;
 use crate::domain::Lang;
 use chrono::{DateTime, Utc};
@@ -142,6 +143,8 @@ pub enum RunOutcome {
     AlreadyRunning,
     /// The daemon is shutting down.
     Stopping,
+    /// Paused: the database cannot be written (see `dbguard`).
+    Paused,
 }
 
 /// The daemon's jobs: one lock per job so that a job never overlaps itself,
@@ -150,11 +153,13 @@ pub struct Daemon {
     pub ctx: Arc<Ctx>,
     busy: [Mutex<()>; JobKind::ALL.len()],
     in_flight: RwLock<()>,
+    db: DbGuard,
 }
 
 impl Daemon {
     pub fn new(ctx: Ctx) -> Arc<Daemon> {
-        Arc::new(Daemon { ctx: Arc::new(ctx), busy: Default::default(), in_flight: RwLock::new(()) })
+        let db = DbGuard::new(&ctx.config);
+        Arc::new(Daemon { ctx: Arc::new(ctx), busy: Default::default(), in_flight: RwLock::new(()), db })
     }
 
     fn stopping(&self) -> bool {
@@ -166,6 +171,9 @@ impl Daemon {
     pub async fn run(&self, kind: JobKind, now: DateTime<Utc>) -> RunOutcome {
         if self.stopping() {
             return RunOutcome::Stopping;
+        }
+        if !self.db.may_run() {
+            return RunOutcome::Paused;
         }
         let Ok(_busy) = self.busy[kind.index()].try_lock() else {
             tracing::warn!(job = kind.name(), "körs fortfarande sedan förra gången; hoppar över den här körningen");
@@ -193,11 +201,14 @@ impl Daemon {
         };
         match outcome {
             Ok(()) => {
+                self.db.succeeded();
                 tracing::info!(job = kind.name(), "klart");
                 RunOutcome::Done
             }
             Err(e) => {
-                tracing::error!(job = kind.name(), "misslyckades, försöker igen vid nästa körning: {e:#}");
+                if !self.db.read_only_failure(kind.name(), &e) {
+                    tracing::error!(job = kind.name(), "misslyckades, försöker igen vid nästa körning: {e:#}");
+                }
                 RunOutcome::Failed(e)
             }
         }
@@ -214,7 +225,7 @@ impl Daemon {
                 break;
             }
             tracing::info!(job = kind.name(), "körs i efterhand: missade en schemalagd körning");
-            if !matches!(self.run(kind, now).await, RunOutcome::AlreadyRunning | RunOutcome::Stopping) {
+            if !matches!(self.run(kind, now).await, RunOutcome::AlreadyRunning | RunOutcome::Stopping | RunOutcome::Paused) {
                 ran.push(kind);
             }
         }
@@ -302,7 +313,8 @@ pub async fn serve(ctx: Ctx) -> anyhow::Result<()> {
             }
         })
     };
-    shutdown_signal().await;
+    // A deleted or replaced database file stops the daemon like a signal, then fails it.
+    let gone = tokio::select! { _ = shutdown_signal() => None, gone = daemon.db.until_gone() => Some(gone) };
     tracing::info!("avslutar: tar inte emot nya jobb");
     let started = std::time::Instant::now();
     daemon.stop_taking_work();
@@ -316,7 +328,7 @@ pub async fn serve(ctx: Ctx) -> anyhow::Result<()> {
         tracing::warn!("databasen stängdes inte i tid; SQLite återställer från loggen vid nästa start");
     }
     tracing::info!("avslutad");
-    Ok(())
+    gone.map_or(Ok(()), |g| Err(g.into()))
 }
 
 async fn shutdown_signal() {

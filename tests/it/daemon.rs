@@ -447,6 +447,7 @@ async fn sigterm_during_a_hung_poll_abandons_it_and_exits_within_ten_seconds() {
         .unwrap()
         .replace("contact = \"psi@example.org\"\n", "contact = \"psi@example.org\"\ntimeout_secs = 100\n");
     std::fs::write(&cfg_path, text).unwrap();
+    helpers::init_db(&cfg_path);
     // A new installation polls at once; the source hangs.
     let mut child = spawn_serve(&cfg_path);
     tokio::time::sleep(Duration::from_millis(1500)).await;
