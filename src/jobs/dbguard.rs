@@ -6,7 +6,7 @@
 //! until a job succeeds again.
 
 use crate::config::Config;
-use crate::store::watch::{DbFile, FileChange, is_read_only};
+use crate::store::watch::{DbFile, FileChange, read_only};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -91,9 +91,7 @@ impl DbGuard {
     /// writes, which pauses the jobs; only the first such failure is logged.
     /// The caller logs every other failure itself.
     pub fn read_only_failure(&self, job: &str, error: &anyhow::Error) -> bool {
-        if !is_read_only(error) {
-            return false;
-        }
+        let Some(why) = read_only(error) else { return false };
         let mut pause = self.pause.lock().unwrap_or_else(|p| p.into_inner());
         let first = pause.next.is_zero();
         pause.next = if first { FIRST_PAUSE } else { (pause.next * 2).min(MAX_PAUSE) };
@@ -102,7 +100,7 @@ impl DbGuard {
         if first {
             tracing::error!(
                 job,
-                "databasen {path} går inte att skriva ({error:#}): jobben pausas och prövas igen med allt längre mellanrum \
+                "databasen {path} går inte att skriva ({why}): jobben pausas och prövas igen med allt längre mellanrum \
                  (högst {} min) tills den går att skriva — ge tjänstens användare skrivrätt till filen och dess katalog",
                 MAX_PAUSE.as_secs() / 60
             );

@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read, Write};
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
 /// The columns every members file has, in this order on export.
@@ -253,7 +254,7 @@ impl<S: Reopen> Rows<'_, S> {
             return Err(self.changed(line));
         }
         let contact = contact.flatten().map(|mut c| {
-            c.primary |= seen.primary_line.is_none() && seen.first_contact_line == Some(line);
+            c.primary |= seen.primary_line.is_none() && seen.first_contact_line.map(NonZeroU64::get) == Some(line);
             ImportRow::Contact(id, c)
         });
         Ok((member, contact))
@@ -486,16 +487,20 @@ impl MemberFields {
 const AGREED: usize = 8;
 const AGREED_COLUMNS: [&str; AGREED] = ["name", "org_type", "municipality", "categories", "keywords", "can_lead", "languages", "notes"];
 
-/// What the first pass keeps of a member: its first valid row's line and a
-/// digest of each field there, and where its primary and first contacts are.
+/// The agreed columns kept as a digest (the others are kept typed), by their index in [`AGREED_COLUMNS`].
+const DIGESTED: [usize; 6] = [0, 2, 3, 4, 6, 7];
+
+/// What the first pass keeps of a member (80 bytes, however long its row):
+/// its first valid row's line and a digest of each text field there, and
+/// where its primary and first contacts are.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     first_line: u64,
     org_type: OrgType,
     can_lead: bool,
-    digests: [u64; AGREED],
-    primary_line: Option<u64>,
-    first_contact_line: Option<u64>,
+    digests: [u64; DIGESTED.len()],
+    primary_line: Option<NonZeroU64>,
+    first_contact_line: Option<NonZeroU64>,
 }
 
 fn digest(s: &str) -> u64 {
@@ -519,7 +524,7 @@ struct Checker<'a> {
     themes: &'a [CategoryId],
     seen: HashMap<MemberId, Seen>,
     /// Each address (without `+tag`) and the line it is on.
-    emails: HashMap<String, u64>,
+    emails: HashMap<Box<str>, u64>,
     pending: Vec<Pending>,
 }
 
@@ -546,7 +551,7 @@ impl Checker<'_> {
                     Some(l) => self.sink.err(line, "primary", format!("medlemmen «{id}» har redan en primär kontakt (rad {l})")),
                     None => {
                         if let Some(s) = self.seen.get_mut(id) {
-                            s.primary_line = Some(line);
+                            s.primary_line = NonZeroU64::new(line);
                         }
                     }
                 }
@@ -560,7 +565,7 @@ impl Checker<'_> {
         match self.seen.get_mut(&id) {
             Some(s) => {
                 if has_contact && s.first_contact_line.is_none() {
-                    s.first_contact_line = Some(line);
+                    s.first_contact_line = NonZeroU64::new(line);
                 }
                 (false, has_contact)
             }
@@ -570,9 +575,9 @@ impl Checker<'_> {
                     first_line: line,
                     org_type: fields.org_type,
                     can_lead: fields.can_lead,
-                    digests: texts.each_ref().map(|t| digest(t)),
-                    primary_line: contact.as_ref().filter(|c| c.primary).map(|_| line),
-                    first_contact_line: has_contact.then_some(line),
+                    digests: DIGESTED.map(|i| texts.get(i).map_or(0, |t| digest(t))),
+                    primary_line: contact.as_ref().filter(|c| c.primary).and_then(|_| NonZeroU64::new(line)),
+                    first_contact_line: has_contact.then(|| NonZeroU64::new(line)).flatten(),
                 };
                 self.seen.insert(id, seen);
                 (true, has_contact)
@@ -589,7 +594,7 @@ impl Checker<'_> {
                 "org_type" => fields.org_type != first.org_type,
                 "can_lead" => fields.can_lead != first.can_lead,
                 _ if row.get(column).is_empty() => false,
-                _ => first.digests.get(i).is_some_and(|d| *d != digest(&text)),
+                _ => DIGESTED.iter().position(|d| *d == i).and_then(|slot| first.digests.get(slot)).is_some_and(|d| *d != digest(&text)),
             };
             if differs {
                 self.pending.push(Pending { index: self.sink.errors.len(), first_line: first.first_line, field: i, later: text });
@@ -707,7 +712,7 @@ fn categories(sink: &mut Sink, themes: &[CategoryId], line: u64, raw: &str) -> V
 /// The contact on a row: `Some(None)` for a row without one. With
 /// `emails` (each address without `+tag` and its line), an address on an
 /// earlier row is an error.
-fn contact(sink: &mut Sink, line: u64, row: &Row, emails: Option<&mut HashMap<String, u64>>) -> Option<Option<Contact>> {
+fn contact(sink: &mut Sink, line: u64, row: &Row, emails: Option<&mut HashMap<Box<str>, u64>>) -> Option<Option<Contact>> {
     let (name, email_raw) = (row.get("contact_name"), row.get("email"));
     let primary_raw = row.get("primary");
     let primary = match parse_bool(primary_raw) {
@@ -738,7 +743,7 @@ fn contact(sink: &mut Sink, line: u64, row: &Row, emails: Option<&mut HashMap<St
         }
     };
     let email = email?;
-    if let Some(l) = emails.and_then(|seen| seen.insert(email.without_tag(), line)) {
+    if let Some(l) = emails.and_then(|seen| seen.insert(email.without_tag().into_boxed_str(), line)) {
         sink.err(line, "email", format!("adressen finns redan på rad {l}"));
         return None;
     }
@@ -900,6 +905,42 @@ mod tests {
         let text = parse(&s).unwrap_err().to_string();
         assert!(text.contains("m.csv:2: rad: har 10 fält men rubriken har 13"), "{text}");
         assert!(text.contains("m.csv:4: primary: medlemmen «b» har redan en primär kontakt (rad 3)"), "{text}");
+    }
+
+    /// A file that reads differently the second time.
+    struct Changing(std::cell::Cell<usize>, [String; 2]);
+
+    impl Reopen for Changing {
+        type Reader = std::io::Cursor<Vec<u8>>;
+        fn reopen(&self) -> std::io::Result<Self::Reader> {
+            let n = self.0.get();
+            self.0.set(n + 1);
+            Ok(std::io::Cursor::new(self.1[n.min(1)].clone().into_bytes()))
+        }
+    }
+
+    #[test]
+    fn the_second_pass_yields_members_then_contacts_and_notices_a_changed_file() {
+        let a = "id,name,org_type,municipality,contact_name,email,categories,keywords,can_lead,languages\n\
+                 a,A,business,Kumla,,,SC3,,nej,sv\n\
+                 b,B,business,Kumla,Bo,bo@b.example.org,SC3,,nej,sv\n\
+                 a,,,,Anna,anna@a.example.org,,,,\n";
+        let checked = check_members("m.csv", a.as_bytes(), &themes()).unwrap();
+        assert_eq!((checked.members(), checked.contacts()), (2, 2));
+        let rows: Vec<ImportRow> = checked.rows().unwrap().map(Result::unwrap).collect();
+        let shape: Vec<String> = rows
+            .iter()
+            .map(|r| match r {
+                ImportRow::Member(m) => format!("member {}", m.id),
+                ImportRow::Contact(id, c) => format!("contact {id} {} primary={}", c.name, c.primary),
+            })
+            .collect();
+        assert_eq!(shape, ["member a", "member b", "contact b Bo primary=true", "contact a Anna primary=true"]);
+
+        let changed = Changing(std::cell::Cell::new(0), [a.to_string(), a.replace("Anna", "Annika")]);
+        let checked = check_members("m.csv", changed, &themes()).unwrap();
+        let last = checked.rows().unwrap().last().unwrap();
+        assert!(last.unwrap_err().to_string().contains("m.csv:0: fil: filen ändrades medan den lästes in"));
     }
 
     #[test]

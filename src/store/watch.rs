@@ -78,14 +78,14 @@ const SQLITE_READONLY: i64 = 8;
 /// changed file, not a permission to wait for.
 const SQLITE_READONLY_DBMOVED: i64 = 1032;
 
-/// Whether an error (anywhere in its chain) says the database cannot be
-/// written: a read-only file, directory or file system. A moved or deleted
-/// file is not counted here; [`DbFile::check`] reports it.
-pub fn is_read_only(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        let Some(sqlx::Error::Database(db)) = c.downcast_ref::<sqlx::Error>() else { return false };
-        let Some(code) = db.code().and_then(|c| c.parse::<i64>().ok()) else { return false };
-        code & 0xff == SQLITE_READONLY && code != SQLITE_READONLY_DBMOVED
+/// SQLite's words when an error (anywhere in its chain) says the database
+/// cannot be written: a read-only file, directory or file system. A moved
+/// or deleted file is not counted here; [`DbFile::check`] reports it.
+pub fn read_only(e: &anyhow::Error) -> Option<String> {
+    e.chain().find_map(|c| {
+        let Some(sqlx::Error::Database(db)) = c.downcast_ref::<sqlx::Error>() else { return None };
+        let code = db.code().and_then(|c| c.parse::<i64>().ok())?;
+        (code & 0xff == SQLITE_READONLY && code != SQLITE_READONLY_DBMOVED).then(|| db.message().to_string())
     })
 }
 
@@ -120,8 +120,9 @@ mod tests {
         let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).read_only(true);
         let mut conn = opts.connect().await.unwrap();
         let err = sqlx::query("CREATE TABLE t (x)").execute(&mut conn).await.unwrap_err();
-        assert!(is_read_only(&anyhow::Error::from(crate::store::StoreError::from(err))));
+        let why = read_only(&anyhow::Error::from(crate::store::StoreError::from(err)).context("jobbet"));
+        assert_eq!(why.as_deref(), Some("attempt to write a readonly database"));
         let other = sqlx::query("SELECT * FROM no_such_table").execute(&mut conn).await.unwrap_err();
-        assert!(!is_read_only(&anyhow::Error::from(other)));
+        assert_eq!(read_only(&anyhow::Error::from(other)), None);
     }
 }
