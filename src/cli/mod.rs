@@ -313,15 +313,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let ctx = Ctx::create(config).await?;
             let lang = ctx.config.partnership.lang;
             let (sources, categories) = (ctx.sources.len(), ctx.model.categories().len());
+            let db = ctx.config.database_file.as_deref().map_or_else(|| ctx.config.database_url.clone(), |f| f.display().to_string());
             match lang {
                 Lang::Sv => {
                     writeln!(out, "Konfigurationen {} är giltig.", cli.config.display())?;
-                    writeln!(out, "Databasen {} är klar.", ctx.config.database_url)?;
+                    writeln!(out, "Databasen {db} är klar.")?;
                     writeln!(out, "{sources} källor, {categories} kategorier.")?;
                 }
                 Lang::En => {
                     writeln!(out, "The config {} is valid.", cli.config.display())?;
-                    writeln!(out, "The database {} is ready.", ctx.config.database_url)?;
+                    writeln!(out, "The database {db} is ready.")?;
                     writeln!(out, "{sources} sources, {categories} categories.")?;
                 }
             }
