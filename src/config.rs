@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
 use toml::Spanned;
 
 /// A configuration error: file, line (when known), key and what is wrong.
@@ -25,7 +26,10 @@ pub struct Config {
     /// Where the file was read from; relative paths in it are relative to its directory.
     pub path: PathBuf,
     pub partnership: Partnership,
+    /// The SQLite URL, its file path resolved against the config's directory.
     pub database_url: String,
+    /// The database file (`None` for an in-memory database).
+    pub database_file: Option<PathBuf>,
     pub sources: SourcesConfig,
     pub classify: ClassifyConfig,
     pub matching: MatchingConfig,
@@ -189,7 +193,7 @@ struct RawConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPartnership {
-    name: String,
+    name: Spanned<String>,
     #[serde(default = "d_short")]
     short_name: String,
     #[serde(default = "d_lang")]
@@ -202,7 +206,7 @@ struct RawPartnership {
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
     #[serde(default = "d_db")]
-    url: String,
+    url: Spanned<String>,
 }
 
 impl Default for RawDatabase {
@@ -218,11 +222,11 @@ struct RawSources {
     file: String,
     contact: Spanned<String>,
     #[serde(default = "d_timeout")]
-    timeout_secs: u64,
+    timeout_secs: Spanned<u64>,
     #[serde(default = "d_max_bytes")]
-    max_bytes: u64,
+    max_bytes: Spanned<u64>,
     #[serde(default = "d_per_host")]
-    per_host: usize,
+    per_host: Spanned<usize>,
 }
 
 #[derive(Deserialize)]
@@ -287,7 +291,7 @@ impl Default for RawSchedule {
 #[serde(deny_unknown_fields)]
 struct RawMail {
     #[serde(default = "d_from_name")]
-    from_name: String,
+    from_name: Spanned<String>,
     from: Spanned<String>,
     reply_to: Spanned<String>,
     au: Spanned<Vec<String>>,
@@ -362,20 +366,20 @@ fn d_lang() -> Spanned<String> {
 fn d_tz() -> Spanned<String> {
     sp("Europe/Stockholm".into())
 }
-fn d_db() -> String {
-    "sqlite://psi-radar.db".into()
+fn d_db() -> Spanned<String> {
+    sp("sqlite://psi-radar.db".into())
 }
 fn d_sources_file() -> String {
     "sources.toml".into()
 }
-fn d_timeout() -> u64 {
-    30
+fn d_timeout() -> Spanned<u64> {
+    sp(30)
 }
-fn d_max_bytes() -> u64 {
-    10 * 1024 * 1024
+fn d_max_bytes() -> Spanned<u64> {
+    sp(10 * 1024 * 1024)
 }
-fn d_per_host() -> usize {
-    2
+fn d_per_host() -> Spanned<usize> {
+    sp(2)
 }
 fn d_categories() -> String {
     "categories.toml".into()
@@ -404,8 +408,8 @@ fn d_reminders() -> Spanned<String> {
 fn d_send() -> Spanned<String> {
     sp("0 * * * * *".into())
 }
-fn d_from_name() -> String {
-    "PSI-radarn".into()
+fn d_from_name() -> Spanned<String> {
+    sp("PSI-radarn".into())
 }
 fn d_transport() -> Spanned<String> {
     sp("file".into())
@@ -474,22 +478,7 @@ impl Config {
             key: key.into(),
             message,
         };
-        let raw: RawConfig = toml::from_str(src).map_err(|e| {
-            let message = e.message().to_string();
-            // toml names unknown and missing keys in its message; keep the key column for the path when we can.
-            let key = message
-                .split('`')
-                .nth(1)
-                .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
-                .unwrap_or("-")
-                .to_string();
-            ConfigError {
-                file: file.clone(),
-                line: e.span().and_then(|s| line_of(s.start..s.end.max(s.start + 1))),
-                key,
-                message: swedish_toml_message(&message),
-            }
-        })?;
+        let raw: RawConfig = toml::from_str(src).map_err(|e| toml_error(&file, src, &e))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let rel = |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { base.join(p) };
 
@@ -501,14 +490,22 @@ impl Config {
             .get_ref()
             .parse()
             .map_err(|_| err(p.timezone.span(), "partnership.timezone", format!("okänd tidszon «{}»", p.timezone.get_ref())))?;
-        if p.name.trim().is_empty() {
-            return Err(err(0..0, "partnership.name", "får inte vara tomt".into()));
+        if p.name.get_ref().trim().is_empty() {
+            return Err(err(p.name.span(), "partnership.name", "får inte vara tomt".into()));
         }
+        let (database_url, database_file) =
+            database(raw.database.url.get_ref(), &base).map_err(|m| err(raw.database.url.span(), "database.url", m))?;
 
         let s = raw.sources;
         let contact = Email::parse(s.contact.get_ref()).map_err(|m| err(s.contact.span(), "sources.contact", m))?;
-        if s.timeout_secs == 0 || s.max_bytes == 0 || s.per_host == 0 {
-            return Err(err(0..0, "sources", "timeout_secs, max_bytes och per_host måste vara större än 0".into()));
+        for (key, span, zero) in [
+            ("sources.timeout_secs", s.timeout_secs.span(), *s.timeout_secs.get_ref() == 0),
+            ("sources.max_bytes", s.max_bytes.span(), *s.max_bytes.get_ref() == 0),
+            ("sources.per_host", s.per_host.span(), *s.per_host.get_ref() == 0),
+        ] {
+            if zero {
+                return Err(err(span, key, "måste vara större än 0".into()));
+            }
         }
 
         let m = raw.matching;
@@ -536,8 +533,8 @@ impl Config {
         if au.is_empty() {
             return Err(err(ml.au.span(), "mail.au", "minst en mottagare för veckobrevet behövs".into()));
         }
-        if ml.from_name.contains(['\r', '\n']) {
-            return Err(err(0..0, "mail.from_name", "får inte innehålla radbrytningar".into()));
+        if ml.from_name.get_ref().contains(['\r', '\n']) {
+            return Err(err(ml.from_name.span(), "mail.from_name", "får inte innehålla radbrytningar".into()));
         }
         let transport = match ml.transport.get_ref().as_str() {
             "file" => Transport::File { dir: rel(&ml.outbox_dir) },
@@ -598,20 +595,21 @@ impl Config {
 
         Ok(Config {
             path: path.to_path_buf(),
-            partnership: Partnership { name: p.name, short_name: p.short_name, lang, tz },
-            database_url: raw.database.url,
+            partnership: Partnership { name: p.name.into_inner(), short_name: p.short_name, lang, tz },
+            database_url,
+            database_file,
             sources: SourcesConfig {
                 file: rel(&s.file),
                 contact,
-                timeout_secs: s.timeout_secs,
-                max_bytes: s.max_bytes,
-                per_host: s.per_host,
+                timeout_secs: s.timeout_secs.into_inner(),
+                max_bytes: s.max_bytes.into_inner(),
+                per_host: s.per_host.into_inner(),
             },
             classify: ClassifyConfig { categories_file: rel(&raw.classify.categories) },
             matching: MatchingConfig { notify_threshold: nt, digest_members: m.digest_members.max(1) },
             schedule,
             mail: MailConfig {
-                from_name: ml.from_name,
+                from_name: ml.from_name.into_inner(),
                 from,
                 reply_to,
                 au,
@@ -633,14 +631,76 @@ fn check_env_name(var: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn swedish_toml_message(m: &str) -> String {
-    if let Some(rest) = m.strip_prefix("unknown field") {
-        format!("okänd nyckel{rest}")
-    } else if let Some(rest) = m.strip_prefix("missing field") {
-        format!("nyckel saknas{rest}")
-    } else {
-        m.to_string()
+/// A TOML error (syntax, unknown or missing key, wrong type) with its
+/// line and key: the key the parser names, else the one at its position.
+fn toml_error(file: &str, src: &str, e: &toml::de::Error) -> ConfigError {
+    let message = e.message().trim().to_string();
+    let span = e.span();
+    let named = message.split('`').nth(1);
+    let at = span.as_ref().and_then(|s| crate::toml_pos::key_at(src, s.start));
+    let key = match named {
+        Some(k) if message.starts_with("unknown field") => k.to_string(),
+        Some(k) if message.starts_with("missing field") => match at {
+            Some(table) if span.as_ref().is_some_and(|s| s.start > 0) => format!("{table}.{k}"),
+            _ => k.to_string(),
+        },
+        _ => at.unwrap_or_else(|| "-".into()),
+    };
+    ConfigError {
+        file: file.to_string(),
+        line: span.map(|s| crate::toml_pos::line_of(src, s.start)),
+        key,
+        message: swedish_toml_message(&message),
     }
+}
+
+fn swedish_toml_message(m: &str) -> String {
+    for (en, sv) in [
+        ("unknown field", "okänd nyckel"),
+        ("missing field", "nyckel saknas"),
+        ("invalid type:", "fel typ:"),
+        ("invalid value:", "ogiltigt värde:"),
+    ] {
+        if let Some(rest) = m.strip_prefix(en) {
+            return format!("{sv}{rest}");
+        }
+    }
+    m.to_string()
+}
+
+/// The database URL with a relative file resolved against `base` (the
+/// config's directory), and that file; `None` for an in-memory database.
+fn database(url: &str, base: &Path) -> Result<(String, Option<PathBuf>), String> {
+    let example = "t.ex. sqlite://psi-radar.db eller sqlite:///var/lib/psi-radar/psi-radar.db";
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| format!("«{url}» är ingen SQLite-adress: den ska börja med sqlite:// ({example})"))?;
+    let (db, params) = match rest.split_once('?') {
+        Some((db, params)) => (db, Some(params)),
+        None => (rest, None),
+    };
+    let check = |u: &str| sqlx::sqlite::SqliteConnectOptions::from_str(u).map_err(|e| format!("«{url}»: {e} ({example})"));
+    let opts = check(url)?;
+    if db == ":memory:" || params.is_some_and(|p| p.split('&').any(|kv| kv == "mode=memory")) {
+        return Ok((url.to_string(), None));
+    }
+    if db.is_empty() {
+        return Err(format!("«{url}» saknar filnamn ({example})"));
+    }
+    if opts.get_filename().is_absolute() {
+        return Ok((url.to_string(), Some(opts.get_filename().to_path_buf())));
+    }
+    // The base goes into a URL: escape what SQLite's URL reading would take
+    // for the query or a percent escape.
+    let base = base.to_string_lossy().replace('%', "%25").replace('?', "%3F").replace('#', "%23");
+    let joined = if base.is_empty() { db.to_string() } else { format!("{}/{db}", base.trim_end_matches('/')) };
+    let resolved = match params {
+        Some(p) => format!("sqlite://{joined}?{p}"),
+        None => format!("sqlite://{joined}"),
+    };
+    let file = check(&resolved)?.get_filename().to_path_buf();
+    Ok((resolved, Some(file)))
 }
 
 #[cfg(test)]
@@ -663,7 +723,9 @@ au = ["au@example.org"]
         let c = Config::from_str(GOOD, Path::new("config/x.toml")).unwrap();
         assert_eq!(c.partnership.lang, Lang::Sv);
         assert_eq!(c.goal.per_year, 5);
-        assert_eq!(c.database_url, "sqlite://psi-radar.db");
+        // Relative paths, the database's too, are relative to the config's directory.
+        assert_eq!(c.database_url, "sqlite://config/psi-radar.db");
+        assert_eq!(c.database_file, Some(PathBuf::from("config/psi-radar.db")));
         assert_eq!(c.sources.file, PathBuf::from("config/sources.toml"));
         assert!(matches!(c.mail.transport, Transport::File { .. }));
     }
@@ -675,6 +737,38 @@ au = ["au@example.org"]
         assert_eq!(e.key, "languge");
         assert_eq!(e.line, Some(4), "{e}");
         assert!(e.to_string().starts_with("c.toml:4: languge: okänd nyckel"), "{e}");
+    }
+
+    #[test]
+    fn database_urls_resolve_against_the_config_directory() {
+        let base = Path::new("/etc/psi radar");
+        let ok = |u: &str| database(u, base).unwrap();
+        assert_eq!(ok("sqlite://psi.db"), ("sqlite:///etc/psi radar/psi.db".into(), Some(PathBuf::from("/etc/psi radar/psi.db"))));
+        assert_eq!(ok("sqlite:data/psi.db?mode=rwc").0, "sqlite:///etc/psi radar/data/psi.db?mode=rwc");
+        assert_eq!(ok("sqlite:///var/lib/psi.db").1, Some(PathBuf::from("/var/lib/psi.db")));
+        assert_eq!(ok("sqlite::memory:"), ("sqlite::memory:".into(), None));
+        assert_eq!(ok("sqlite://?mode=memory").1, None);
+        assert_eq!(database("sqlite://x%3F.db", Path::new("/a%b")).unwrap().1, Some(PathBuf::from("/a%b/x?.db")));
+        for bad in ["sqlit://psi.db", "postgres://localhost/psi", "psi.db", "sqlite://", "sqlite://psi.db?mode=rwx"] {
+            assert!(database(bad, base).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_error_names_line_and_key() {
+        let e = Config::from_str(&GOOD.replace("[sources]\n", "[database]\nurl = \"sqlit://x.db\"\n[sources]\n"), Path::new("c.toml"))
+            .unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (Some(5), "database.url"), "{e}");
+        let e = Config::from_str(&GOOD.replace("contact = ", "timeout_secs = \"30\"\ncontact = "), Path::new("c.toml")).unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (Some(5), "sources.timeout_secs"), "{e}");
+        assert!(e.message.starts_with("fel typ"), "{e}");
+        let e = Config::from_str(&GOOD.replace("contact = ", "per_host = 0\ncontact = "), Path::new("c.toml")).unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (Some(5), "sources.per_host"), "{e}");
+        let e = Config::from_str(&GOOD.replace("name = \"PSI\"", "name = \" \""), Path::new("c.toml")).unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (Some(3), "partnership.name"), "{e}");
+        let e = Config::from_str(&GOOD.replace("contact = \"psi@example.org\"\n", ""), Path::new("c.toml")).unwrap_err();
+        assert_eq!(e.key, "sources.contact", "{e}");
+        assert!(e.line.is_some(), "{e}");
     }
 
     #[test]

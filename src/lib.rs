@@ -22,6 +22,7 @@
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod csv_cell;
 pub mod demo;
 pub mod domain;
 pub mod i18n;
@@ -33,4 +34,5 @@ pub mod members;
 pub mod normalize;
 pub mod sources;
 pub mod store;
+pub mod toml_pos;
 pub mod tracking;

@@ -81,7 +81,11 @@ impl Lexicon {
         let raw: RawFile = toml::from_str(src).map_err(|e| ClassifyError::Syntax {
             file: file.to_string(),
             line: e.span().map(|s| line_of(src, s.start)).unwrap_or(0),
-            message: e.message().trim().to_string(),
+            // The key at the error's position, as every config error names it.
+            message: match e.span().and_then(|s| crate::toml_pos::key_at(src, s.start)) {
+                Some(key) => format!("{key}: {}", e.message().trim()),
+                None => e.message().trim().to_string(),
+            },
         })?;
         let invalid = |span: std::ops::Range<usize>, key: &str, message: String| ClassifyError::Invalid {
             file: file.to_string(),
@@ -241,7 +245,8 @@ mod tests {
             ("[none]\nen = [\"a b c d e\"]\n", "x.toml:2: ogiltigt värde för «none.en»"),
             ("[none]\nsv = [\"\"]\n", "x.toml:2: ogiltigt värde för «none.sv»"),
             ("[none]\nsvenska = [\"export\"]\n", "x.toml:2"),
-            ("[none]\nsv = \"export\"\n", "x.toml:2"),
+            ("[none]\nsv = \"export\"\n", "x.toml:2: fel i kategorifilen: none.sv: "),
+            ("threshold = \"hög\"\n", "x.toml:1: fel i kategorifilen: threshold: "),
         ];
         for (src, want) in cases {
             let e = Lexicon::parse(src, "x.toml").unwrap_err().to_string();

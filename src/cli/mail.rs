@@ -41,13 +41,13 @@ pub async fn run(args: &MailArgs, config: &Path, now: DateTime<Utc>, out: &mut i
     match &args.command {
         MailCommand::Parse { file } => run_parse(file.as_deref(), out),
         MailCommand::Ingest { file } => {
-            let config = crate::config::Config::load(config)?;
-            let raw = read_input(file.as_deref(), config.partnership.lang)?;
-            let ctx = Ctx::open(config).await?;
+            let cfg = crate::config::Config::load(config)?;
+            let raw = read_input(file.as_deref(), cfg.partnership.lang)?;
+            let ctx = super::open_ctx(cfg, config).await?;
             run_ingest(&ctx, &raw, now, out).await
         }
         MailCommand::Fetch => {
-            let ctx = Ctx::open(crate::config::Config::load(config)?).await?;
+            let ctx = super::open_ctx(crate::config::Config::load(config)?, config).await?;
             run_fetch(&ctx, now, out).await
         }
     }
@@ -147,20 +147,41 @@ fn print_outcome(o: &IngestOutcome, lang: Lang, out: &mut impl Write) -> anyhow:
     Ok(())
 }
 
+/// One message from a file or stdin, at most [`inbound::MAX_RAW_BYTES`] of
+/// it (the rest is read and dropped, so that an MTA pipe sees it all taken).
 fn read_input(path: Option<&Path>, lang: Lang) -> anyhow::Result<Vec<u8>> {
-    Ok(match path {
-        None => read_stdin()?,
-        Some(p) if p.as_os_str() == "-" => read_stdin()?,
-        Some(p) => {
-            std::fs::read(p).map_err(|e| BadInput(format!("{} {}: {e}", lang.pick("kunde inte läsa", "could not read"), p.display())))?
+    let (raw, size) = match path {
+        Some(p) if p.as_os_str() != "-" => {
+            let f = std::fs::File::open(p)
+                .map_err(|e| BadInput(format!("{} {}: {e}", lang.pick("kunde inte läsa", "could not read"), p.display())))?;
+            read_capped(f, inbound::MAX_RAW_BYTES)?
         }
-    })
+        _ => read_capped(std::io::stdin().lock(), inbound::MAX_RAW_BYTES)?,
+    };
+    if size > raw.len() as u64 {
+        let mb = |n: u64| n as f64 / 1_048_576.0;
+        let (whole, kept) = (mb(size), mb(raw.len() as u64));
+        eprintln!(
+            "{}",
+            match lang {
+                Lang::Sv =>
+                    format!("Meddelandet är {whole:.1} MB: de första {kept:.1} MB läses och sparas, resten (bilagor) tas inte med."),
+                Lang::En =>
+                    format!("The message is {whole:.1} MB: the first {kept:.1} MB are read and kept, the rest (attachments) is left out."),
+            }
+        );
+    }
+    Ok(raw)
 }
 
-fn read_stdin() -> anyhow::Result<Vec<u8>> {
+/// The first `cap` bytes of `r`, and how many bytes it had in all.
+fn read_capped(r: impl Read, cap: usize) -> std::io::Result<(Vec<u8>, u64)> {
+    let mut r = std::io::BufReader::new(r);
     let mut raw = Vec::new();
-    std::io::stdin().lock().read_to_end(&mut raw)?;
-    Ok(raw)
+    (&mut r).take(cap as u64).read_to_end(&mut raw)?;
+    let rest = std::io::copy(&mut r, &mut std::io::sink())?;
+    let size = raw.len() as u64 + rest;
+    Ok((raw, size))
 }
 
 #[cfg(test)]
@@ -177,6 +198,15 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["answers"][0]["call"], "PSI-0007");
         assert_eq!(v["answers"][0]["intent"], "no");
+    }
+
+    #[test]
+    fn a_large_message_is_read_up_to_the_cap_and_counted_whole() {
+        let big = vec![b'x'; 5000];
+        let (raw, size) = read_capped(big.as_slice(), 1024).unwrap();
+        assert_eq!((raw.len(), size), (1024, 5000));
+        let (raw, size) = read_capped(&b"kort"[..], 1024).unwrap();
+        assert_eq!((raw.as_slice(), size), (&b"kort"[..], 4));
     }
 
     #[test]

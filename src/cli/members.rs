@@ -6,7 +6,7 @@
 use super::BadInput;
 use crate::domain::{CallRef, CategoryId, Lang, Member, MemberId};
 use crate::matching::{MemberMatch, Proposal, match_members, propose};
-use crate::members;
+use crate::members::{self, ImportRow};
 use crate::store::{Store, StoreError};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -66,7 +66,9 @@ pub async fn run_members(
     }
 }
 
-/// `members import FILE.csv`
+/// `members import FILE.csv`: checked whole first, then written in one
+/// transaction while the file is read again, so memory stays flat however
+/// many members it has and a file with any error imports nothing.
 pub async fn import(
     store: &Store,
     file: &Path,
@@ -75,12 +77,18 @@ pub async fn import(
     lang: Lang,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let ms = members::read_members_file(file, themes).map_err(|e| BadInput(e.to_string()))?;
-    let sum = store.upsert_members(&ms, now).await?;
-    let contacts: usize = ms.iter().map(|m| m.contacts.len()).sum();
+    let checked = members::check_members(&file.display().to_string(), file.to_path_buf(), themes).map_err(|e| BadInput(e.to_string()))?;
+    let mut import = store.begin_member_import(now).await?;
+    for row in checked.rows().map_err(|e| BadInput(e.to_string()))? {
+        match row.map_err(|e| BadInput(e.to_string()))? {
+            ImportRow::Member(m) => import.member(&m).await?,
+            ImportRow::Contact(id, c) => import.contact(&id, &c).await?,
+        }
+    }
+    let sum = import.finish().await?;
     let (n, c, file, ma, mu, ca, cu, cr) = (
-        ms.len(),
-        contacts,
+        checked.members(),
+        checked.contacts(),
         file.display(),
         sum.members_added,
         sum.members_updated,

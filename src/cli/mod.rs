@@ -206,6 +206,7 @@ pub fn main() -> ExitCode {
     };
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<crate::jobs::dbguard::DatabaseGone>() => ExitCode::from(1), // logged when it happened
         Err(e) => {
             // The config's language when it can be read (it may be what failed).
             let lang = Config::load(&config_path).map_or(crate::domain::Lang::Sv, |c| c.partnership.lang);
@@ -247,8 +248,55 @@ fn load_config(path: &Path) -> anyhow::Result<Config> {
 }
 
 async fn open(path: &Path) -> anyhow::Result<Ctx> {
-    let config = load_config(path)?;
+    open_ctx(load_config(path)?, path).await
+}
+
+/// The context of a command over its existing database: a missing file is
+/// the user's to fix with `init`, never silently a new, empty database.
+pub(crate) async fn open_ctx(config: Config, config_path: &Path) -> anyhow::Result<Ctx> {
+    if let Some(file) = &config.database_file
+        && !file.exists()
+    {
+        let lang = config.partnership.lang;
+        let mut msg = match lang {
+            Lang::Sv => {
+                format!("databasen {} finns inte: kör psi-radar init --config {} för att skapa den", file.display(), config_path.display())
+            }
+            Lang::En => {
+                format!(
+                    "the database {} does not exist: run psi-radar init --config {} to create it",
+                    file.display(),
+                    config_path.display()
+                )
+            }
+        };
+        if let Some(old) = database_in_working_dir(&config, file) {
+            msg.push_str(&moved_database_hint(&old, lang));
+        }
+        return Err(BadInput(msg).into());
+    }
     Ctx::open(config).await
+}
+
+/// Before relative paths followed the config's directory, a relative
+/// database was created in the working directory: that file, if it is
+/// there and the configured one is not.
+fn database_in_working_dir(config: &Config, file: &Path) -> Option<PathBuf> {
+    let rel = file.strip_prefix(config.path.parent()?).ok()?;
+    (rel != file && rel.exists()).then(|| rel.to_path_buf())
+}
+
+fn moved_database_hint(old: &Path, lang: Lang) -> String {
+    match lang {
+        Lang::Sv => format!(
+            "; en databas med samma namn finns i arbetskatalogen ({}): relativa sökvägar i konfigurationen utgår från konfigurationsfilens katalog, så flytta den dit eller skriv hela sökvägen i [database] url",
+            old.display()
+        ),
+        Lang::En => format!(
+            "; a database of that name is in the working directory ({}): relative paths in the config are relative to the config file's directory, so move it there or write the full path in [database] url",
+            old.display()
+        ),
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -266,18 +314,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Init { members } => {
-            let ctx = open(&cli.config).await?;
+            let config = load_config(&cli.config)?;
+            if let Some(file) = config.database_file.as_deref().filter(|f| !f.exists())
+                && let Some(old) = database_in_working_dir(&config, file)
+            {
+                let lang = config.partnership.lang;
+                let what = match lang {
+                    Lang::Sv => format!("skapar ingen ny, tom databas {}", file.display()),
+                    Lang::En => format!("not creating a new, empty database {}", file.display()),
+                };
+                return Err(BadInput(format!("{what}{}", moved_database_hint(&old, lang))).into());
+            }
+            let ctx = Ctx::create(config).await?;
             let lang = ctx.config.partnership.lang;
             let (sources, categories) = (ctx.sources.len(), ctx.model.categories().len());
+            let db = ctx.config.database_file.as_deref().map_or_else(|| ctx.config.database_url.clone(), |f| f.display().to_string());
             match lang {
                 Lang::Sv => {
                     writeln!(out, "Konfigurationen {} är giltig.", cli.config.display())?;
-                    writeln!(out, "Databasen {} är klar.", ctx.config.database_url)?;
+                    writeln!(out, "Databasen {db} är klar.")?;
                     writeln!(out, "{sources} källor, {categories} kategorier.")?;
                 }
                 Lang::En => {
                     writeln!(out, "The config {} is valid.", cli.config.display())?;
-                    writeln!(out, "The database {} is ready.", ctx.config.database_url)?;
+                    writeln!(out, "The database {db} is ready.")?;
                     writeln!(out, "{sources} sources, {categories} categories.")?;
                 }
             }

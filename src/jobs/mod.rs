@@ -2,6 +2,7 @@
 //! `pub async fn run_x(&Ctx, now) -> Result<Report>`, callable from the CLI,
 //! a test or the scheduler (`schedule.rs`), which only decides when.
 
+pub mod dbguard;
 pub mod digest;
 pub mod lease;
 pub mod notify;
@@ -37,8 +38,14 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Open the database (applying migrations) and build the mail transport.
+    /// Open the existing database (applying migrations) and build the mail transport.
     pub async fn open(config: Config) -> anyhow::Result<Ctx> {
+        let store = Store::open_existing(&config.database_url).await.with_context(|| format!("databasen {}", config.database_url))?;
+        Ctx::with_store(config, store)
+    }
+
+    /// The same, creating the database when it is missing (`init`).
+    pub async fn create(config: Config) -> anyhow::Result<Ctx> {
         let store = Store::open(&config.database_url).await.with_context(|| format!("databasen {}", config.database_url))?;
         Ctx::with_store(config, store)
     }

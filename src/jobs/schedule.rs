@@ -12,6 +12,7 @@
 //! daemon runs only while it holds the database's instance lease (`lease`).
 
 use super::Ctx;
+use super::dbguard::DbGuard;
 use super::lease::{self, LeaseTiming};
 use crate::config::CronSpec;
 use crate::domain::Lang;
@@ -193,6 +194,8 @@ pub enum RunOutcome {
     Stopping,
     /// A run that started at or after this tick already did the work.
     AlreadyRan,
+    /// Paused: the database cannot be written (see `dbguard`).
+    Paused,
 }
 
 /// The daemon's jobs: one lock per job so that a job never overlaps itself,
@@ -201,11 +204,13 @@ pub struct Daemon {
     pub ctx: Arc<Ctx>,
     busy: [Mutex<()>; JobKind::ALL.len()],
     in_flight: RwLock<()>,
+    db: DbGuard,
 }
 
 impl Daemon {
     pub fn new(ctx: Ctx) -> Arc<Daemon> {
-        Arc::new(Daemon { ctx: Arc::new(ctx), busy: Default::default(), in_flight: RwLock::new(()) })
+        let db = DbGuard::new(&ctx.config);
+        Arc::new(Daemon { ctx: Arc::new(ctx), busy: Default::default(), in_flight: RwLock::new(()), db })
     }
 
     fn stopping(&self) -> bool {
@@ -238,6 +243,9 @@ impl Daemon {
     async fn run_once(&self, kind: JobKind, now: DateTime<Utc>, unless: Unless) -> RunOutcome {
         if self.stopping() {
             return RunOutcome::Stopping;
+        }
+        if !self.db.may_run() {
+            return RunOutcome::Paused;
         }
         let Ok(_busy) = self.busy[kind.index()].try_lock() else {
             // The sender started after another job finds it busy: it claims
@@ -275,11 +283,14 @@ impl Daemon {
         };
         match outcome {
             Ok(()) => {
+                self.db.succeeded();
                 tracing::info!(job = kind.name(), "klart");
                 RunOutcome::Done
             }
             Err(e) => {
-                tracing::error!(job = kind.name(), "misslyckades, försöker igen vid nästa körning: {e:#}");
+                if !self.db.read_only_failure(kind.name(), &e) {
+                    tracing::error!(job = kind.name(), "misslyckades, försöker igen vid nästa körning: {e:#}");
+                }
                 RunOutcome::Failed(e)
             }
         }
@@ -415,16 +426,22 @@ pub async fn serve(ctx: Ctx) -> anyhow::Result<()> {
     }
     let daemon = Daemon::new(ctx);
     let (sched, catch_up) = start_jobs(&daemon).await?;
-    let lost = tokio::select! {
+    // A lost lease, or a deleted or replaced database file, stops the
+    // daemon like a signal, then fails it.
+    let failed: Option<anyhow::Error> = tokio::select! {
         _ = shutdown.wait() => None,
-        lost = lease::keep(daemon.ctx.store.clone(), holder.clone(), timing) => Some(lost),
+        lost = lease::keep(daemon.ctx.store.clone(), holder.clone(), timing) => {
+            tracing::error!("avslutar: {lost:#}");
+            Some(lost)
+        }
+        // `until_gone` has logged why.
+        gone = daemon.db.until_gone() => Some(gone.into()),
     };
-    match &lost {
-        None => tracing::info!("avslutar: tar inte emot nya jobb"),
-        Some(e) => tracing::error!("avslutar: {e:#}"),
+    if failed.is_none() {
+        tracing::info!("avslutar: tar inte emot nya jobb");
     }
     stop_jobs(&daemon, sched, catch_up).await;
-    if lost.is_none() {
+    if failed.is_none() {
         // Within the 10 s: the grace above leaves 3 s for this and the close.
         let _ = tokio::time::timeout(Duration::from_millis(500), lease::release(&daemon.ctx.store, holder)).await;
     }
@@ -433,7 +450,7 @@ pub async fn serve(ctx: Ctx) -> anyhow::Result<()> {
         tracing::warn!("databasen stängdes inte i tid; SQLite återställer från loggen vid nästa start");
     }
     tracing::info!("avslutad");
-    lost.map_or(Ok(()), Err)
+    failed.map_or(Ok(()), Err)
 }
 
 /// Register every job and start the scheduler; in the background, send what

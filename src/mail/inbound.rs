@@ -121,6 +121,12 @@ struct Plan {
     watch: Vec<CallRef>,
 }
 
+/// The most of one message that is read, parsed and kept (2 MiB): a
+/// reply's own words come first, and what follows — quoted history,
+/// attachments — is not needed to read it. A larger message is handled on
+/// its first part, in bounded memory.
+pub const MAX_RAW_BYTES: usize = 2 * 1024 * 1024;
+
 /// Held: the sender is no registered contact (nor AU).
 pub const UNKNOWN_SENDER: &str = "okänd avsändare";
 
@@ -607,12 +613,17 @@ where
     for uid in uids {
         let mut raw = None;
         {
-            let mut fetches = s.uid_fetch(uid.to_string(), "(UID BODY.PEEK[])").await.map_err(InboundError::from)?;
+            // At most MAX_RAW_BYTES of it: a partial fetch, so a 20 MB attachment never arrives.
+            let query = format!("(UID RFC822.SIZE BODY.PEEK[]<0.{MAX_RAW_BYTES}>)");
+            let mut fetches = s.uid_fetch(uid.to_string(), &query).await.map_err(InboundError::from)?;
             while let Some(f) = fetches.next().await {
                 let f = f.map_err(InboundError::from)?;
                 if (f.uid == Some(uid) || f.uid.is_none())
                     && let Some(body) = f.body()
                 {
+                    if let Some(size) = f.size.filter(|n| usize::try_from(*n).is_ok_and(|n| n > body.len())) {
+                        tracing::info!(uid, size, kept = body.len(), "IMAP: a large message; its first part is read");
+                    }
                     raw = Some(body.to_vec());
                 }
             }

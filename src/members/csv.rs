@@ -1,12 +1,24 @@
-//! Members file, read and write: CSV rows → validated [`Member`]s (every bad
-//! row reported as `FILE:LINE: field: problem`, nothing returned when any row
-//! is bad), and [`Member`]s → the same CSV for `members export`.
+//! Members file, read and write: CSV rows → validated members and contacts
+//! (every bad row reported as `FILE:LINE: field: problem`, nothing imported
+//! when any row is bad), and [`Member`]s → the same CSV for `members export`.
+//!
+//! A file is read in two streaming passes so that 100,000 members take a
+//! few megabytes, not the whole file as structs: [`check_members`] reads
+//! every row and keeps, per member, only its first line and a digest of its
+//! first row (what later rows are checked against); [`Checked::rows`] reads
+//! the file again and yields each member's fields at its first row and each
+//! contact, for the store to write in one transaction. Cells go through
+//! [`crate::csv_cell`] both ways: a formula is written with a leading `'`
+//! and read back as the same text.
 
+use crate::csv_cell::{guard, read_cell};
 use crate::domain::{CategoryId, Contact, Email, Lang, Member, MemberId, OrgType};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::io::Write;
-use std::path::Path;
+use std::hash::{Hash, Hasher};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::num::NonZeroU64;
+use std::path::{Path, PathBuf};
 
 /// The columns every members file has, in this order on export.
 pub const REQUIRED_COLUMNS: [&str; 10] =
@@ -52,26 +64,380 @@ impl fmt::Display for ImportError {
     }
 }
 
-/// Read and validate a members file from disk.
-pub fn read_members_file(path: &Path, themes: &[CategoryId]) -> Result<Vec<Member>, ImportError> {
-    let label = path.display().to_string();
-    match std::fs::read(path) {
-        Ok(bytes) => parse_members(&label, &bytes, themes),
-        Err(e) => Err(ImportError {
-            errors: vec![RowError { file: label, line: 0, field: "fil".into(), problem: format!("kan inte läsas: {e}") }],
-        }),
+/// Where a members file can be read from, once per pass.
+pub trait Reopen {
+    type Reader: Read;
+    fn reopen(&self) -> std::io::Result<Self::Reader>;
+}
+
+impl Reopen for PathBuf {
+    type Reader = std::fs::File;
+    fn reopen(&self) -> std::io::Result<std::fs::File> {
+        std::fs::File::open(self)
     }
 }
 
-/// Parse and validate a members file. `file` names it in error messages;
-/// `themes` are the regional theme ids accepted besides `SC1`…`SC7`.
-pub fn parse_members(file: &str, bytes: &[u8], themes: &[CategoryId]) -> Result<Vec<Member>, ImportError> {
-    let mut p = Parser { file, themes, errors: Vec::new() };
-    let members = p.run(bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(bytes));
-    if p.errors.is_empty() { Ok(members) } else { Err(ImportError { errors: p.errors }) }
+impl<'a> Reopen for &'a [u8] {
+    type Reader = &'a [u8];
+    fn reopen(&self) -> std::io::Result<&'a [u8]> {
+        Ok(self)
+    }
 }
 
-/// The member-level part of one row, to compare across a member's rows.
+/// What [`Checked::rows`] yields, in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportRow {
+    /// A member's fields, at its first row (`contacts` is empty; its contacts follow).
+    Member(Member),
+    /// One contact of a member yielded before.
+    Contact(MemberId, Contact),
+}
+
+/// Read and validate a members file from disk (small files: the demo, tests).
+pub fn read_members_file(path: &Path, themes: &[CategoryId]) -> Result<Vec<Member>, ImportError> {
+    collect(&check_members(&path.display().to_string(), path.to_path_buf(), themes)?)
+}
+
+/// Parse and validate a members file held in memory. `file` names it in
+/// error messages; `themes` are the regional theme ids accepted besides `SC1`…`SC7`.
+pub fn parse_members(file: &str, bytes: &[u8], themes: &[CategoryId]) -> Result<Vec<Member>, ImportError> {
+    collect(&check_members(file, bytes, themes)?)
+}
+
+/// The members of a checked file, each with its contacts.
+fn collect<S: Reopen>(checked: &Checked<S>) -> Result<Vec<Member>, ImportError> {
+    let mut members: Vec<Member> = Vec::new();
+    let mut index: HashMap<MemberId, usize> = HashMap::new();
+    for row in checked.rows()? {
+        match row? {
+            ImportRow::Member(m) => {
+                index.insert(m.id.clone(), members.len());
+                members.push(m);
+            }
+            ImportRow::Contact(id, c) => {
+                if let Some(m) = index.get(&id).and_then(|i| members.get_mut(*i)) {
+                    m.contacts.push(c);
+                }
+            }
+        }
+    }
+    Ok(members)
+}
+
+/// The first pass: validate every row of the file at `source`. On success,
+/// what the second pass ([`Checked::rows`]) needs.
+pub fn check_members<S: Reopen>(file: &str, source: S, themes: &[CategoryId]) -> Result<Checked<S>, ImportError> {
+    let mut c = Checker { sink: Sink::new(file), themes, seen: HashMap::new(), emails: HashMap::new(), pending: Vec::new() };
+    let mut members = 0;
+    let mut contacts = 0;
+    let digest = {
+        let Some(mut rows) = RowReader::open(&source, &mut c.sink) else { return Err(c.sink.into_error()) };
+        while let Some(next) = rows.next_row() {
+            match next {
+                Ok((line, row)) => {
+                    let (m, k) = c.row(line, &row);
+                    members += usize::from(m);
+                    contacts += usize::from(k);
+                }
+                Err(errors) => c.sink.errors.extend(errors),
+            }
+        }
+        rows.digest()
+    };
+    if !c.pending.is_empty() {
+        c.fill_in_agreement(&source);
+    }
+    if !c.sink.errors.is_empty() {
+        return Err(c.sink.into_error());
+    }
+    Ok(Checked { file: file.to_string(), source, themes: themes.to_vec(), seen: c.seen, members, contacts, digest })
+}
+
+/// A members file that passed [`check_members`].
+pub struct Checked<S> {
+    file: String,
+    source: S,
+    themes: Vec<CategoryId>,
+    seen: HashMap<MemberId, Seen>,
+    members: usize,
+    contacts: usize,
+    digest: u64,
+}
+
+impl<S: Reopen> Checked<S> {
+    /// How many members the file has.
+    pub fn members(&self) -> usize {
+        self.members
+    }
+
+    /// How many contacts the file has.
+    pub fn contacts(&self) -> usize {
+        self.contacts
+    }
+
+    /// The second pass: each member's fields at its first row, then its
+    /// contacts as they come (a member's first contact is its primary one
+    /// when no row of it says `primary`). Ends with an error if the file
+    /// changed since it was checked: the caller then writes nothing.
+    pub fn rows(&self) -> Result<Rows<'_, S>, ImportError> {
+        let mut sink = Sink::new(&self.file);
+        match RowReader::open(&self.source, &mut sink) {
+            Some(reader) => Ok(Rows { checked: self, reader, queued: None, done: false }),
+            None => Err(sink.into_error()),
+        }
+    }
+}
+
+/// The iterator of [`Checked::rows`].
+pub struct Rows<'a, S: Reopen> {
+    checked: &'a Checked<S>,
+    reader: RowReader<S::Reader>,
+    /// A row's contact, yielded after its member.
+    queued: Option<ImportRow>,
+    done: bool,
+}
+
+impl<S: Reopen> Iterator for Rows<'_, S> {
+    type Item = Result<ImportRow, ImportError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(q) = self.queued.take() {
+            return Some(Ok(q));
+        }
+        while !self.done {
+            let Some(next) = self.reader.next_row() else {
+                self.done = true;
+                return (self.reader.digest() != self.checked.digest).then(|| Err(self.changed(0)));
+            };
+            let (line, row) = match next {
+                Ok(r) => r,
+                Err(errors) => {
+                    self.done = true;
+                    return Some(Err(ImportError { errors }));
+                }
+            };
+            match self.row(line, &row) {
+                Ok((None, None)) => continue,
+                Ok((Some(m), c)) => {
+                    self.queued = c;
+                    return Some(Ok(m));
+                }
+                Ok((None, Some(c))) => return Some(Ok(c)),
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        None
+    }
+}
+
+impl<S: Reopen> Rows<'_, S> {
+    fn changed(&self, line: u64) -> ImportError {
+        let problem = "filen ändrades medan den lästes in".to_string();
+        ImportError { errors: vec![RowError { file: self.checked.file.clone(), line, field: "fil".into(), problem }] }
+    }
+
+    /// One row of a checked file: its member (at the member's first row) and its contact.
+    fn row(&self, line: u64, row: &Row) -> Result<(Option<ImportRow>, Option<ImportRow>), ImportError> {
+        let mut sink = Sink::new(&self.checked.file);
+        let id = MemberId::parse(row.get("id")).ok();
+        let Some((id, seen)) = id.and_then(|id| self.checked.seen.get(&id).map(|s| (id, *s))) else { return Err(self.changed(line)) };
+        let member = if line == seen.first_line {
+            member_fields(&mut sink, &self.checked.themes, line, row, None).map(|f| ImportRow::Member(f.into_member(id.clone())))
+        } else {
+            None
+        };
+        let contact = contact(&mut sink, line, row, None);
+        if !sink.errors.is_empty() || (line == seen.first_line && member.is_none()) {
+            return Err(self.changed(line));
+        }
+        let contact = contact.flatten().map(|mut c| {
+            c.primary |= seen.primary_line.is_none() && seen.first_contact_line.map(NonZeroU64::get) == Some(line);
+            ImportRow::Contact(id, c)
+        });
+        Ok((member, contact))
+    }
+}
+
+/// Errors of one file.
+struct Sink {
+    file: String,
+    errors: Vec<RowError>,
+}
+
+impl Sink {
+    fn new(file: &str) -> Sink {
+        Sink { file: file.to_string(), errors: Vec::new() }
+    }
+
+    fn err(&mut self, line: u64, field: &str, problem: impl Into<String>) {
+        self.errors.push(RowError { file: self.file.clone(), line, field: field.to_string(), problem: problem.into() });
+    }
+
+    fn into_error(self) -> ImportError {
+        ImportError { errors: self.errors }
+    }
+}
+
+/// Every column a file may have; a row's cells are found by position in this list.
+const ALL_COLUMNS: [&str; 13] = [
+    "id",
+    "name",
+    "org_type",
+    "municipality",
+    "contact_name",
+    "email",
+    "categories",
+    "keywords",
+    "can_lead",
+    "languages",
+    "contact_role",
+    "primary",
+    "notes",
+];
+
+/// One data row: its cells by [`ALL_COLUMNS`] position (absent optional columns are empty).
+struct Row([String; 13]);
+
+impl Row {
+    fn get(&self, k: &str) -> &str {
+        ALL_COLUMNS.iter().position(|c| *c == k).and_then(|i| self.0.get(i)).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// The rows of a members file, one at a time, after its header was checked.
+struct RowReader<R: Read> {
+    records: ::csv::ByteRecordsIntoIter<BufReader<R>>,
+    file: String,
+    /// For each column of the file, its position in [`ALL_COLUMNS`].
+    cols: Vec<usize>,
+    last_line: u64,
+    /// FNV-1a over every record: the second pass checks it read what the first did.
+    hash: u64,
+}
+
+impl<R: Read> RowReader<R> {
+    /// Open `source` and read its header; `None` (with the errors in `sink`) when it cannot be used.
+    fn open<S: Reopen<Reader = R>>(source: &S, sink: &mut Sink) -> Option<RowReader<R>> {
+        let mut reader = match source.reopen() {
+            Ok(r) => BufReader::new(r),
+            Err(e) => {
+                sink.err(0, "fil", format!("kan inte läsas: {e}"));
+                return None;
+            }
+        };
+        if reader.fill_buf().is_ok_and(|b| b.starts_with(b"\xEF\xBB\xBF")) {
+            reader.consume(3);
+        }
+        let mut records = ::csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader).into_byte_records();
+        let header = match records.next() {
+            None => {
+                sink.err(1, "rubrik", "filen är tom");
+                return None;
+            }
+            Some(Err(e)) => {
+                sink.err(1, "rubrik", format!("kan inte läsas: {e}"));
+                return None;
+            }
+            Some(Ok(h)) => h,
+        };
+        let cols = columns(sink, &header)?;
+        Some(RowReader { records, file: sink.file.clone(), cols, last_line: 1, hash: 0xcbf2_9ce4_8422_2325 })
+    }
+
+    fn digest(&self) -> u64 {
+        self.hash
+    }
+
+    fn mix(&mut self, bytes: &[u8]) {
+        for b in bytes.iter().chain(b"\x1f") {
+            self.hash ^= u64::from(*b);
+            self.hash = self.hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    /// The next row that is not blank, with its line; the row's errors when
+    /// it is not CSV, has the wrong number of fields or is not UTF-8.
+    fn next_row(&mut self) -> Option<Result<(u64, Row), Vec<RowError>>> {
+        loop {
+            let rec = self.records.next()?;
+            let rec = match rec {
+                Ok(r) => r,
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(self.last_line + 1);
+                    return Some(Err(vec![row_error(&self.file, line, "rad", format!("ogiltig CSV: {e}"))]));
+                }
+            };
+            let line = rec.position().map(|p| p.line()).unwrap_or(self.last_line + 1);
+            self.last_line = line;
+            for f in rec.iter() {
+                self.mix(f);
+            }
+            if rec.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+                continue;
+            }
+            if rec.len() != self.cols.len() {
+                let problem = format!("har {} fält men rubriken har {}", rec.len(), self.cols.len());
+                return Some(Err(vec![row_error(&self.file, line, "rad", problem)]));
+            }
+            let mut row = Row(Default::default());
+            let mut errors = Vec::new();
+            for (&col, raw) in self.cols.iter().zip(rec.iter()) {
+                match std::str::from_utf8(raw) {
+                    Ok(s) => {
+                        if let Some(cell) = row.0.get_mut(col) {
+                            *cell = read_cell(s).to_string();
+                        }
+                    }
+                    Err(_) => {
+                        errors.push(row_error(&self.file, line, ALL_COLUMNS.get(col).copied().unwrap_or("?"), "inte giltig UTF-8".into()))
+                    }
+                }
+            }
+            return Some(if errors.is_empty() { Ok((line, row)) } else { Err(errors) });
+        }
+    }
+}
+
+fn row_error(file: &str, line: u64, field: &str, problem: String) -> RowError {
+    RowError { file: file.to_string(), line, field: field.to_string(), problem }
+}
+
+/// Check the header: for each column, its position in [`ALL_COLUMNS`].
+fn columns(sink: &mut Sink, header: &::csv::ByteRecord) -> Option<Vec<usize>> {
+    let mut cols = Vec::new();
+    let mut ok = true;
+    for raw in header.iter() {
+        let name = String::from_utf8_lossy(raw).trim().to_lowercase();
+        match ALL_COLUMNS.iter().position(|c| *c == name) {
+            None => {
+                sink.err(
+                    1,
+                    "rubrik",
+                    format!("okänd kolumn «{name}» (tillåtna: {}, {})", REQUIRED_COLUMNS.join(","), OPTIONAL_COLUMNS.join(",")),
+                );
+                ok = false;
+            }
+            Some(i) if cols.contains(&i) => {
+                sink.err(1, "rubrik", format!("kolumnen «{name}» förekommer två gånger"));
+                ok = false;
+            }
+            Some(i) => cols.push(i),
+        }
+    }
+    for (i, req) in REQUIRED_COLUMNS.iter().enumerate() {
+        if !cols.contains(&i) {
+            sink.err(1, "rubrik", format!("kolumnen «{req}» saknas"));
+            ok = false;
+        }
+    }
+    ok.then_some(cols)
+}
+
+/// The member-level part of one row. On a member's later rows, empty cells
+/// mean "as on the first row".
 #[derive(Debug, Clone, PartialEq)]
 struct MemberFields {
     name: String,
@@ -84,339 +450,304 @@ struct MemberFields {
     notes: String,
 }
 
-struct Parser<'a> {
-    file: &'a str,
-    themes: &'a [CategoryId],
-    errors: Vec<RowError>,
+impl MemberFields {
+    fn into_member(self, id: MemberId) -> Member {
+        Member {
+            id,
+            name: self.name,
+            org_type: self.org_type,
+            municipality: self.municipality,
+            contacts: Vec::new(),
+            categories: self.categories,
+            keywords: self.keywords,
+            can_lead: self.can_lead,
+            languages: self.languages,
+            notes: self.notes,
+        }
+    }
+
+    /// The fields later rows must agree with, as compared and shown in messages.
+    fn texts(&self) -> [String; AGREED] {
+        let mut cats: Vec<&str> = self.categories.iter().map(CategoryId::as_str).collect();
+        cats.sort();
+        [
+            self.name.clone(),
+            self.org_type.as_str().into(),
+            self.municipality.clone(),
+            cats.join(";"),
+            self.keywords.join(";"),
+            bool_text(self.can_lead).into(),
+            lang_text(&self.languages),
+            self.notes.clone(),
+        ]
+    }
 }
 
-impl Parser<'_> {
-    fn err(&mut self, line: u64, field: &str, problem: impl Into<String>) {
-        self.errors.push(RowError { file: self.file.to_string(), line, field: field.to_string(), problem: problem.into() });
-    }
+/// The member-level columns later rows must agree with, in [`MemberFields::texts`] order.
+const AGREED: usize = 8;
+const AGREED_COLUMNS: [&str; AGREED] = ["name", "org_type", "municipality", "categories", "keywords", "can_lead", "languages", "notes"];
 
-    fn run(&mut self, bytes: &[u8]) -> Vec<Member> {
-        let mut rdr = ::csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
-        let mut records = rdr.byte_records();
-        let header = match records.next() {
-            None => {
-                self.err(1, "rubrik", "filen är tom");
-                return Vec::new();
-            }
-            Some(Err(e)) => {
-                self.err(1, "rubrik", format!("kan inte läsas: {e}"));
-                return Vec::new();
-            }
-            Some(Ok(h)) => h,
-        };
-        let Some(cols) = self.columns(&header) else { return Vec::new() };
+/// The agreed columns kept as a digest (the others are kept typed), by their index in [`AGREED_COLUMNS`].
+const DIGESTED: [usize; 6] = [0, 2, 3, 4, 6, 7];
 
-        let mut members: Vec<Member> = Vec::new();
-        let mut first_row: HashMap<MemberId, (usize, u64, MemberFields)> = HashMap::new();
-        let mut emails: HashMap<String, u64> = HashMap::new();
-        let mut primary_at: HashMap<MemberId, u64> = HashMap::new();
-        let mut last_line = 1;
-        for rec in records {
-            let rec = match rec {
-                Ok(r) => r,
-                Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(last_line + 1);
-                    self.err(line, "rad", format!("ogiltig CSV: {e}"));
-                    continue;
-                }
-            };
-            let line = rec.position().map(|p| p.line()).unwrap_or(last_line + 1);
-            last_line = line;
-            if rec.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-                continue;
-            }
-            if rec.len() != cols.len() {
-                self.err(line, "rad", format!("har {} fält men rubriken har {}", rec.len(), cols.len()));
-                continue;
-            }
-            let mut row: HashMap<&str, String> = HashMap::new();
-            let mut bad_utf8 = false;
-            for (name, raw) in cols.iter().zip(rec.iter()) {
-                match std::str::from_utf8(raw) {
-                    Ok(s) => {
-                        row.insert(name.as_str(), s.trim().to_string());
-                    }
-                    Err(_) => {
-                        self.err(line, name, "inte giltig UTF-8");
-                        bad_utf8 = true;
-                    }
-                }
-            }
-            if bad_utf8 {
-                continue;
-            }
-            let row = Row(row);
-            self.row(line, &row, &mut members, &mut first_row, &mut emails, &mut primary_at);
-        }
-        // A member none of whose rows named a primary contact: the first one is.
-        for m in &mut members {
-            if !m.contacts.is_empty() && !m.contacts.iter().any(|c| c.primary) {
-                m.contacts[0].primary = true;
-            }
-        }
-        members
-    }
+/// What the first pass keeps of a member (80 bytes, however long its row):
+/// its first valid row's line and a digest of each text field there, and
+/// where its primary and first contacts are.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    first_line: u64,
+    org_type: OrgType,
+    can_lead: bool,
+    digests: [u64; DIGESTED.len()],
+    primary_line: Option<NonZeroU64>,
+    first_contact_line: Option<NonZeroU64>,
+}
 
-    /// Check the header; the column names in file order.
-    fn columns(&mut self, header: &::csv::ByteRecord) -> Option<Vec<String>> {
-        let mut cols = Vec::new();
-        let mut ok = true;
-        for raw in header.iter() {
-            let name = String::from_utf8_lossy(raw).trim().to_lowercase();
-            if !REQUIRED_COLUMNS.contains(&name.as_str()) && !OPTIONAL_COLUMNS.contains(&name.as_str()) {
-                self.err(
-                    1,
-                    "rubrik",
-                    format!("okänd kolumn «{name}» (tillåtna: {}, {})", REQUIRED_COLUMNS.join(","), OPTIONAL_COLUMNS.join(",")),
-                );
-                ok = false;
-            } else if cols.contains(&name) {
-                self.err(1, "rubrik", format!("kolumnen «{name}» förekommer två gånger"));
-                ok = false;
-            }
-            cols.push(name);
-        }
-        for req in REQUIRED_COLUMNS {
-            if !cols.iter().any(|c| c == req) {
-                self.err(1, "rubrik", format!("kolumnen «{req}» saknas"));
-                ok = false;
-            }
-        }
-        ok.then_some(cols)
-    }
+fn digest(s: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn row(
-        &mut self,
-        line: u64,
-        row: &Row<'_>,
-        members: &mut Vec<Member>,
-        first_row: &mut HashMap<MemberId, (usize, u64, MemberFields)>,
-        emails: &mut HashMap<String, u64>,
-        primary_at: &mut HashMap<MemberId, u64>,
-    ) {
-        let n_errors = self.errors.len();
+/// A later row's field that differs from the first row: its error is in
+/// `sink.errors[index]`, its message completed once the first row's text is read again.
+struct Pending {
+    index: usize,
+    first_line: u64,
+    field: usize,
+    later: String,
+}
+
+/// The first pass's state.
+struct Checker<'a> {
+    sink: Sink,
+    themes: &'a [CategoryId],
+    seen: HashMap<MemberId, Seen>,
+    /// Each address (without `+tag`) and the line it is on.
+    emails: HashMap<Box<str>, u64>,
+    pending: Vec<Pending>,
+}
+
+impl Checker<'_> {
+    /// Check one row; whether it added a member and a contact.
+    fn row(&mut self, line: u64, row: &Row) -> (bool, bool) {
+        let n_errors = self.sink.errors.len();
         let id = match MemberId::parse(row.get("id")) {
             Ok(id) => Some(id),
             Err(e) => {
-                self.err(line, "id", e);
+                self.sink.err(line, "id", e);
                 None
             }
         };
-        let earlier = id.as_ref().and_then(|id| first_row.get(id)).map(|(_, l, f)| (*l, f.clone()));
-        let fields = self.member_fields(line, row, earlier.as_ref().map(|(_, f)| f));
-        let contact = self.contact(line, row, emails);
-
-        if let (Some(id), Some(fields)) = (&id, &fields) {
-            if let Some((first_line, first)) = &earlier {
-                self.agree(line, *first_line, first, fields);
-            }
+        let earlier = id.as_ref().and_then(|id| self.seen.get(id)).copied();
+        let fields = member_fields(&mut self.sink, self.themes, line, row, earlier.as_ref());
+        let contact = contact(&mut self.sink, line, row, Some(&mut self.emails));
+        if let (Some(id), Some(fields), Some(first)) = (&id, &fields, &earlier) {
+            self.agree(line, row, first, fields);
             if let Some(Some(c)) = &contact
                 && c.primary
-                && let Some(l) = primary_at.insert(id.clone(), line)
             {
-                self.err(line, "primary", format!("medlemmen «{id}» har redan en primär kontakt (rad {l})"));
-            }
-        }
-        if self.errors.len() > n_errors {
-            return;
-        }
-        let (Some(id), Some(fields), Some(contact)) = (id, fields, contact) else { return };
-        let idx = match first_row.get(&id) {
-            Some((idx, _, _)) => *idx,
-            None => {
-                members.push(Member {
-                    id: id.clone(),
-                    name: fields.name.clone(),
-                    org_type: fields.org_type,
-                    municipality: fields.municipality.clone(),
-                    contacts: Vec::new(),
-                    categories: fields.categories.clone(),
-                    keywords: fields.keywords.clone(),
-                    can_lead: fields.can_lead,
-                    languages: fields.languages.clone(),
-                    notes: fields.notes.clone(),
-                });
-                first_row.insert(id, (members.len() - 1, line, fields));
-                members.len() - 1
-            }
-        };
-        if let (Some(c), Some(m)) = (contact, members.get_mut(idx)) {
-            m.contacts.push(c);
-        }
-    }
-
-    /// The member-level fields of a row; empty cells inherit from `earlier`
-    /// (the member's first row) when there is one.
-    fn member_fields(&mut self, line: u64, row: &Row<'_>, earlier: Option<&MemberFields>) -> Option<MemberFields> {
-        let n = self.errors.len();
-        let name = row.get("name").to_string();
-        if name.is_empty() && earlier.is_none() {
-            self.err(line, "name", "saknas");
-        }
-        let org_raw = row.get("org_type");
-        let org_type = match (OrgType::parse(org_raw), earlier) {
-            (Some(o), _) => Some(o),
-            (None, Some(e)) if org_raw.is_empty() => Some(e.org_type),
-            (None, _) if org_raw.is_empty() => {
-                self.err(line, "org_type", "saknas");
-                None
-            }
-            (None, _) => {
-                let all: Vec<&str> = OrgType::ALL.iter().map(|o| o.as_str()).collect();
-                self.err(line, "org_type", format!("okänd organisationstyp «{org_raw}» (giltiga: {})", all.join(", ")));
-                None
-            }
-        };
-        let mut categories = Vec::new();
-        for c in split_list(row.get("categories")) {
-            match CategoryId::parse(c) {
-                Ok(id) if id.is_challenge() || self.themes.contains(&id) => {
-                    if !categories.contains(&id) {
-                        categories.push(id)
+                match first.primary_line {
+                    Some(l) => self.sink.err(line, "primary", format!("medlemmen «{id}» har redan en primär kontakt (rad {l})")),
+                    None => {
+                        if let Some(s) = self.seen.get_mut(id) {
+                            s.primary_line = NonZeroU64::new(line);
+                        }
                     }
                 }
-                Ok(id) => {
-                    let themes: Vec<&str> = self.themes.iter().map(CategoryId::as_str).collect();
-                    self.err(line, "categories", format!("okänd kategori «{id}» (giltiga: SC1–SC7, {})", themes.join(", ")));
+            }
+        }
+        if self.sink.errors.len() > n_errors {
+            return (false, false);
+        }
+        let (Some(id), Some(fields), Some(contact)) = (id, fields, contact) else { return (false, false) };
+        let has_contact = contact.is_some();
+        match self.seen.get_mut(&id) {
+            Some(s) => {
+                if has_contact && s.first_contact_line.is_none() {
+                    s.first_contact_line = NonZeroU64::new(line);
                 }
-                Err(e) => self.err(line, "categories", e),
+                (false, has_contact)
             }
-        }
-        let keywords: Vec<String> = split_list(row.get("keywords")).map(str::to_string).collect();
-        let can_lead_raw = row.get("can_lead");
-        let can_lead = match (parse_bool(can_lead_raw), earlier) {
-            (Some(b), _) => Some(b),
-            (None, Some(e)) if can_lead_raw.is_empty() => Some(e.can_lead),
-            (None, _) => {
-                self.err(line, "can_lead", format!("«{can_lead_raw}» är inte ja/nej (ja, nej, yes, no, true, false, 1, 0)"));
-                None
-            }
-        };
-        let mut languages = Vec::new();
-        for l in split_list(row.get("languages")) {
-            match l.to_ascii_lowercase().as_str() {
-                "sv" => languages.push(Lang::Sv),
-                "en" => languages.push(Lang::En),
-                _ => self.err(line, "languages", format!("okänt språk «{l}» (giltiga: sv, en)")),
-            }
-        }
-        languages.sort();
-        languages.dedup();
-        if languages.is_empty() && row.get("languages").is_empty() && earlier.is_none() {
-            self.err(line, "languages", "saknas (sv, en eller sv;en)");
-        }
-        if self.errors.len() > n {
-            return None;
-        }
-        let mut f = MemberFields {
-            name,
-            org_type: org_type?,
-            municipality: row.get("municipality").to_string(),
-            categories,
-            keywords,
-            can_lead: can_lead?,
-            languages,
-            notes: row.get("notes").to_string(),
-        };
-        if let Some(e) = earlier {
-            if f.name.is_empty() {
-                f.name = e.name.clone();
-            }
-            if f.municipality.is_empty() {
-                f.municipality = e.municipality.clone();
-            }
-            if row.get("categories").is_empty() {
-                f.categories = e.categories.clone();
-            }
-            if row.get("keywords").is_empty() {
-                f.keywords = e.keywords.clone();
-            }
-            if row.get("languages").is_empty() {
-                f.languages = e.languages.clone();
-            }
-            if f.notes.is_empty() {
-                f.notes = e.notes.clone();
-            }
-        }
-        Some(f)
-    }
-
-    /// Member-level fields of a later row must match the member's first row.
-    fn agree(&mut self, line: u64, first_line: u64, a: &MemberFields, b: &MemberFields) {
-        let differs = |field: &str, x: String, y: String| (x != y).then(|| (field.to_string(), x, y));
-        let sorted = |v: &[CategoryId]| {
-            let mut v: Vec<&str> = v.iter().map(CategoryId::as_str).collect();
-            v.sort();
-            v.join(";")
-        };
-        let diffs = [
-            differs("name", a.name.clone(), b.name.clone()),
-            differs("org_type", a.org_type.as_str().into(), b.org_type.as_str().into()),
-            differs("municipality", a.municipality.clone(), b.municipality.clone()),
-            differs("categories", sorted(&a.categories), sorted(&b.categories)),
-            differs("keywords", a.keywords.join(";"), b.keywords.join(";")),
-            differs("can_lead", bool_text(a.can_lead).into(), bool_text(b.can_lead).into()),
-            differs("languages", lang_text(&a.languages), lang_text(&b.languages)),
-            differs("notes", a.notes.clone(), b.notes.clone()),
-        ];
-        for (field, x, y) in diffs.into_iter().flatten() {
-            self.err(line, &field, format!("skiljer sig från rad {first_line} för samma medlem («{y}» ≠ «{x}»)"));
-        }
-    }
-
-    /// The contact on a row: `Some(None)` for a row without one.
-    fn contact(&mut self, line: u64, row: &Row<'_>, emails: &mut HashMap<String, u64>) -> Option<Option<Contact>> {
-        let (name, email_raw) = (row.get("contact_name"), row.get("email"));
-        let primary_raw = row.get("primary");
-        let primary = match parse_bool(primary_raw) {
-            Some(b) => b,
-            None if primary_raw.is_empty() => false,
             None => {
-                self.err(line, "primary", format!("«{primary_raw}» är inte ja/nej (ja, nej, yes, no, true, false, 1, 0)"));
-                return None;
+                let texts = fields.texts();
+                let seen = Seen {
+                    first_line: line,
+                    org_type: fields.org_type,
+                    can_lead: fields.can_lead,
+                    digests: DIGESTED.map(|i| texts.get(i).map_or(0, |t| digest(t))),
+                    primary_line: contact.as_ref().filter(|c| c.primary).and_then(|_| NonZeroU64::new(line)),
+                    first_contact_line: has_contact.then(|| NonZeroU64::new(line)).flatten(),
+                };
+                self.seen.insert(id, seen);
+                (true, has_contact)
             }
-        };
-        if name.is_empty() && email_raw.is_empty() {
-            return Some(None);
         }
-        let mut ok = true;
-        if name.is_empty() {
-            self.err(line, "contact_name", "saknas (e-postadressen behöver ett namn)");
-            ok = false;
-        }
-        let email = match Email::parse(email_raw) {
-            Ok(e) => Some(e),
-            Err(_) if email_raw.is_empty() => {
-                self.err(line, "email", "saknas");
-                None
+    }
+
+    /// Member-level fields of a later row must match the member's first row
+    /// (an empty cell takes the first row's value).
+    fn agree(&mut self, line: u64, row: &Row, first: &Seen, fields: &MemberFields) {
+        let texts = fields.texts();
+        for (i, (column, text)) in AGREED_COLUMNS.iter().zip(texts).enumerate() {
+            let differs = match *column {
+                "org_type" => fields.org_type != first.org_type,
+                "can_lead" => fields.can_lead != first.can_lead,
+                _ if row.get(column).is_empty() => false,
+                _ => DIGESTED.iter().position(|d| *d == i).and_then(|slot| first.digests.get(slot)).is_some_and(|d| *d != digest(&text)),
+            };
+            if differs {
+                self.pending.push(Pending { index: self.sink.errors.len(), first_line: first.first_line, field: i, later: text });
+                self.sink.err(line, column, "");
             }
-            Err(e) => {
-                self.err(line, "email", e);
-                None
-            }
-        };
-        let email = email?;
-        if let Some(l) = emails.insert(email.without_tag(), line) {
-            self.err(line, "email", format!("adressen finns redan på rad {l}"));
-            return None;
         }
-        ok.then(|| Some(Contact { name: name.to_string(), email, role: row.get("contact_role").to_string(), primary, unsubscribed: false }))
+    }
+
+    /// Complete the messages of [`Checker::agree`] with the first rows' text,
+    /// read again (only when some later row disagreed).
+    fn fill_in_agreement<S: Reopen>(&mut self, source: &S) {
+        let wanted: HashSet<u64> = self.pending.iter().map(|p| p.first_line).collect();
+        let mut firsts: HashMap<u64, [String; AGREED]> = HashMap::new();
+        let mut scratch = Sink::new(&self.sink.file);
+        if let Some(mut rows) = RowReader::open(source, &mut scratch) {
+            while let Some(next) = rows.next_row() {
+                if let Ok((line, row)) = next
+                    && wanted.contains(&line)
+                    && let Some(f) = member_fields(&mut scratch, self.themes, line, &row, None)
+                {
+                    firsts.insert(line, f.texts());
+                }
+            }
+        }
+        for p in std::mem::take(&mut self.pending) {
+            let first = firsts.get(&p.first_line).and_then(|t| t.get(p.field)).map(String::as_str).unwrap_or("?");
+            if let Some(e) = self.sink.errors.get_mut(p.index) {
+                e.problem = format!("skiljer sig från rad {} för samma medlem («{}» ≠ «{first}»)", p.first_line, p.later);
+            }
+        }
     }
 }
 
-/// One data row, by column name.
-struct Row<'a>(HashMap<&'a str, String>);
-
-impl Row<'_> {
-    fn get(&self, k: &str) -> &str {
-        self.0.get(k).map(String::as_str).unwrap_or("")
+/// The member-level fields of a row; `earlier` is the member's first row
+/// when this is a later one (its empty cells then take the first row's
+/// value: the typed ones here, the texts when compared).
+fn member_fields(sink: &mut Sink, themes: &[CategoryId], line: u64, row: &Row, earlier: Option<&Seen>) -> Option<MemberFields> {
+    let n = sink.errors.len();
+    let name = row.get("name").to_string();
+    if name.is_empty() && earlier.is_none() {
+        sink.err(line, "name", "saknas");
     }
+    let org_raw = row.get("org_type");
+    let org_type = match (OrgType::parse(org_raw), earlier) {
+        (Some(o), _) => Some(o),
+        (None, Some(e)) if org_raw.is_empty() => Some(e.org_type),
+        (None, _) if org_raw.is_empty() => {
+            sink.err(line, "org_type", "saknas");
+            None
+        }
+        (None, _) => {
+            let all: Vec<&str> = OrgType::ALL.iter().map(|o| o.as_str()).collect();
+            sink.err(line, "org_type", format!("okänd organisationstyp «{org_raw}» (giltiga: {})", all.join(", ")));
+            None
+        }
+    };
+    let categories = categories(sink, themes, line, row.get("categories"));
+    let keywords: Vec<String> = split_list(row.get("keywords")).map(str::to_string).collect();
+    let can_lead_raw = row.get("can_lead");
+    let can_lead = match (parse_bool(can_lead_raw), earlier) {
+        (Some(b), _) => Some(b),
+        (None, Some(e)) if can_lead_raw.is_empty() => Some(e.can_lead),
+        (None, _) => {
+            sink.err(line, "can_lead", format!("«{can_lead_raw}» är inte ja/nej (ja, nej, yes, no, true, false, 1, 0)"));
+            None
+        }
+    };
+    let mut languages = Vec::new();
+    for l in split_list(row.get("languages")) {
+        match l.to_ascii_lowercase().as_str() {
+            "sv" => languages.push(Lang::Sv),
+            "en" => languages.push(Lang::En),
+            _ => sink.err(line, "languages", format!("okänt språk «{l}» (giltiga: sv, en)")),
+        }
+    }
+    languages.sort();
+    languages.dedup();
+    if languages.is_empty() && row.get("languages").is_empty() && earlier.is_none() {
+        sink.err(line, "languages", "saknas (sv, en eller sv;en)");
+    }
+    if sink.errors.len() > n {
+        return None;
+    }
+    Some(MemberFields {
+        name,
+        org_type: org_type?,
+        municipality: row.get("municipality").to_string(),
+        categories,
+        keywords,
+        can_lead: can_lead?,
+        languages,
+        notes: row.get("notes").to_string(),
+    })
+}
+
+fn categories(sink: &mut Sink, themes: &[CategoryId], line: u64, raw: &str) -> Vec<CategoryId> {
+    let mut categories = Vec::new();
+    for c in split_list(raw) {
+        match CategoryId::parse(c) {
+            Ok(id) if id.is_challenge() || themes.contains(&id) => {
+                if !categories.contains(&id) {
+                    categories.push(id)
+                }
+            }
+            Ok(id) => {
+                let themes: Vec<&str> = themes.iter().map(CategoryId::as_str).collect();
+                sink.err(line, "categories", format!("okänd kategori «{id}» (giltiga: SC1–SC7, {})", themes.join(", ")));
+            }
+            Err(e) => sink.err(line, "categories", e),
+        }
+    }
+    categories
+}
+
+/// The contact on a row: `Some(None)` for a row without one. With
+/// `emails` (each address without `+tag` and its line), an address on an
+/// earlier row is an error.
+fn contact(sink: &mut Sink, line: u64, row: &Row, emails: Option<&mut HashMap<Box<str>, u64>>) -> Option<Option<Contact>> {
+    let (name, email_raw) = (row.get("contact_name"), row.get("email"));
+    let primary_raw = row.get("primary");
+    let primary = match parse_bool(primary_raw) {
+        Some(b) => b,
+        None if primary_raw.is_empty() => false,
+        None => {
+            sink.err(line, "primary", format!("«{primary_raw}» är inte ja/nej (ja, nej, yes, no, true, false, 1, 0)"));
+            return None;
+        }
+    };
+    if name.is_empty() && email_raw.is_empty() {
+        return Some(None);
+    }
+    let mut ok = true;
+    if name.is_empty() {
+        sink.err(line, "contact_name", "saknas (e-postadressen behöver ett namn)");
+        ok = false;
+    }
+    let email = match Email::parse(email_raw) {
+        Ok(e) => Some(e),
+        Err(_) if email_raw.is_empty() => {
+            sink.err(line, "email", "saknas");
+            None
+        }
+        Err(e) => {
+            sink.err(line, "email", e);
+            None
+        }
+    };
+    let email = email?;
+    if let Some(l) = emails.and_then(|seen| seen.insert(email.without_tag().into_boxed_str(), line)) {
+        sink.err(line, "email", format!("adressen finns redan på rad {l}"));
+        return None;
+    }
+    ok.then(|| Some(Contact { name: name.to_string(), email, role: row.get("contact_role").to_string(), primary, unsubscribed: false }))
 }
 
 fn split_list(s: &str) -> impl Iterator<Item = &str> {
@@ -441,7 +772,8 @@ fn lang_text(ls: &[Lang]) -> String {
 }
 
 /// Write `members` in the members-file format (all columns, one row per
-/// contact, a contact-less member as one row with empty contact fields).
+/// contact, a contact-less member as one row with empty contact fields),
+/// every cell a spreadsheet would run as a formula guarded with a `'`.
 pub fn export_members<W: Write>(members: &[Member], w: W) -> Result<(), ::csv::Error> {
     let mut wtr = ::csv::WriterBuilder::new().from_writer(w);
     let header: Vec<&str> = REQUIRED_COLUMNS.iter().chain(OPTIONAL_COLUMNS.iter()).copied().collect();
@@ -451,7 +783,7 @@ pub fn export_members<W: Write>(members: &[Member], w: W) -> Result<(), ::csv::E
         let kws = m.keywords.join(";");
         let langs = lang_text(&m.languages);
         let mut write = |c: Option<&Contact>| {
-            wtr.write_record([
+            let cells = [
                 m.id.as_str(),
                 m.name.as_str(),
                 m.org_type.as_str(),
@@ -465,7 +797,8 @@ pub fn export_members<W: Write>(members: &[Member], w: W) -> Result<(), ::csv::E
                 c.map(|c| c.role.as_str()).unwrap_or(""),
                 c.map(|c| bool_text(c.primary)).unwrap_or(""),
                 m.notes.as_str(),
-            ])
+            ];
+            wtr.write_record(cells.map(guard).iter().map(|c| c.as_bytes()))
         };
         if m.contacts.is_empty() {
             write(None)?;
@@ -572,6 +905,42 @@ mod tests {
         let text = parse(&s).unwrap_err().to_string();
         assert!(text.contains("m.csv:2: rad: har 10 fält men rubriken har 13"), "{text}");
         assert!(text.contains("m.csv:4: primary: medlemmen «b» har redan en primär kontakt (rad 3)"), "{text}");
+    }
+
+    /// A file that reads differently the second time.
+    struct Changing(std::cell::Cell<usize>, [String; 2]);
+
+    impl Reopen for Changing {
+        type Reader = std::io::Cursor<Vec<u8>>;
+        fn reopen(&self) -> std::io::Result<Self::Reader> {
+            let n = self.0.get();
+            self.0.set(n + 1);
+            Ok(std::io::Cursor::new(self.1[n.min(1)].clone().into_bytes()))
+        }
+    }
+
+    #[test]
+    fn the_second_pass_yields_members_then_contacts_and_notices_a_changed_file() {
+        let a = "id,name,org_type,municipality,contact_name,email,categories,keywords,can_lead,languages\n\
+                 a,A,business,Kumla,,,SC3,,nej,sv\n\
+                 b,B,business,Kumla,Bo,bo@b.example.org,SC3,,nej,sv\n\
+                 a,,,,Anna,anna@a.example.org,,,,\n";
+        let checked = check_members("m.csv", a.as_bytes(), &themes()).unwrap();
+        assert_eq!((checked.members(), checked.contacts()), (2, 2));
+        let rows: Vec<ImportRow> = checked.rows().unwrap().map(Result::unwrap).collect();
+        let shape: Vec<String> = rows
+            .iter()
+            .map(|r| match r {
+                ImportRow::Member(m) => format!("member {}", m.id),
+                ImportRow::Contact(id, c) => format!("contact {id} {} primary={}", c.name, c.primary),
+            })
+            .collect();
+        assert_eq!(shape, ["member a", "member b", "contact b Bo primary=true", "contact a Anna primary=true"]);
+
+        let changed = Changing(std::cell::Cell::new(0), [a.to_string(), a.replace("Anna", "Annika")]);
+        let checked = check_members("m.csv", changed, &themes()).unwrap();
+        let last = checked.rows().unwrap().last().unwrap();
+        assert!(last.unwrap_err().to_string().contains("m.csv:0: fil: filen ändrades medan den lästes in"));
     }
 
     #[test]

@@ -15,7 +15,9 @@
 
 pub mod csv;
 
-pub use self::csv::{ImportError, RowError, export_members, parse_members, read_members_file, write_members_file};
+pub use self::csv::{
+    Checked, ImportError, ImportRow, Reopen, RowError, check_members, export_members, parse_members, read_members_file, write_members_file,
+};
 
 use crate::domain::CategoryId;
 

@@ -5,6 +5,7 @@
 use super::html::HtmlSelectors;
 use super::standing::StandingOptions;
 use crate::domain::Lang;
+use crate::toml_pos::line_of;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -130,6 +131,10 @@ impl RawSourceSpec {
             Some(l) => Some(Lang::parse(l).ok_or_else(|| format!("language: «{l}» ska vara sv eller en"))?),
         };
         let kind = self.kind.as_str();
+        // The kind first: every other key is checked against it.
+        if !KINDS.contains(&kind) {
+            return Err(format!("kind: okänd sort «{kind}» (giltiga: {})", KINDS.join(", ")));
+        }
         let default_tz = if kind == "eu_portal" { chrono_tz::Europe::Brussels } else { chrono_tz::Europe::Stockholm };
         let tz = match self.timezone.as_deref() {
             None => default_tz,
@@ -257,6 +262,9 @@ impl RawSourceSpec {
     }
 }
 
+/// The kinds of source there are.
+const KINDS: [&str; 5] = ["eu_portal", "vinnova", "feed", "html", "standing"];
+
 fn check_url(u: &str) -> Result<String, String> {
     let parsed = reqwest::Url::parse(u).map_err(|e| format!("«{u}» är ingen giltig adress ({e})"))?;
     if parsed.scheme() != "http" && parsed.scheme() != "https" {
@@ -299,23 +307,24 @@ pub fn load_sources_str(text: &str, file: &Path) -> Result<Vec<SourceSpec>, Sour
     let invalid = |line: usize, message: String| SourcesConfigError::Invalid { file: file.to_path_buf(), line, message };
     let parsed: SourcesFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
-        invalid(line, e.message().trim().to_string())
+        let key = e.span().and_then(|s| crate::toml_pos::key_at(text, s.start)).unwrap_or_else(|| "-".into());
+        invalid(line, format!("{key}: {}", e.message().trim()))
     })?;
     let mut out: Vec<SourceSpec> = Vec::with_capacity(parsed.source.len());
     for s in parsed.source {
-        let line = line_of(text, s.span().start);
-        let spec = s.into_inner().validate().map_err(|m| invalid(line, m))?;
+        let span = s.span();
+        // Messages start with the key at fault: the error is on that key's line.
+        let at_key = |m: String| {
+            let key = m.split_once(": ").map_or("", |(k, _)| k);
+            invalid(crate::toml_pos::line_of_key(text, span.clone(), key), m)
+        };
+        let spec = s.into_inner().validate().map_err(at_key)?;
         if out.iter().any(|o| o.name == spec.name) {
-            return Err(invalid(line, format!("name: källan «{}» finns redan", spec.name)));
+            return Err(at_key(format!("name: källan «{}» finns redan", spec.name)));
         }
         out.push(spec);
     }
     Ok(out)
-}
-
-/// 1-based line of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset.min(text.len())).map(|t| t.matches('\n').count() + 1).unwrap_or(1)
 }
 
 #[cfg(test)]

@@ -107,85 +107,110 @@ fn redact_text(text: &str, needles: &[String]) -> String {
     out
 }
 
-impl Store {
-    /// Add or update members and their contacts in one transaction. Members
-    /// are keyed by id, contacts by e-mail address (a contact moved to
-    /// another member follows). A member's contacts not in `members` are
-    /// removed; members not in `members` are left as they are. A contact's
-    /// unsubscription survives re-import.
-    pub async fn upsert_members(&self, members: &[Member], now: DateTime<Utc>) -> Result<UpsertSummary> {
-        let mut sum = UpsertSummary::default();
-        let mut tx = self.pool.begin().await?;
-        for m in members {
-            let exists: Option<String> =
-                sqlx::query_scalar("SELECT id FROM members WHERE id=?").bind(m.id.as_str()).fetch_optional(&mut *tx).await?;
-            if exists.is_some() {
-                sum.members_updated += 1;
-            } else {
-                sum.members_added += 1;
-            }
-            sqlx::query(
-                "INSERT INTO members (id, name, org_type, municipality, categories, keywords, can_lead, languages, notes, created_at, updated_at)
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?)
-                 ON CONFLICT (id) DO UPDATE SET name=excluded.name, org_type=excluded.org_type, municipality=excluded.municipality,
-                     categories=excluded.categories, keywords=excluded.keywords, can_lead=excluded.can_lead,
-                     languages=excluded.languages, notes=excluded.notes, updated_at=excluded.updated_at",
-            )
-            .bind(m.id.as_str())
-            .bind(&m.name)
-            .bind(m.org_type.as_str())
-            .bind(&m.municipality)
-            .bind(join_categories(&m.categories))
-            .bind(m.keywords.join(";"))
-            .bind(m.can_lead)
-            .bind(join_langs(&m.languages))
-            .bind(&m.notes)
-            .bind(ts(now))
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?;
-            let mut keep: Vec<i64> = Vec::with_capacity(m.contacts.len());
-            for c in &m.contacts {
-                let existing: Option<i64> =
-                    sqlx::query_scalar("SELECT id FROM contacts WHERE email=?").bind(c.email.as_str()).fetch_optional(&mut *tx).await?;
-                let id = match existing {
-                    Some(id) => {
-                        sqlx::query("UPDATE contacts SET member_id=?, name=?, role=?, is_primary=? WHERE id=?")
-                            .bind(m.id.as_str())
-                            .bind(&c.name)
-                            .bind(&c.role)
-                            .bind(c.primary)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                        sum.contacts_updated += 1;
-                        id
-                    }
-                    None => {
-                        sum.contacts_added += 1;
-                        sqlx::query_scalar(
-                            "INSERT INTO contacts (member_id, name, email, role, is_primary, unsubscribed_at) VALUES (?,?,?,?,?,?) RETURNING id",
-                        )
-                        .bind(m.id.as_str())
-                        .bind(&c.name)
-                        .bind(c.email.as_str())
-                        .bind(&c.role)
-                        .bind(c.primary)
-                        .bind(c.unsubscribed.then(|| ts(now)))
-                        .fetch_one(&mut *tx)
-                        .await?
-                    }
-                };
-                keep.push(id);
-            }
-            let current: Vec<i64> =
-                sqlx::query_scalar("SELECT id FROM contacts WHERE member_id=?").bind(m.id.as_str()).fetch_all(&mut *tx).await?;
-            for id in current.into_iter().filter(|id| !keep.contains(id)) {
-                sqlx::query("DELETE FROM contacts WHERE id=?").bind(id).execute(&mut *tx).await?;
-                sum.contacts_removed += 1;
-            }
+fn contact_row(r: &sqlx::sqlite::SqliteRow) -> Result<ContactRow> {
+    Ok(ContactRow {
+        id: r.get(0),
+        member: MemberId::parse(&r.get::<String, _>(1)).map_err(StoreError::Invalid)?,
+        contact: Contact {
+            name: r.get(2),
+            email: Email::parse(&r.get::<String, _>(3)).map_err(StoreError::Invalid)?,
+            role: r.get(4),
+            primary: r.get(5),
+            unsubscribed: r.get::<Option<String>, _>(6).is_some(),
+        },
+    })
+}
+
+/// A members import in progress: see [`Store::begin_member_import`].
+pub struct MemberImport {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    now: String,
+    sum: UpsertSummary,
+}
+
+impl MemberImport {
+    /// Add or update a member's own fields (its `contacts` are ignored: add them with [`MemberImport::contact`]).
+    pub async fn member(&mut self, m: &Member) -> Result<()> {
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT id FROM members WHERE id=?").bind(m.id.as_str()).fetch_optional(&mut *self.tx).await?;
+        if exists.is_some() {
+            self.sum.members_updated += 1;
+        } else {
+            self.sum.members_added += 1;
         }
-        tx.commit().await?;
+        sqlx::query(
+            "INSERT INTO members (id, name, org_type, municipality, categories, keywords, can_lead, languages, notes, created_at, updated_at)
+             VALUES (?,?,?,?,?,?,?,?,?,?,?)
+             ON CONFLICT (id) DO UPDATE SET name=excluded.name, org_type=excluded.org_type, municipality=excluded.municipality,
+                 categories=excluded.categories, keywords=excluded.keywords, can_lead=excluded.can_lead,
+                 languages=excluded.languages, notes=excluded.notes, updated_at=excluded.updated_at",
+        )
+        .bind(m.id.as_str())
+        .bind(&m.name)
+        .bind(m.org_type.as_str())
+        .bind(&m.municipality)
+        .bind(join_categories(&m.categories))
+        .bind(m.keywords.join(";"))
+        .bind(m.can_lead)
+        .bind(join_langs(&m.languages))
+        .bind(&m.notes)
+        .bind(&self.now)
+        .bind(&self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query("INSERT OR IGNORE INTO temp.import_members (id) VALUES (?)").bind(m.id.as_str()).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    /// Add or update one contact of `member` (added before with [`MemberImport::member`]).
+    pub async fn contact(&mut self, member: &MemberId, c: &Contact) -> Result<()> {
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM contacts WHERE email=?").bind(c.email.as_str()).fetch_optional(&mut *self.tx).await?;
+        let id = match existing {
+            Some(id) => {
+                sqlx::query("UPDATE contacts SET member_id=?, name=?, role=?, is_primary=? WHERE id=?")
+                    .bind(member.as_str())
+                    .bind(&c.name)
+                    .bind(&c.role)
+                    .bind(c.primary)
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                self.sum.contacts_updated += 1;
+                id
+            }
+            None => {
+                self.sum.contacts_added += 1;
+                sqlx::query_scalar(
+                    "INSERT INTO contacts (member_id, name, email, role, is_primary, unsubscribed_at) VALUES (?,?,?,?,?,?) RETURNING id",
+                )
+                .bind(member.as_str())
+                .bind(&c.name)
+                .bind(c.email.as_str())
+                .bind(&c.role)
+                .bind(c.primary)
+                .bind(c.unsubscribed.then(|| self.now.clone()))
+                .fetch_one(&mut *self.tx)
+                .await?
+            }
+        };
+        sqlx::query("INSERT OR IGNORE INTO temp.import_contacts (id) VALUES (?)").bind(id).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    /// Remove the imported members' contacts the import did not name, and commit.
+    pub async fn finish(mut self) -> Result<UpsertSummary> {
+        let removed = sqlx::query(
+            "DELETE FROM contacts WHERE member_id IN (SELECT id FROM temp.import_members)
+                 AND id NOT IN (SELECT id FROM temp.import_contacts)",
+        )
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        self.sum.contacts_removed = usize::try_from(removed).unwrap_or(usize::MAX);
+        sqlx::raw_sql("DROP TABLE temp.import_members; DROP TABLE temp.import_contacts;").execute(&mut *self.tx).await?;
+        self.tx.commit().await?;
+        let sum = self.sum;
         tracing::info!(
             members_added = sum.members_added,
             members_updated = sum.members_updated,
@@ -195,7 +220,40 @@ impl Store {
         );
         Ok(sum)
     }
+}
 
+impl Store {
+    /// Add or update members and their contacts in one transaction. Members
+    /// are keyed by id, contacts by e-mail address (a contact moved to
+    /// another member follows). A member's contacts not in `members` are
+    /// removed; members not in `members` are left as they are. A contact's
+    /// unsubscription survives re-import.
+    pub async fn upsert_members(&self, members: &[Member], now: DateTime<Utc>) -> Result<UpsertSummary> {
+        let mut import = self.begin_member_import(now).await?;
+        for m in members {
+            import.member(m).await?;
+            for c in &m.contacts {
+                import.contact(&m.id, c).await?;
+            }
+        }
+        import.finish().await
+    }
+
+    /// The same, one member and contact at a time (a members file streamed
+    /// from disk): nothing is visible until [`MemberImport::finish`], and
+    /// dropping the import unfinished writes nothing.
+    pub async fn begin_member_import(&self, now: DateTime<Utc>) -> Result<MemberImport> {
+        let mut tx = self.pool.begin().await?;
+        // Which members and contacts this import names, for the contacts it
+        // removes at the end; temporary tables keep memory flat however large the file.
+        sqlx::raw_sql(
+            "CREATE TEMP TABLE import_members (id TEXT PRIMARY KEY);
+             CREATE TEMP TABLE import_contacts (id INTEGER PRIMARY KEY);",
+        )
+        .execute(&mut *tx)
+        .await?;
+        Ok(MemberImport { tx, now: ts(now), sum: UpsertSummary::default() })
+    }
     /// All members with their contacts, by id.
     pub async fn list_members(&self) -> Result<Vec<Member>> {
         self.load_members(None).await
@@ -258,29 +316,34 @@ impl Store {
         let rows = sqlx::query("SELECT id, member_id, name, email, role, is_primary, unsubscribed_at FROM contacts ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(ContactRow {
-                    id: r.get(0),
-                    member: MemberId::parse(&r.get::<String, _>(1)).map_err(StoreError::Invalid)?,
-                    contact: Contact {
-                        name: r.get(2),
-                        email: Email::parse(&r.get::<String, _>(3)).map_err(StoreError::Invalid)?,
-                        role: r.get(4),
-                        primary: r.get(5),
-                        unsubscribed: r.get::<Option<String>, _>(6).is_some(),
-                    },
-                })
-            })
-            .collect()
+        rows.into_iter().map(|r| contact_row(&r)).collect()
     }
 
     /// The contact registered for `addr`: case-insensitive, ignoring any
     /// `+tag` on either side. None for an unknown or malformed address.
+    /// Looked up by address (`base@domain` or `base+…@domain`), not by
+    /// loading every contact: a reply costs the same with 40 or 100,000.
     pub async fn contact_by_email(&self, addr: &str) -> Result<Option<ContactRow>> {
         let Some(wanted) = bare_address(addr) else { return Ok(None) };
         let wanted = wanted.without_tag();
-        Ok(self.list_contacts().await?.into_iter().find(|c| c.contact.email.without_tag() == wanted))
+        let Some((base, domain)) = wanted.split_once('@') else { return Ok(None) };
+        let like = |s: &str| s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let tagged = format!("{}+%@{}", like(base), like(domain));
+        let rows = sqlx::query(
+            "SELECT id, member_id, name, email, role, is_primary, unsubscribed_at FROM contacts
+             WHERE email = ? OR email LIKE ? ESCAPE '\\' ORDER BY id",
+        )
+        .bind(&wanted)
+        .bind(&tagged)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            let c = contact_row(r)?;
+            if c.contact.email.without_tag() == wanted {
+                return Ok(Some(c));
+            }
+        }
+        Ok(None)
     }
 
     /// Record a member's answer to a call; an earlier current answer of the

@@ -15,6 +15,7 @@ pub mod members;
 pub mod outbox;
 pub mod replies;
 pub mod sources;
+pub mod watch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -32,6 +33,13 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Whether opening may create the database file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpenMode {
+    Create,
+    Existing,
+}
+
 /// The database handle every job and command uses.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -41,9 +49,19 @@ pub struct Store {
 impl Store {
     /// Open (creating if missing) the database at `url` and apply migrations.
     pub async fn open(url: &str) -> Result<Store> {
+        Store::open_with(url, OpenMode::Create).await
+    }
+
+    /// Open the database at `url`, which must exist (every command but
+    /// `init`: a missing file is an error, never a new empty database).
+    pub async fn open_existing(url: &str) -> Result<Store> {
+        Store::open_with(url, OpenMode::Existing).await
+    }
+
+    async fn open_with(url: &str, mode: OpenMode) -> Result<Store> {
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Url { url: url.to_string(), reason: e.to_string() })?
-            .create_if_missing(true)
+            .create_if_missing(mode == OpenMode::Create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)

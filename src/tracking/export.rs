@@ -5,6 +5,7 @@
 
 use super::goal::{YearReport, bar};
 use super::register::{AppStatus, Application, CallLink, Currency, Party, PsiRole, RegisterError, StatusDates, parse_amount};
+use crate::csv_cell::{guard, read_cell};
 use crate::domain::{CallStatus, Lang, MemberId};
 use crate::store::calls::StoredCall;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -96,16 +97,9 @@ const CSV_COLUMNS: [(&str, &str, &str); 21] = [
 /// Partners within one cell.
 const LIST_SEP: &str = " | ";
 
-/// Excel runs cells that start with these as formulas; such cells get a leading `'`.
+/// A text cell as written: guarded against formulas (one rule for every CSV, [`crate::csv_cell`]).
 fn defuse(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() }
-}
-
-fn undefuse(s: &str) -> &str {
-    match s.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
-        _ => s,
-    }
+    guard(s).into_owned()
 }
 
 fn amount_cell(v: Option<f64>, sep: u8) -> String {
@@ -182,7 +176,7 @@ pub fn read_csv(bytes: &[u8], members: &[MemberId]) -> Result<Vec<Application>, 
     for (n, rec) in rd.records().enumerate() {
         let line = n + 2;
         let rec = rec.map_err(|e| RegisterError(format!("CSV rad {line}: {e}")))?;
-        let get = |k: &str| pos.get(k).and_then(|i| rec.get(*i)).map(undefuse).unwrap_or("").trim().to_string();
+        let get = |k: &str| pos.get(k).and_then(|i| rec.get(*i)).map(read_cell).unwrap_or("").to_string();
         let bad = |k: &str, e: RegisterError| RegisterError(format!("CSV rad {line}, kolumn {k}: {e}"));
         let mut dates = StatusDates::new();
         for s in AppStatus::ALL {
@@ -628,8 +622,8 @@ mod tests {
     #[test]
     fn csv_cells_are_defused() {
         assert_eq!(defuse("=SUM(A1)"), "'=SUM(A1)");
-        assert_eq!(undefuse("'=SUM(A1)"), "=SUM(A1)");
-        assert_eq!(undefuse("'quoted"), "'quoted");
+        assert_eq!(read_cell("'=SUM(A1)"), "=SUM(A1)");
+        assert_eq!(read_cell("'quoted"), "'quoted");
         assert_eq!(esc("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
     }
 }

@@ -169,6 +169,8 @@ async fn csv_round_trip() {
     );
     a.currency = Currency::Eur;
     a.lead = Some(Party::Name("=HYPERLINK(\"x\")".into()));
+    // Blanks before a formula are the text's own: kept, and the cell still guarded.
+    a.notes = " =1+1".into();
     store.insert_app(&a, "t", now).await.unwrap();
     store.insert_app(&app("Två", PsiRole::SupportOnly, AppStatus::Idea, &[(AppStatus::Idea, "2026-02-01")]), "t", now).await.unwrap();
     let r = year_report(&store, 2026, &roles(), 5, Lang::Sv).await.unwrap();
@@ -179,6 +181,7 @@ async fn csv_round_trip() {
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.contains("\r\n"));
         assert!(text.contains("'=HYPERLINK"), "formula defused: {text}");
+        assert!(text.contains("' =1+1"), "formula after a blank defused: {text}");
         if sep == b';' {
             assert!(text.contains("1250000,5"), "decimal comma: {text}");
         }

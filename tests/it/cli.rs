@@ -1,5 +1,6 @@
 //! The command line as a user runs it: demo, init, config errors and exit codes.
 
+use crate::helpers::init_db;
 use std::path::Path;
 use std::process::Command;
 
@@ -92,8 +93,10 @@ fn config_typo_and_bad_cron_exit_2_naming_the_key() {
 fn unknown_call_reference_is_bad_input() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = write_config(tmp.path(), "");
+    init_db(&cfg);
     let o = bin().args(["calls", "dismiss", "PSI-9999", "--config"]).arg(&cfg).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("PSI-9999"), "{}", String::from_utf8_lossy(&o.stderr));
     let o = bin().args(["calls", "watch", "nonsense", "--config"]).arg(&cfg).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
@@ -103,6 +106,7 @@ fn serve_starts_schedules_and_stops_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
     // The send job every second, so that it runs while the test watches.
     let cfg = write_config(tmp.path(), "[schedule]\nsend = \"* * * * * *\"\n");
+    init_db(&cfg);
     let mut child = bin().arg("serve").arg("--config").arg(&cfg).stderr(std::process::Stdio::piped()).spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(3500));
     assert!(child.try_wait().unwrap().is_none(), "serve keeps running");
@@ -125,6 +129,8 @@ fn json_logs_carry_no_secret() {
         "transport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nusername = \"radar\"\n\
          password_env = \"PSI_TEST_SMTP_PASSWORD\"\n[schedule]\nsend = \"* * * * * *\"\n"
     );
+    // The database first, by a config without the password to read.
+    init_db(&write_config(tmp.path(), ""));
     let cfg = write_config(tmp.path(), &smtp).to_string_lossy().to_string();
     // The file outbox line of write_config does not apply to SMTP.
     let text = std::fs::read_to_string(&cfg).unwrap().replace("outbox_dir = \"out\"\n", "");
@@ -182,10 +188,154 @@ async fn poll_reports_per_source_with_progress_lines() {
     let cfg = write_config(tmp.path(), "");
     let demo = std::fs::read_to_string(repo("config/demo-sources.toml")).unwrap().replace("{fixtures}", &format!("http://{addr}"));
     std::fs::write(tmp.path().join("sources.toml"), demo).unwrap();
+    init_db(&cfg);
     let o = tokio::task::spawn_blocking(move || bin().arg("poll").arg("--config").arg(&cfg).output().unwrap()).await.unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stdout.contains("totalt: 25 nya"), "{stdout}");
     assert!(stderr.contains("hämtat 1/"), "plain progress lines when not on a terminal: {stderr}");
+}
+
+/// A config whose database, outbox, sources and categories are all relative paths.
+fn write_relative_config(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let p = write_config(dir, extra);
+    let text = std::fs::read_to_string(&p).unwrap().replace(&format!("sqlite://{}", dir.join("psi.db").display()), "sqlite://psi.db");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn relative_paths_follow_the_config_file_not_the_working_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("conf");
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let cfg = write_relative_config(&conf, "");
+    let o = bin()
+        .current_dir(&elsewhere)
+        .arg("init")
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--members")
+        .arg(repo("fixtures/members.csv"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(conf.join("psi.db").exists(), "the database is beside the config");
+    assert!(!elsewhere.join("psi.db").exists(), "not in the working directory");
+    // From a third directory, with a relative --config, the same database answers.
+    let o = bin().current_dir(tmp.path()).args(["members", "list", "--json", "--config", "conf/psi-radar.toml"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 40);
+    // The file outbox too: a digest written from elsewhere lands in conf/out.
+    let o = bin().current_dir(&elsewhere).arg("digest").arg("--config").arg(&cfg).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_dir(conf.join("out")).unwrap().count() > 0, "the digest went to the outbox beside the config");
+    assert!(!elsewhere.join("out").exists());
+}
+
+#[test]
+fn a_missing_database_is_refused_and_init_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    for args in [&["status"][..], &["calls"], &["members", "list"], &["serve"], &["digest"], &["mail", "ingest", "-"]] {
+        let o = bin().args(args).arg("--config").arg(&cfg).stdin(std::process::Stdio::null()).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("psi.db finns inte") && err.contains("kör psi-radar init --config"), "{args:?}: {err}");
+        assert!(!tmp.path().join("psi.db").exists(), "{args:?} created no database");
+    }
+    // In English when the config says so.
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("[partnership]\n", "[partnership]\nlanguage = \"en\"\n");
+    std::fs::write(&cfg, text).unwrap();
+    let o = bin().arg("status").arg("--config").arg(&cfg).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.starts_with("error: the database") && err.contains("run psi-radar init --config"), "{err}");
+    // init creates it; then the same command works.
+    let o = bin().arg("init").arg("--config").arg(&cfg).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(bin().arg("status").arg("--config").arg(&cfg).output().unwrap().status.success());
+}
+
+#[test]
+fn a_database_left_in_the_working_directory_is_pointed_out_not_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    write_relative_config(&conf, "");
+    // Where earlier versions put it: relative to the working directory.
+    std::fs::write(tmp.path().join("psi.db"), b"").unwrap();
+    for args in [&["status"][..], &["init"]] {
+        let o = bin().current_dir(tmp.path()).args(args).args(["--config", "conf/psi-radar.toml"]).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("arbetskatalogen (psi.db)") && err.contains("[database] url"), "{args:?}: {err}");
+        assert!(!conf.join("psi.db").exists(), "{args:?}: no second, empty database");
+    }
+}
+
+/// `init` with `extra` appended to the config: its exit code and stderr.
+fn init_error(dir: &Path, extra: &str) -> (Option<i32>, String) {
+    let cfg = write_config(dir, extra);
+    let o = bin().arg("init").arg("--config").arg(&cfg).output().unwrap();
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).to_string())
+}
+
+#[test]
+fn config_errors_name_file_line_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    // A database URL that is not SQLite's.
+    std::fs::write(&cfg, text.replace("url = \"sqlite://", "url = \"sqlit://")).unwrap();
+    let o = bin().arg("init").arg("--config").arg(&cfg).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("psi-radar.toml:4: database.url: «sqlit://") && err.contains("sqlite://"), "{err}");
+    assert!(!tmp.path().join("psi.db").exists());
+
+    // A wrong type names its key, not `-`.
+    let (code, err) = init_error(tmp.path(), "[matching]\ndigest_members = \"fem\"\n");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("psi-radar.toml:13: matching.digest_members: fel typ"), "{err}");
+    let (_, err) = init_error(tmp.path(), "[schedule]\npoll = 6\n");
+    assert!(err.contains("psi-radar.toml:13: schedule.poll: fel typ"), "{err}");
+    // A value that is wrong for its key, on its own line.
+    let cfg = write_config(tmp.path(), "");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let bad = text.replace("contact = \"psi@example.org\"\n", "contact = \"psi@example.org\"\ntimeout_secs = 0\n");
+    std::fs::write(&cfg, bad).unwrap();
+    let o = bin().arg("init").arg("--config").arg(&cfg).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("psi-radar.toml:7: sources.timeout_secs: måste vara större än 0"), "{err}");
+}
+
+#[test]
+fn an_unknown_source_kind_is_named_with_the_valid_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    let sources = "# sources\n[[source]]\nname = \"sjunde\"\nkind = \"standnig\"\nurl = \"https://example.org/\"\nfunder = \"Test\"\n\
+                   title = \"Stående\"\ndecision_dates = [\"2026-03-01\"]\n";
+    std::fs::write(tmp.path().join("sources.toml"), sources).unwrap();
+    let o = bin().arg("init").arg("--config").arg(&cfg).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("sources.toml:4: kind: okänd sort «standnig» (giltiga: eu_portal, vinnova, feed, html, standing)"), "{err}");
+    assert!(!err.contains("decision_dates"), "{err}");
+    // A key at fault is named on its own line, and a wrong type by its key.
+    std::fs::write(tmp.path().join("sources.toml"), sources.replace("standnig", "feed")).unwrap();
+    let err = String::from_utf8_lossy(&bin().arg("init").arg("--config").arg(&cfg).output().unwrap().stderr).to_string();
+    assert!(err.contains("sources.toml:8: decision_dates: gäller bara kind = \"standing\""), "{err}");
+    std::fs::write(
+        tmp.path().join("sources.toml"),
+        "[[source]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://example.org/\"\nfunder = \"T\"\nenabled = \"ja\"\n",
+    )
+    .unwrap();
+    let err = String::from_utf8_lossy(&bin().arg("init").arg("--config").arg(&cfg).output().unwrap().stderr).to_string();
+    assert!(err.contains("sources.toml:6: source.enabled: "), "{err}");
 }

@@ -477,6 +477,7 @@ async fn sigterm_during_a_hung_poll_abandons_it_and_exits_within_ten_seconds() {
         .unwrap()
         .replace("contact = \"psi@example.org\"\n", "contact = \"psi@example.org\"\ntimeout_secs = 100\n");
     std::fs::write(&cfg_path, text).unwrap();
+    helpers::init_db(&cfg_path);
     // A new installation polls at once; the source hangs.
     let mut child = spawn_serve(&cfg_path);
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -587,4 +588,81 @@ async fn hostile_text_from_a_source_stays_text_from_the_store_to_the_mail() {
         }
     }
     assert!(emls >= 2, "{emls} messages written");
+}
+
+// ───────────────────────── the database file under serve ─────────────────────────
+
+/// serve with its log (stderr) captured.
+fn spawn_serve_logged(cfg: &Path) -> Child {
+    bin().arg("serve").arg("--config").arg(cfg).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+fn log_of(child: &mut Child) -> String {
+    use std::io::Read as _;
+    let mut log = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    log
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_stops_when_its_database_file_is_deleted_or_replaced() {
+    for replaced in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg_path = daemon_config(tmp.path(), None);
+        helpers::init_db(&cfg_path);
+        let db = tmp.path().join("psi.db");
+        let mut child = spawn_serve_logged(&cfg_path);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(child.try_wait().unwrap().is_none(), "serve runs");
+        if replaced {
+            // A restore from a backup: another file moved over the path.
+            let other = tmp.path().join("restored.db");
+            std::fs::copy(&db, &other).unwrap();
+            std::fs::rename(&other, &db).unwrap();
+        } else {
+            for f in ["psi.db", "psi.db-wal", "psi.db-shm"] {
+                let _ = std::fs::remove_file(tmp.path().join(f));
+            }
+        }
+        let (status, took) = wait_exit(&mut child, Duration::from_secs(10));
+        let log = log_of(&mut child);
+        assert_eq!(status.code(), Some(1), "exit non-zero: {log}");
+        assert!(took < Duration::from_secs(5), "noticed within a few seconds: {took:?}");
+        let why = if replaced { "har bytts ut mot en annan fil" } else { "har tagits bort medan psi-radar körde" };
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains("databasfilen")).collect();
+        assert_eq!(lines.len(), 1, "one line says why: {log}");
+        assert!(lines[0].contains("ERROR") && lines[0].contains(why) && lines[0].contains("psi.db"), "{log}");
+        assert!(log.contains("avslutar: tar inte emot nya jobb"), "{log}");
+        println!("database file {}: serve exited 1 after {:.1} s", if replaced { "replaced" } else { "deleted" }, took.as_secs_f64());
+        // Deleted: the next start refuses to make a new, empty one.
+        if !replaced {
+            let o = bin().arg("serve").arg("--config").arg(&cfg_path).output().unwrap();
+            assert_eq!(o.status.code(), Some(2));
+            assert!(String::from_utf8_lossy(&o.stderr).contains("kör psi-radar init"));
+            assert!(!db.exists());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_database_is_said_once_and_the_jobs_pause() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg_path = daemon_config(tmp.path(), None);
+    helpers::init_db(&cfg_path);
+    // The send job every second, on a database opened read-only (as when
+    // the file or its directory is not the service user's to write).
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    let text = text.replace("psi.db\"", "psi.db?mode=ro\"").replace("send = \"0 0 3 1 1 *\"", "send = \"* * * * * *\"");
+    std::fs::write(&cfg_path, text).unwrap();
+    let mut child = spawn_serve_logged(&cfg_path);
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    assert!(child.try_wait().unwrap().is_none(), "serve keeps running");
+    sigterm(&child);
+    let (status, _) = wait_exit(&mut child, Duration::from_secs(10));
+    let log = log_of(&mut child);
+    assert!(status.success(), "{log}");
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "one clear line, not one per tick: {log}");
+    assert!(errors[0].contains("går inte att skriva") && errors[0].contains("psi.db"), "{log}");
+    assert!(log.matches("startar").count() <= 2, "the jobs pause instead of failing every second: {log}");
 }

@@ -99,3 +99,10 @@ pub fn spec(name: &str, url: String, kind: psi_radar::sources::spec::SourceKind)
         kind,
     }
 }
+
+/// Create the database of the config at `cfg` with `psi-radar init`: every
+/// other command refuses a missing database file.
+pub fn init_db(cfg: &std::path::Path) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_psi-radar")).arg("init").arg("--config").arg(cfg).output().expect("run init");
+    assert!(o.status.success(), "init: {}", String::from_utf8_lossy(&o.stderr));
+}

@@ -297,3 +297,76 @@ async fn list_and_show() {
     let err = cli::show(&st, "finns_inte", Lang::Sv, &mut Vec::new()).await.unwrap_err();
     assert!(err.downcast_ref::<BadInput>().is_some());
 }
+
+#[tokio::test]
+async fn export_guards_formulas_and_the_round_trip_gives_back_the_text() {
+    let st = store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("formler.csv");
+    std::fs::write(
+        &file,
+        "id,name,org_type,municipality,contact_name,email,categories,keywords,can_lead,languages,contact_role,primary,notes\n\
+         evil,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"klicka\"\")\",business,+cmd|' /C calc'!A0,Eva Ek,eva@evil.example.org,SC6,-2+3,ja,sv,\" =1+1\",ja,@SUM(A1:A9)\n\
+         snall,Snäll förening,civil_society,Örebro,\"''=inte en formel\",snall@example.org,SC6,,nej,sv,,,\n",
+    )
+    .unwrap();
+    cli::import(&st, &file, &default_themes(), now(), Lang::Sv, &mut Vec::new()).await.unwrap();
+    let evil = st.member(&id("evil")).await.unwrap().unwrap();
+    assert_eq!(evil.name, "=HYPERLINK(\"http://evil.example\",\"klicka\")");
+    assert_eq!(evil.contacts[0].role, " =1+1", "the blank in front of a formula is the text's own");
+    let snall = st.member(&id("snall")).await.unwrap().unwrap();
+    assert_eq!(snall.contacts[0].name, "'=inte en formel", "a guard written twice is one apostrophe of text");
+
+    let out = dir.path().join("export.csv");
+    cli::export(&st, &out, Lang::Sv, &mut Vec::new()).await.unwrap();
+    let written = std::fs::read(&out).unwrap();
+    let mut rd = csv::ReaderBuilder::new().has_headers(true).from_reader(written.as_slice());
+    let mut cells = Vec::new();
+    for rec in rd.records() {
+        cells.extend(rec.unwrap().iter().map(str::to_string));
+    }
+    for cell in &cells {
+        assert!(!cell.trim_start().starts_with(['=', '+', '-', '@', '\t', '\r']), "a live formula in the export: {cell:?}");
+    }
+    for guarded in
+        ["'=HYPERLINK(\"http://evil.example\",\"klicka\")", "'+cmd|' /C calc'!A0", "'-2+3", "' =1+1", "'@SUM(A1:A9)", "''=inte en formel"]
+    {
+        assert!(cells.iter().any(|c| c == guarded), "{guarded} in {cells:?}");
+    }
+
+    // Importing the export gives back the same text, and exporting it again the same file.
+    let again = read_members_file(&out, &default_themes()).unwrap();
+    assert_eq!(again, st.list_members().await.unwrap());
+    assert_eq!(again.iter().find(|m| m.id == id("snall")).unwrap().contacts[0].name, "'=inte en formel");
+    cli::import(&st, &out, &default_themes(), now(), Lang::Sv, &mut Vec::new()).await.unwrap();
+    let out2 = dir.path().join("export2.csv");
+    cli::export(&st, &out2, Lang::Sv, &mut Vec::new()).await.unwrap();
+    assert_eq!(std::fs::read(&out2).unwrap(), written);
+}
+
+#[tokio::test]
+async fn a_large_file_with_one_bad_row_at_the_end_imports_nothing() {
+    let st = store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stor.csv");
+    let mut text = String::from("id,name,org_type,municipality,contact_name,email,categories,keywords,can_lead,languages\n");
+    for i in 0..3000 {
+        text.push_str(&format!("m{i},Förening {i},civil_society,Örebro,Kontakt {i},k{i}@example.org,SC6,,nej,sv\n"));
+    }
+    // A second row of an early member, far down: its contact joins it.
+    text.push_str("m7,,,,Andra kontakten,andra7@example.org,,,,\n");
+    text.push_str("m3000,Sista,civil_society,Örebro,Sist,k1@example.org,SC6,,nej,sv\n");
+    std::fs::write(&file, &text).unwrap();
+    let err = cli::import(&st, &file, &default_themes(), now(), Lang::Sv, &mut Vec::new()).await.unwrap_err();
+    assert!(err.to_string().contains(":3003: email: adressen finns redan på rad 3"), "{err}");
+    assert!(st.list_members().await.unwrap().is_empty(), "nothing of the file was imported");
+
+    std::fs::write(&file, text.replace("m3000,Sista,civil_society,Örebro,Sist,k1@", "m3000,Sista,civil_society,Örebro,Sist,sist@"))
+        .unwrap();
+    let mut out = Vec::new();
+    cli::import(&st, &file, &default_themes(), now(), Lang::Sv, &mut out).await.unwrap();
+    assert!(String::from_utf8(out).unwrap().starts_with("Läste 3001 medlemmar och 3002 kontakter"));
+    let m7 = st.member(&id("m7")).await.unwrap().unwrap();
+    let names: Vec<(&str, bool)> = m7.contacts.iter().map(|c| (c.name.as_str(), c.primary)).collect();
+    assert_eq!(names, [("Kontakt 7", true), ("Andra kontakten", false)]);
+}
