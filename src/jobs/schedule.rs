@@ -210,6 +210,11 @@ pub struct Daemon {
 impl Daemon {
     pub fn new(ctx: Ctx) -> Arc<Daemon> {
         let db = DbGuard::new(&ctx.config);
+        Daemon::guarded(ctx, db)
+    }
+
+    /// A daemon whose database file `db` has watched since before it started.
+    pub fn guarded(ctx: Ctx, db: DbGuard) -> Arc<Daemon> {
         Arc::new(Daemon { ctx: Arc::new(ctx), busy: Default::default(), in_flight: RwLock::new(()), db })
     }
 
@@ -416,15 +421,16 @@ pub async fn serve(ctx: Ctx) -> anyhow::Result<()> {
     let mut shutdown = Shutdown::listen();
     let holder = crate::instance::Holder::current();
     let timing = LeaseTiming::default();
+    let db = DbGuard::new(&ctx.config);
     tokio::select! {
-        got = lease::acquire(&ctx.store, holder, timing) => got?,
+        got = acquire_lease(&ctx, &db, holder, timing) => got?,
         _ = shutdown.wait() => {
             tracing::info!("avslutar innan instanslåset blev ledigt");
             ctx.store.close().await;
             return Ok(());
         }
     }
-    let daemon = Daemon::new(ctx);
+    let daemon = Daemon::guarded(ctx, db);
     let (sched, catch_up) = start_jobs(&daemon).await?;
     // A lost lease, or a deleted or replaced database file, stops the
     // daemon like a signal, then fails it.
@@ -437,9 +443,7 @@ pub async fn serve(ctx: Ctx) -> anyhow::Result<()> {
         // `until_gone` has logged why.
         gone = daemon.db.until_gone() => Some(gone.into()),
     };
-    if failed.is_none() {
-        tracing::info!("avslutar: tar inte emot nya jobb");
-    }
+    tracing::info!("avslutar: tar inte emot nya jobb");
     stop_jobs(&daemon, sched, catch_up).await;
     if failed.is_none() {
         // Within the 10 s: the grace above leaves 3 s for this and the close.
@@ -451,6 +455,25 @@ pub async fn serve(ctx: Ctx) -> anyhow::Result<()> {
     }
     tracing::info!("avslutad");
     failed.map_or(Ok(()), Err)
+}
+
+/// Take the instance lease; a database that cannot be written pauses the
+/// attempts (said once, by `db`) instead of failing the daemon.
+async fn acquire_lease(ctx: &Ctx, db: &DbGuard, holder: &crate::instance::Holder, timing: LeaseTiming) -> anyhow::Result<()> {
+    loop {
+        match lease::acquire(&ctx.store, holder, timing).await {
+            Ok(()) => {
+                db.succeeded();
+                return Ok(());
+            }
+            Err(e) if db.read_only_failure("serve", &e) => {
+                while !db.may_run() {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Register every job and start the scheduler; in the background, send what
