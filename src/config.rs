@@ -40,6 +40,9 @@ pub struct Partnership {
     pub short_name: String,
     pub lang: Lang,
     pub tz: Tz,
+    /// The partnership's home county as calls name it (`Örebro län`): a
+    /// call limited to other places is closed to its members.
+    pub county: String,
 }
 
 #[derive(Debug, Clone)]
@@ -196,6 +199,8 @@ struct RawPartnership {
     language: Spanned<String>,
     #[serde(default = "d_tz")]
     timezone: Spanned<String>,
+    #[serde(default = "d_county")]
+    county: String,
 }
 
 #[derive(Deserialize)]
@@ -361,6 +366,9 @@ fn d_lang() -> Spanned<String> {
 }
 fn d_tz() -> Spanned<String> {
     sp("Europe/Stockholm".into())
+}
+fn d_county() -> String {
+    "Örebro län".into()
 }
 fn d_db() -> String {
     "sqlite://psi-radar.db".into()
@@ -598,7 +606,7 @@ impl Config {
 
         Ok(Config {
             path: path.to_path_buf(),
-            partnership: Partnership { name: p.name, short_name: p.short_name, lang, tz },
+            partnership: Partnership { name: p.name, short_name: p.short_name, lang, tz, county: p.county },
             database_url: raw.database.url,
             sources: SourcesConfig {
                 file: rel(&s.file),
@@ -662,6 +670,7 @@ au = ["au@example.org"]
     fn minimal_config_gets_defaults() {
         let c = Config::from_str(GOOD, Path::new("config/x.toml")).unwrap();
         assert_eq!(c.partnership.lang, Lang::Sv);
+        assert_eq!(c.partnership.county, "Örebro län");
         assert_eq!(c.goal.per_year, 5);
         assert_eq!(c.database_url, "sqlite://psi-radar.db");
         assert_eq!(c.sources.file, PathBuf::from("config/sources.toml"));
