@@ -139,7 +139,45 @@ fn date_at(tokens: &[&str], i: usize) -> Option<DateMention> {
     None
 }
 
+/// Swedish ordinals written out ("den artonde februari").
+const ORDINALS: [&str; 31] = [
+    "första",
+    "andra",
+    "tredje",
+    "fjärde",
+    "femte",
+    "sjätte",
+    "sjunde",
+    "åttonde",
+    "nionde",
+    "tionde",
+    "elfte",
+    "tolfte",
+    "trettonde",
+    "fjortonde",
+    "femtonde",
+    "sextonde",
+    "sjuttonde",
+    "artonde",
+    "nittonde",
+    "tjugonde",
+    "tjugoförsta",
+    "tjugoandra",
+    "tjugotredje",
+    "tjugofjärde",
+    "tjugofemte",
+    "tjugosjätte",
+    "tjugosjunde",
+    "tjugoåttonde",
+    "tjugonionde",
+    "trettionde",
+    "trettioförsta",
+];
+
 fn day_number(t: &str) -> Option<u32> {
+    if let Some(n) = ORDINALS.iter().position(|o| *o == t) {
+        return u32::try_from(n + 1).ok();
+    }
     let t = t.strip_prefix("den").unwrap_or(t);
     let digits = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let suffix = &t[digits.len()..];
@@ -248,6 +286,9 @@ mod tests {
         assert_eq!(found[1].end, tokens.len());
         // a number before a word that is no month is no date
         assert!(scan_dates(&date_tokens("minst 5 år och 2 parter")).is_empty());
+        assert!(scan_dates(&date_tokens("andra organisationer")).is_empty());
+        let written = scan_dates(&date_tokens("till och med artonde februari"));
+        assert_eq!((written[0].day, written[0].month), (18, 2));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod areas;
 mod dates;
+pub mod eval;
 mod money;
 mod who;
 

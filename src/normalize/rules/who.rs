@@ -91,8 +91,15 @@ const PHRASES: &[(&str, &[OrgKind])] = &[
     ("legal entit", &[OrgKind::Any]),
 ];
 /// Phrases that look like a kind but are none (or not an applicant).
-const NOT_KINDS: &[&str] =
-    &["kommunala bolag", "kommunalt bolag", "kommunala va-bolag", "ekonomiska föreningar", "ekonomisk förening", "företagsfrämjande"];
+const NOT_KINDS: &[&str] = &[
+    "myndigheten för",
+    "kommunala bolag",
+    "kommunalt bolag",
+    "kommunala va-bolag",
+    "ekonomiska föreningar",
+    "ekonomisk förening",
+    "företagsfrämjande",
+];
 
 /// The kind one word names, if any.
 fn word_kind(w: &str) -> Option<OrgKind> {
@@ -157,6 +164,11 @@ pub(super) fn kinds_in(lower: &str) -> Vec<OrgKind> {
         s = s.replace(not, " ");
     }
     s = drop_relative_negation(&s);
+    for (_, stems) in super::areas::COUNTIES {
+        for st in stems {
+            s = s.replace(&format!("region {st}"), " ");
+        }
+    }
     s = drop_target_group(&s);
     if let Some(cut) = s.find(" varav ").or_else(|| s.find(" of which ")) {
         s.truncate(cut);
@@ -235,7 +247,7 @@ pub(super) fn read_who(sentences: &[Sentence], evidence: &mut Vec<RuleEvidence>)
     let mut lead: Vec<OrgKind> = Vec::new();
     for &i in &chosen {
         let s = &sentences[i];
-        let kinds = kinds_in(&s.lower);
+        let kinds = kinds_in(recipient_part(s));
         if kinds.is_empty() {
             continue;
         }
@@ -262,6 +274,18 @@ pub(super) fn read_who(sentences: &[Sentence], evidence: &mut Vec<RuleEvidence>)
     let lead = if lead.is_empty() { applicants.clone() } else { settle(lead, &excluded) };
     let (min_partners, required_types) = consortium(sentences, evidence);
     Eligibility { applicants, lead, min_partners, required_types, ..Eligibility::default() }
+}
+
+/// "Länsstyrelsen kan ge stöd till kommuner": when only a "… till" cue makes
+/// the sentence about applicants, the giver before it is no applicant.
+fn recipient_part(s: &Sentence) -> &str {
+    const TO: [&str; 4] = ["stöd till", "bidrag till", "lämnas till", "riktar sig"];
+    let other = APPLICANT_CUES.iter().filter(|c| !TO.iter().any(|t| c.starts_with(t) || t.starts_with(*c))).any(|c| s.lower.contains(c));
+    let heading_answer = !APPLICANT_CUES.iter().any(|c| s.lower.contains(c));
+    if other || heading_answer {
+        return &s.lower;
+    }
+    TO.iter().filter_map(|t| s.lower.find(t)).min().map_or(&s.lower, |at| &s.lower[at..])
 }
 
 /// Sorted, unique, without the excluded kinds; "any" only when nothing
