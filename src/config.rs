@@ -44,6 +44,9 @@ pub struct Partnership {
     pub short_name: String,
     pub lang: Lang,
     pub tz: Tz,
+    /// The partnership's home county as calls name it (`Örebro län`): a
+    /// call limited to other places is closed to its members.
+    pub county: String,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +203,8 @@ struct RawPartnership {
     language: Spanned<String>,
     #[serde(default = "d_tz")]
     timezone: Spanned<String>,
+    #[serde(default = "d_county")]
+    county: String,
 }
 
 #[derive(Deserialize)]
@@ -365,6 +370,9 @@ fn d_lang() -> Spanned<String> {
 }
 fn d_tz() -> Spanned<String> {
     sp("Europe/Stockholm".into())
+}
+fn d_county() -> String {
+    "Örebro län".into()
 }
 fn d_db() -> Spanned<String> {
     sp("sqlite://psi-radar.db".into())
@@ -595,7 +603,7 @@ impl Config {
 
         Ok(Config {
             path: path.to_path_buf(),
-            partnership: Partnership { name: p.name.into_inner(), short_name: p.short_name, lang, tz },
+            partnership: Partnership { name: p.name.into_inner(), short_name: p.short_name, lang, tz, county: p.county },
             database_url,
             database_file,
             sources: SourcesConfig {
@@ -722,6 +730,7 @@ au = ["au@example.org"]
     fn minimal_config_gets_defaults() {
         let c = Config::from_str(GOOD, Path::new("config/x.toml")).unwrap();
         assert_eq!(c.partnership.lang, Lang::Sv);
+        assert_eq!(c.partnership.county, "Örebro län");
         assert_eq!(c.goal.per_year, 5);
         // Relative paths, the database's too, are relative to the config's directory.
         assert_eq!(c.database_url, "sqlite://config/psi-radar.db");

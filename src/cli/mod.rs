@@ -7,6 +7,7 @@ pub mod classify;
 pub mod core;
 pub mod mail;
 pub mod members;
+pub mod rules;
 
 use crate::config::Config;
 use crate::domain::Lang;
@@ -181,6 +182,8 @@ pub enum EvalCommand {
     Classify(classify::EvalClassifyArgs),
     /// Andel svensk-engelska tvillingar som får samma huvudutmaning
     Agreement(classify::EvalAgreementArgs),
+    /// Hur ofta utlysningsreglerna (sista dag, öppnar, vem kan söka och leda, hemlänet) läses rätt
+    Rules(rules::EvalRulesArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -434,6 +437,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (model, _) = model_for(&cli.config)?;
             classify::run_eval_classify(&model, &a.data, a.field, a.max_chars, out)
         }
+        Command::Eval(EvalCommand::Rules(a)) => rules::run_eval_rules(&a, chrono_tz::Europe::Stockholm, out),
         Command::Eval(EvalCommand::Agreement(a)) => {
             let (model, _) = model_for(&cli.config)?;
             classify::run_eval_agreement(&model, &a.pairs, out)

@@ -8,6 +8,7 @@ use crate::sources::html::strip_tags;
 use chrono::{DateTime, Utc};
 
 pub mod dedup;
+pub mod rules;
 
 /// RawCall → Call. `spec_funder_default` is used when the listing names no funder.
 pub fn normalize(raw: &RawCall, spec_funder_default: &str, now: DateTime<Utc>) -> Call {
