@@ -10,6 +10,7 @@ use std::time::Duration;
 pub mod apps;
 pub mod calls;
 pub mod jobs;
+pub mod listings;
 pub mod members;
 pub mod outbox;
 pub mod replies;
