@@ -286,6 +286,7 @@ fn rebuild(remaining: &[StoredListing], old: &Call, primary_moved: bool, now: Da
 mod tests {
     use super::*;
     use crate::domain::{Deadline, Lang};
+    use crate::store::listings::Joined;
     use chrono::{NaiveDate, TimeZone};
     use chrono_tz::Europe::Stockholm;
 
@@ -404,5 +405,101 @@ mod tests {
         let b = ingest(&store, "vinnova", &round_only, "Vinnova", false, now()).await.unwrap();
         assert!(matches!(&b.outcome, Outcome::Changed(c) if c.len() == 1 && c[0].field == "deadline"), "{b:?}");
         assert_eq!(store.get_call(a.reference).await.unwrap().unwrap().call.text, "Hela beskrivningen.");
+    }
+
+    #[tokio::test]
+    async fn near_duplicates_from_two_sources_stay_apart_and_a_merge_says_why() {
+        let store = Store::memory().await.unwrap();
+        let young = raw("g1", "Mötesplatser för unga i glesbygd", "https://a.se/1", dl(2026, 4, 2));
+        let old = raw("x7", "Mötesplatser för äldre i glesbygd", "https://b.se/7", dl(2026, 4, 2));
+        let a = ingest(&store, "feed-a", &young, "Vinnova", false, now()).await.unwrap();
+        let b = ingest(&store, "feed-b", &old, "Vinnova", false, now()).await.unwrap();
+        assert_eq!((a.outcome, b.outcome.clone()), (Outcome::New, Outcome::New));
+        assert_ne!(a.reference, b.reference);
+        // the English reading of the first merges, and its record says why and with what
+        let en = raw("e1", "Mötesplatser för ungdomar i glesbygd", "https://c.se/e1", dl(2026, 4, 2));
+        let c = ingest(&store, "feed-c", &en, "Vinnova", false, now()).await.unwrap();
+        assert_eq!(c, Ingested { reference: a.reference, outcome: Outcome::Merged });
+        let records = store.listing_records(a.reference).await.unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].joined, Joined::Founded);
+        match &records[1].joined {
+            Joined::Merged { reason: MergeReason::SameFunderDeadlineTitle { funder, deadline, .. }, with, .. } => {
+                assert_eq!((funder.as_str(), *deadline), ("Vinnova", NaiveDate::from_ymd_opt(2026, 4, 2)));
+                assert_eq!(with.as_ref(), Some(&("feed-a".to_string(), "g1".to_string())));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_split_listing_gets_a_call_of_its_own_and_never_comes_back() {
+        let store = Store::memory().await.unwrap();
+        let mut sv = raw("A1", "Social innovation för inkludering 2026", "https://vinnova.se/a", dl(2026, 3, 17));
+        sv.lang = Some(Lang::Sv);
+        let mut en = raw("feed-9", "Social innovation for inclusion 2026", "https://vinnova.se/en/b", dl(2026, 3, 17));
+        en.lang = Some(Lang::En);
+        let a = ingest(&store, "vinnova", &sv, "Vinnova", false, now()).await.unwrap().reference;
+        ingest(&store, "vinnova-rss", &en, "Vinnova", false, now()).await.unwrap();
+        assert_eq!(store.get_call(a).await.unwrap().unwrap().call.translations.len(), 1);
+
+        let b = split_listing(&store, a, "vinnova-rss", "feed-9", now()).await.unwrap();
+        assert_ne!(a, b);
+        let (old, new) = (store.get_call(a).await.unwrap().unwrap(), store.get_call(b).await.unwrap().unwrap());
+        assert_eq!(
+            (old.sources.as_slice(), new.sources.as_slice()),
+            (["vinnova".to_string()].as_slice(), ["vinnova-rss".to_string()].as_slice())
+        );
+        assert!(old.call.translations.is_empty(), "the English reading left with its listing");
+        assert_eq!(new.call.title, "Social innovation for inclusion 2026");
+        assert!(matches!(store.listing_records(b).await.unwrap()[0].joined, Joined::SplitFrom { call, .. } if call == a));
+        assert_eq!(store.split_out_of(a).await.unwrap()[0].to, b);
+
+        // later polls find each listing in its own call
+        let later = now() + chrono::Duration::hours(6);
+        let again_en = ingest(&store, "vinnova-rss", &en, "Vinnova", false, later).await.unwrap();
+        let again_sv = ingest(&store, "vinnova", &sv, "Vinnova", false, later).await.unwrap();
+        assert_eq!((again_en.reference, again_sv.reference), (b, a));
+        assert_eq!((again_en.outcome, again_sv.outcome), (Outcome::Unchanged, Outcome::Unchanged));
+        // a third reading that fits both is evidence for neither
+        let third = raw("t", "Social innovation för inkludering 2026", "https://x.se/t", dl(2026, 3, 17));
+        let t = ingest(&store, "tredje", &third, "Vinnova", false, later).await.unwrap();
+        assert_eq!(t.outcome, Outcome::New);
+
+        assert!(matches!(split_listing(&store, a, "vinnova", "A1", now()).await, Err(SplitError::OnlyListing(r)) if r == a));
+        assert!(matches!(split_listing(&store, a, "vinnova", "nej", now()).await, Err(SplitError::NotListed { .. })));
+        assert!(matches!(split_listing(&store, CallRef(999), "vinnova", "A1", now()).await, Err(SplitError::UnknownCall(_))));
+    }
+
+    #[tokio::test]
+    async fn splitting_the_primary_listing_rebuilds_the_call_from_the_next() {
+        let store = Store::memory().await.unwrap();
+        let eu = raw("SOCPL-2026-X", "Social innovation", "https://ec.europa.eu/topic-details/SOCPL-2026-X", dl(2026, 5, 5));
+        let esf = RawCall {
+            text: Some("ESF-rådets text.".into()),
+            ..raw("esf-1", "Social innovation (ESF+)", "https://ec.europa.eu/topic-details/SOCPL-2026-X/?utm_source=esf", dl(2026, 5, 5))
+        };
+        let a = ingest(&store, "eu", &eu, "Europeiska kommissionen", false, now()).await.unwrap().reference;
+        ingest(&store, "esf", &esf, "Svenska ESF-rådet", false, now()).await.unwrap();
+        let b = split_listing(&store, a, "eu", "SOCPL-2026-X", now()).await.unwrap();
+        let old = store.get_call(a).await.unwrap().unwrap().call;
+        assert_eq!(
+            (old.title.as_str(), old.funder.as_str(), old.text.as_str()),
+            ("Social innovation (ESF+)", "Svenska ESF-rådet", "ESF-rådets text.")
+        );
+        assert_eq!(store.get_call(b).await.unwrap().unwrap().call.funder, "Europeiska kommissionen");
+    }
+
+    #[tokio::test]
+    async fn listings_stored_before_match_keys_are_found() {
+        let store = Store::memory().await.unwrap();
+        let first = raw("1", "Kultur i hela länet", "https://region.se/kultur", dl(2026, 6, 1));
+        let a = ingest(&store, "region", &first, "Region Örebro län", false, now()).await.unwrap().reference;
+        // as if stored before migration 0051: no keys, no funder of its own
+        sqlx::query("DELETE FROM listing_keys").execute(&store.pool).await.unwrap();
+        sqlx::query("UPDATE call_listings SET keys_version = 0, funder = NULL").execute(&store.pool).await.unwrap();
+        let same_page = raw("k", "Kulturstöd 2026", "https://region.se/kultur?utm_campaign=x", dl(2026, 6, 1));
+        let got = ingest(&store, "kulturradet", &same_page, "Kulturrådet", false, now()).await.unwrap();
+        assert_eq!(got, Ingested { reference: a, outcome: Outcome::Merged });
     }
 }
