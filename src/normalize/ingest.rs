@@ -129,12 +129,18 @@ async fn find_call(
 ) -> Result<Option<(CallRef, MergeReason, ListingId)>> {
     let refs = tx.calls_by_keys(&listing.source, own, shared, CANDIDATES_PER_KEY).await?;
     let mut candidates: Vec<(Candidate, Vec<Listing>)> = Vec::with_capacity(refs.len());
+    // Whether a page is shared within its source is asked only of listings
+    // on the new listing's page: the only ones it could decide for.
     let page = url_key(listing);
+    let mut asked_own_page = false;
     for s in tx.listings_of(&refs).await? {
         let mut l = Listing::from_raw(&s.source, &s.raw, &s.funder);
         if let Some(key) = page.as_ref().filter(|_| l.url == listing.url) {
             l.url_shared = tx.key_shared_in_source(key, &s.source, Some(s.id)).await?;
-            listing.url_shared = tx.key_shared_in_source(key, &listing.source, None).await?;
+            if !asked_own_page {
+                listing.url_shared = tx.key_shared_in_source(key, &listing.source, None).await?;
+                asked_own_page = true;
+            }
         }
         match candidates.last_mut() {
             Some(((r, ids), ls)) if *r == s.call => {
@@ -501,5 +507,25 @@ mod tests {
         let same_page = raw("k", "Kulturstöd 2026", "https://region.se/kultur?utm_campaign=x", dl(2026, 6, 1));
         let got = ingest(&store, "kulturradet", &same_page, "Kulturrådet", false, now()).await.unwrap();
         assert_eq!(got, Ingested { reference: a, outcome: Outcome::Merged });
+    }
+
+    #[tokio::test]
+    async fn a_page_many_listings_link_to_is_no_evidence() {
+        let store = Store::memory().await.unwrap();
+        let list = "https://funder.se/utlysningar";
+        let young = raw("g1", "Mötesplatser för unga", list, dl(2026, 4, 2));
+        let old = raw("g2", "Mötesplatser för äldre", list, dl(2026, 4, 2));
+        ingest(&store, "feed", &young, "Stiftelsen", false, now()).await.unwrap();
+        ingest(&store, "feed", &old, "Stiftelsen", false, now()).await.unwrap();
+        // another source links its own call to the same list page
+        let other = raw("n1", "Kultur för barn", &format!("{list}/?utm_source=nyhetsbrev"), dl(2026, 4, 2));
+        let got = ingest(&store, "nyhetsbrev", &other, "Kulturrådet", false, now()).await.unwrap();
+        assert_eq!(got.outcome, Outcome::New);
+        // while a page one listing has is evidence
+        let page = raw("g3", "Kultur i skolan", "https://funder.se/u/kultur-i-skolan", dl(2026, 5, 2));
+        let a = ingest(&store, "feed", &page, "Stiftelsen", false, now()).await.unwrap();
+        let same = raw("n2", "Skolkultur", "https://funder.se/u/kultur-i-skolan/", dl(2026, 5, 2));
+        let b = ingest(&store, "nyhetsbrev", &same, "Kulturrådet", false, now()).await.unwrap();
+        assert_eq!(b, Ingested { reference: a.reference, outcome: Outcome::Merged });
     }
 }
