@@ -3,6 +3,7 @@
 //! reference) exit with 2; anything else with 1.
 
 pub mod apps;
+pub mod calls;
 pub mod classify;
 pub mod core;
 pub mod mail;
@@ -155,6 +156,15 @@ pub enum CallsCommand {
     Dismiss { reference: String },
     /// AU: håll utlysningen överst till sista dagen («bevaka»)
     Watch { reference: String },
+    /// Utlysningen, dess källposter och varför de slogs samman
+    Show { reference: String },
+    /// Bryt ut en källpost ur en felaktigt sammanslagen utlysning till en egen
+    Split {
+        reference: String,
+        /// Källposten att bryta ut, KÄLLA:NYCKEL som `calls show` visar den
+        #[arg(long)]
+        listing: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -395,6 +405,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => core::calls_list(&ctx, args.open, args.category, args.json, now, out).await,
                 Some(CallsCommand::Dismiss { reference }) => core::calls_mark(&ctx, &reference, false, now, out).await,
                 Some(CallsCommand::Watch { reference }) => core::calls_mark(&ctx, &reference, true, now, out).await,
+                Some(CallsCommand::Show { reference }) => calls::show(&ctx, &reference, now, out).await,
+                Some(CallsCommand::Split { reference, listing }) => calls::split(&ctx, &reference, &listing, now, out).await,
                 Some(CallsCommand::Import { file }) => {
                     let f = std::fs::File::open(&file).map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
                     let got = crate::sources::manual::import_jsonl(&ctx.store, std::io::BufReader::new(f), now)

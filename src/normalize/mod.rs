@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 
 pub mod dedup;
 pub mod rules;
+mod ingest;
+pub mod titles;
 
 /// RawCall → Call. `spec_funder_default` is used when the listing names no funder.
 pub fn normalize(raw: &RawCall, spec_funder_default: &str, now: DateTime<Utc>) -> Call {
@@ -124,88 +126,11 @@ pub fn canonical_url(url: &str) -> String {
     s
 }
 
-/// Words that carry nothing when matching titles across sources and languages.
-const STOP: [&str; 28] = [
-    "och",
-    "and",
-    "for",
-    "the",
-    "of",
-    "i",
-    "in",
-    "till",
-    "to",
-    "med",
-    "with",
-    "en",
-    "ett",
-    "a",
-    "an",
-    "av",
-    "om",
-    "on",
-    "pa",
-    "utlysning",
-    "utlysningar",
-    "call",
-    "calls",
-    "proposals",
-    "ansokan",
-    "inom",
-    "within",
-    "den",
-];
-
-/// Swedish words folded to their English counterparts, so that near-identical
-/// Swedish and English titles meet.
-const FOLD: [(&str, &str); 22] = [
-    ("sociala", "social"),
-    ("socialt", "social"),
-    ("innovationer", "innovation"),
-    ("inkludering", "inclusion"),
-    ("inkluderande", "inclusive"),
-    ("samhallen", "societies"),
-    ("samhalle", "society"),
-    ("civilsamhallet", "civil society"),
-    ("civilsamhalle", "civil society"),
-    ("forskning", "research"),
-    ("hallbar", "sustainable"),
-    ("hallbara", "sustainable"),
-    ("hallbart", "sustainable"),
-    ("arbetsmarknaden", "labour market"),
-    ("arbetsmarknad", "labour market"),
-    ("integration", "integration"),
-    ("valfard", "welfare"),
-    ("valfarden", "welfare"),
-    ("ungdomar", "youth"),
-    ("unga", "youth"),
-    ("landsbygd", "rural"),
-    ("ekonomi", "economy"),
-];
-
-/// The title as compared for fuzzy de-duplication: lower case, diacritics
-/// and punctuation removed, filler words dropped, common Swedish words folded
-/// to English.
+/// The title as stored for display-independent comparison: lower case,
+/// diacritics and punctuation removed, filler words dropped, common Swedish
+/// words folded to English (see `titles.rs`).
 pub fn title_key(title: &str) -> String {
-    let folded: String = title
-        .to_lowercase()
-        .chars()
-        .map(|c| match c {
-            'å' | 'ä' | 'à' | 'á' | 'â' => 'a',
-            'ö' | 'ø' | 'ó' | 'ô' => 'o',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'ü' | 'ú' => 'u',
-            'í' | 'ï' => 'i',
-            c if c.is_alphanumeric() => c,
-            _ => ' ',
-        })
-        .collect();
-    folded
-        .split_whitespace()
-        .filter(|w| !STOP.contains(w))
-        .map(|w| FOLD.iter().find(|(sv, _)| *sv == w).map_or(w, |(_, en)| *en))
-        .collect::<Vec<_>>()
-        .join(" ")
+    titles::title_key(title)
 }
 
 fn one_line(s: &str) -> String {

@@ -2,7 +2,7 @@
 //! category scores.
 
 use super::{Result, SqliteQuery, Store, StoreError, parse_ts, ts};
-use crate::domain::{Budget, Call, CallRef, CallStatus, CategoryScore, Deadline, Lang, RawCall};
+use crate::domain::{Budget, Call, CallRef, CallStatus, CategoryScore, Deadline, Lang};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
@@ -50,7 +50,21 @@ fn deadlines_text(ds: &[Deadline]) -> String {
     ds.iter().map(|d| ts(d.at)).collect::<Vec<_>>().join(", ")
 }
 
+/// The call tables inside one transaction: ingest reads its candidates and
+/// writes in one, so that no other writer slips in between the decision and
+/// the insert. It begins with `BEGIN IMMEDIATE` (the write lock at once): a
+/// second writer (a poll beside `calls add`) waits for it instead of failing
+/// on commit. Dropped without [`CallTx::commit`], it rolls back.
+pub struct CallTx {
+    pub(super) tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+}
+
 impl Store {
+    /// Begin a transaction over the call tables.
+    pub async fn begin_calls(&self) -> Result<CallTx> {
+        Ok(CallTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await? })
+    }
+
     /// Insert a new call and return its reference.
     pub async fn insert_call(
         &self,
@@ -60,18 +74,10 @@ impl Store {
         manual: bool,
         now: DateTime<Utc>,
     ) -> Result<CallRef> {
-        let mut tx = self.pool.begin().await?;
-        let q = sqlx::query(
-            "INSERT INTO calls (title, url, funder, programme, summary, body, lang, translations, opens_at, status,
-                 budget_amount, budget_currency, decision_dates, eligibility, canonical_url, title_key,
-                 first_seen_at, updated_at, manual)
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
-        );
-        let id: i64 =
-            bind_content(q, call, canonical_url, title_key).bind(ts(now)).bind(ts(now)).bind(manual).fetch_one(&mut *tx).await?.get(0);
-        write_deadlines(&mut tx, id, &call.deadlines).await?;
+        let mut tx = self.begin_calls().await?;
+        let r = tx.insert_call(call, canonical_url, title_key, manual, now).await?;
         tx.commit().await?;
-        Ok(CallRef(id as u32))
+        Ok(r)
     }
 
     /// Replace a call's content with a newer reading, recording material
@@ -84,21 +90,62 @@ impl Store {
         title_key: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Change>> {
+        let mut tx = self.begin_calls().await?;
+        let changes = tx.update_call(r, call, canonical_url, title_key, now).await?;
+        tx.commit().await?;
+        Ok(changes)
+    }
+}
+
+impl CallTx {
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub async fn get_call(&mut self, r: CallRef) -> Result<Option<StoredCall>> {
+        Ok(load_calls(&mut self.tx, "WHERE c.id = ?", Some(r.0 as i64)).await?.pop())
+    }
+
+    /// Only the status of call `r` (a relisting that changed nothing else).
+    pub async fn call_status(&mut self, r: CallRef) -> Result<Option<CallStatus>> {
+        let s: Option<String> =
+            sqlx::query_scalar("SELECT status FROM calls WHERE id=?").bind(r.0 as i64).fetch_optional(&mut *self.tx).await?;
+        Ok(s.map(|s| CallStatus::parse(&s).unwrap_or_default()))
+    }
+
+    /// Insert a new call and return its reference.
+    pub async fn insert_call(
+        &mut self,
+        call: &Call,
+        canonical_url: &str,
+        title_key: &str,
+        manual: bool,
+        now: DateTime<Utc>,
+    ) -> Result<CallRef> {
+        let q = sqlx::query(
+            "INSERT INTO calls (title, url, funder, programme, summary, body, lang, translations, opens_at, status,
+                 budget_amount, budget_currency, decision_dates, eligibility, canonical_url, title_key,
+                 first_seen_at, updated_at, manual)
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+        );
+        let id: i64 =
+            bind_content(q, call, canonical_url, title_key).bind(ts(now)).bind(ts(now)).bind(manual).fetch_one(&mut *self.tx).await?.get(0);
+        write_deadlines(&mut self.tx, id, &call.deadlines).await?;
+        Ok(CallRef(id as u32))
+    }
+
+    /// Replace a call's content with a newer reading, recording material
+    /// changes (title, deadlines, status). Returns the changes.
+    pub async fn update_call(
+        &mut self,
+        r: CallRef,
+        call: &Call,
+        canonical_url: &str,
+        title_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Change>> {
         let old = self.get_call(r).await?.ok_or_else(|| StoreError::NotFound(r.to_string()))?;
-        let mut changes = Vec::new();
-        if old.call.title != call.title {
-            changes.push(Change { field: "title", old: old.call.title.clone(), new: call.title.clone() });
-        }
-        let (mut od, mut nd) = (old.call.deadlines.clone(), call.deadlines.clone());
-        od.sort();
-        nd.sort();
-        if od.iter().map(|d| d.at).ne(nd.iter().map(|d| d.at)) {
-            changes.push(Change { field: "deadline", old: deadlines_text(&od), new: deadlines_text(&nd) });
-        }
-        if old.call.status != call.status {
-            changes.push(Change { field: "status", old: old.call.status.as_str().into(), new: call.status.as_str().into() });
-        }
-        let mut tx = self.pool.begin().await?;
+        let changes = material_changes(&old.call, call);
         let q = sqlx::query(
             "UPDATE calls SET title=?, url=?, funder=?, programme=?, summary=?, body=?, lang=?, translations=?, opens_at=?,
                  status=?, budget_amount=?, budget_currency=?, decision_dates=?, eligibility=?, canonical_url=?, title_key=?,
@@ -110,10 +157,10 @@ impl Store {
             .bind(!changes.is_empty())
             .bind(ts(now))
             .bind(r.0 as i64)
-            .execute(&mut *tx)
+            .execute(&mut *self.tx)
             .await?;
-        sqlx::query("DELETE FROM call_deadlines WHERE call_id=?").bind(r.0 as i64).execute(&mut *tx).await?;
-        write_deadlines(&mut tx, r.0 as i64, &call.deadlines).await?;
+        sqlx::query("DELETE FROM call_deadlines WHERE call_id=?").bind(r.0 as i64).execute(&mut *self.tx).await?;
+        write_deadlines(&mut self.tx, r.0 as i64, &call.deadlines).await?;
         for c in &changes {
             sqlx::query("INSERT INTO call_changes (call_id, at, field, old_value, new_value) VALUES (?,?,?,?,?)")
                 .bind(r.0 as i64)
@@ -121,82 +168,32 @@ impl Store {
                 .bind(c.field)
                 .bind(&c.old)
                 .bind(&c.new)
-                .execute(&mut *tx)
+                .execute(&mut *self.tx)
                 .await?;
         }
-        tx.commit().await?;
         Ok(changes)
     }
+}
 
-    /// Record (or refresh) that `source` lists call `r` under `raw.source_key`.
-    pub async fn upsert_listing(&self, r: CallRef, source: &str, raw: &RawCall, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO call_listings (call_id, source, source_key, url, raw, first_seen_at, last_seen_at)
-             VALUES (?,?,?,?,?,?,?)
-             ON CONFLICT (source, source_key) DO UPDATE SET call_id=excluded.call_id, url=excluded.url,
-                 raw=excluded.raw, last_seen_at=excluded.last_seen_at",
-        )
-        .bind(r.0 as i64)
-        .bind(source)
-        .bind(&raw.source_key)
-        .bind(&raw.url)
-        .bind(json(raw))
-        .bind(ts(now))
-        .bind(ts(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+/// Title, deadlines and status: what the digest reports as changed.
+fn material_changes(old: &Call, new: &Call) -> Vec<Change> {
+    let mut changes = Vec::new();
+    if old.title != new.title {
+        changes.push(Change { field: "title", old: old.title.clone(), new: new.title.clone() });
     }
-
-    /// The source that first listed call `r` (its content comes from there).
-    pub async fn primary_source(&self, r: CallRef) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT source FROM call_listings WHERE call_id=? ORDER BY first_seen_at, id LIMIT 1")
-            .bind(r.0 as i64)
-            .fetch_optional(&self.pool)
-            .await?)
+    let (mut od, mut nd) = (old.deadlines.clone(), new.deadlines.clone());
+    od.sort();
+    nd.sort();
+    if od.iter().map(|d| d.at).ne(nd.iter().map(|d| d.at)) {
+        changes.push(Change { field: "deadline", old: deadlines_text(&od), new: deadlines_text(&nd) });
     }
-
-    /// The call a source already lists under this key.
-    pub async fn call_by_listing(&self, source: &str, source_key: &str) -> Result<Option<CallRef>> {
-        let id: Option<i64> = sqlx::query_scalar("SELECT call_id FROM call_listings WHERE source=? AND source_key=?")
-            .bind(source)
-            .bind(source_key)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(id.map(|i| CallRef(i as u32)))
+    if old.status != new.status {
+        changes.push(Change { field: "status", old: old.status.as_str().into(), new: new.status.as_str().into() });
     }
+    changes
+}
 
-    /// The raw listing a source last gave for this key (to tell "unchanged").
-    pub async fn listing_raw(&self, source: &str, source_key: &str) -> Result<Option<RawCall>> {
-        let raw: Option<String> = sqlx::query_scalar("SELECT raw FROM call_listings WHERE source=? AND source_key=?")
-            .bind(source)
-            .bind(source_key)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
-    }
-
-    /// Calls with this canonical URL.
-    pub async fn calls_by_canonical_url(&self, canonical_url: &str) -> Result<Vec<CallRef>> {
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM calls WHERE canonical_url=? ORDER BY id").bind(canonical_url).fetch_all(&self.pool).await?;
-        Ok(ids.into_iter().map(|i| CallRef(i as u32)).collect())
-    }
-
-    /// (reference, funder, title_key, deadline instants) of every call, for
-    /// fuzzy de-duplication.
-    pub async fn dedup_keys(&self) -> Result<Vec<(CallRef, String, String, Vec<DateTime<Utc>>)>> {
-        let rows = sqlx::query("SELECT id, funder, title_key FROM calls ORDER BY id").fetch_all(&self.pool).await?;
-        let dl = sqlx::query("SELECT call_id, at FROM call_deadlines ORDER BY call_id, at").fetch_all(&self.pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: i64 = row.get(0);
-            let ds = dl.iter().filter(|d| d.get::<i64, _>(0) == id).filter_map(|d| parse_ts(&d.get::<String, _>(1)).ok()).collect();
-            out.push((CallRef(id as u32), row.get(1), row.get(2), ds));
-        }
-        Ok(out)
-    }
-
+impl Store {
     pub async fn set_categories(&self, r: CallRef, scores: &[CategoryScore]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM call_categories WHERE call_id=?").bind(r.0 as i64).execute(&mut *tx).await?;
@@ -214,13 +211,14 @@ impl Store {
     }
 
     pub async fn get_call(&self, r: CallRef) -> Result<Option<StoredCall>> {
-        let mut v = self.load_calls("WHERE c.id = ?", Some(r.0 as i64)).await?;
-        Ok(v.pop())
+        let mut conn = self.pool.acquire().await?;
+        Ok(load_calls(&mut conn, "WHERE c.id = ?", Some(r.0 as i64)).await?.pop())
     }
 
     /// All calls, newest first, filtered.
     pub async fn list_calls(&self, f: &CallFilter) -> Result<Vec<StoredCall>> {
-        let all = self.load_calls("", None).await?;
+        let mut conn = self.pool.acquire().await?;
+        let all = load_calls(&mut conn, "", None).await?;
         Ok(all
             .into_iter()
             .filter(|c| f.include_dismissed || !c.dismissed)
@@ -283,99 +281,100 @@ impl Store {
             })
             .collect())
     }
+}
 
-    async fn load_calls(&self, where_clause: &str, id: Option<i64>) -> Result<Vec<StoredCall>> {
-        let sql = format!(
-            "SELECT c.id, c.title, c.url, c.funder, c.programme, c.summary, c.body, c.lang, c.translations, c.opens_at,
+/// Calls (all, or the one `id` names) with their deadlines, categories and sources.
+async fn load_calls(conn: &mut sqlx::SqliteConnection, where_clause: &str, id: Option<i64>) -> Result<Vec<StoredCall>> {
+    let sql = format!(
+        "SELECT c.id, c.title, c.url, c.funder, c.programme, c.summary, c.body, c.lang, c.translations, c.opens_at,
                     c.status, c.budget_amount, c.budget_currency, c.decision_dates, c.eligibility, c.first_seen_at,
                     c.changed_at, c.dismissed_at, c.watched_at, c.manual
              FROM calls c {where_clause} ORDER BY c.id DESC"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-        if let Some(id) = id {
-            q = q.bind(id);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
-        let filter_one = |base: &str| match id {
-            Some(_) => format!("{base} WHERE call_id = ?"),
-            None => base.to_string(),
-        };
-        let dsql = filter_one("SELECT call_id, at, tz, date_only FROM call_deadlines");
-        let csql = filter_one("SELECT call_id, category, score, evidence FROM call_categories");
-        let lsql = filter_one("SELECT call_id, source FROM call_listings");
-        let (mut dq, mut cq, mut lq) = (
-            sqlx::query(sqlx::AssertSqlSafe(dsql.as_str())),
-            sqlx::query(sqlx::AssertSqlSafe(csql.as_str())),
-            sqlx::query(sqlx::AssertSqlSafe(lsql.as_str())),
-        );
-        if let Some(id) = id {
-            dq = dq.bind(id);
-            cq = cq.bind(id);
-            lq = lq.bind(id);
-        }
-        let mut deadlines: std::collections::HashMap<i64, Vec<Deadline>> = Default::default();
-        for r in dq.fetch_all(&self.pool).await? {
-            let tz = r.get::<String, _>(2).parse().unwrap_or(chrono_tz::Europe::Stockholm);
-            deadlines.entry(r.get(0)).or_default().push(Deadline { at: parse_ts(&r.get::<String, _>(1))?, tz, date_only: r.get(3) });
-        }
-        let mut cats: std::collections::HashMap<i64, Vec<CategoryScore>> = Default::default();
-        for r in cq.fetch_all(&self.pool).await? {
-            let Ok(category) = crate::domain::CategoryId::parse(&r.get::<String, _>(1)) else { continue };
-            cats.entry(r.get(0)).or_default().push(CategoryScore {
-                category,
-                score: r.get::<f64, _>(2) as f32,
-                evidence: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or_default(),
-            });
-        }
-        let mut sources: std::collections::HashMap<i64, Vec<String>> = Default::default();
-        for r in lq.fetch_all(&self.pool).await? {
-            sources.entry(r.get(0)).or_default().push(r.get(1));
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let id: i64 = r.get(0);
-            let mut ds = deadlines.remove(&id).unwrap_or_default();
-            ds.sort();
-            let mut cs = cats.remove(&id).unwrap_or_default();
-            cs.sort_by(|a, b| b.score.total_cmp(&a.score));
-            let opt_ts = |s: Option<String>| s.and_then(|s| parse_ts(&s).ok());
-            let call = Call {
-                reference: Some(CallRef(id as u32)),
-                title: r.get(1),
-                url: r.get(2),
-                funder: r.get(3),
-                programme: r.get(4),
-                summary: r.get(5),
-                text: r.get(6),
-                lang: Lang::parse(&r.get::<String, _>(7)).unwrap_or_default(),
-                translations: serde_json::from_str(&r.get::<String, _>(8)).unwrap_or_default(),
-                deadlines: ds,
-                opens: opt_ts(r.get(9)),
-                status: CallStatus::parse(&r.get::<String, _>(10)).unwrap_or_default(),
-                budget: match (r.get::<Option<f64>, _>(11), r.get::<Option<String>, _>(12)) {
-                    (Some(amount), Some(currency)) => Some(Budget { amount, currency }),
-                    _ => None,
-                },
-                decision_dates: serde_json::from_str(&r.get::<String, _>(13)).unwrap_or_default(),
-                eligibility: r.get(14),
-            };
-            let mut srcs = sources.remove(&id).unwrap_or_default();
-            srcs.sort();
-            srcs.dedup();
-            out.push(StoredCall {
-                reference: CallRef(id as u32),
-                call,
-                first_seen_at: parse_ts(&r.get::<String, _>(15))?,
-                changed_at: opt_ts(r.get(16)),
-                dismissed: r.get::<Option<String>, _>(17).is_some(),
-                watched: r.get::<Option<String>, _>(18).is_some(),
-                manual: r.get(19),
-                categories: cs,
-                sources: srcs,
-            });
-        }
-        Ok(out)
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+    if let Some(id) = id {
+        q = q.bind(id);
     }
+    let rows = q.fetch_all(&mut *conn).await?;
+    let filter_one = |base: &str| match id {
+        Some(_) => format!("{base} WHERE call_id = ?"),
+        None => base.to_string(),
+    };
+    let dsql = filter_one("SELECT call_id, at, tz, date_only FROM call_deadlines");
+    let csql = filter_one("SELECT call_id, category, score, evidence FROM call_categories");
+    let lsql = filter_one("SELECT call_id, source FROM call_listings");
+    let (mut dq, mut cq, mut lq) = (
+        sqlx::query(sqlx::AssertSqlSafe(dsql.as_str())),
+        sqlx::query(sqlx::AssertSqlSafe(csql.as_str())),
+        sqlx::query(sqlx::AssertSqlSafe(lsql.as_str())),
+    );
+    if let Some(id) = id {
+        dq = dq.bind(id);
+        cq = cq.bind(id);
+        lq = lq.bind(id);
+    }
+    let mut deadlines: std::collections::HashMap<i64, Vec<Deadline>> = Default::default();
+    for r in dq.fetch_all(&mut *conn).await? {
+        let tz = r.get::<String, _>(2).parse().unwrap_or(chrono_tz::Europe::Stockholm);
+        deadlines.entry(r.get(0)).or_default().push(Deadline { at: parse_ts(&r.get::<String, _>(1))?, tz, date_only: r.get(3) });
+    }
+    let mut cats: std::collections::HashMap<i64, Vec<CategoryScore>> = Default::default();
+    for r in cq.fetch_all(&mut *conn).await? {
+        let Ok(category) = crate::domain::CategoryId::parse(&r.get::<String, _>(1)) else { continue };
+        cats.entry(r.get(0)).or_default().push(CategoryScore {
+            category,
+            score: r.get::<f64, _>(2) as f32,
+            evidence: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or_default(),
+        });
+    }
+    let mut sources: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    for r in lq.fetch_all(&mut *conn).await? {
+        sources.entry(r.get(0)).or_default().push(r.get(1));
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: i64 = r.get(0);
+        let mut ds = deadlines.remove(&id).unwrap_or_default();
+        ds.sort();
+        let mut cs = cats.remove(&id).unwrap_or_default();
+        cs.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let opt_ts = |s: Option<String>| s.and_then(|s| parse_ts(&s).ok());
+        let call = Call {
+            reference: Some(CallRef(id as u32)),
+            title: r.get(1),
+            url: r.get(2),
+            funder: r.get(3),
+            programme: r.get(4),
+            summary: r.get(5),
+            text: r.get(6),
+            lang: Lang::parse(&r.get::<String, _>(7)).unwrap_or_default(),
+            translations: serde_json::from_str(&r.get::<String, _>(8)).unwrap_or_default(),
+            deadlines: ds,
+            opens: opt_ts(r.get(9)),
+            status: CallStatus::parse(&r.get::<String, _>(10)).unwrap_or_default(),
+            budget: match (r.get::<Option<f64>, _>(11), r.get::<Option<String>, _>(12)) {
+                (Some(amount), Some(currency)) => Some(Budget { amount, currency }),
+                _ => None,
+            },
+            decision_dates: serde_json::from_str(&r.get::<String, _>(13)).unwrap_or_default(),
+            eligibility: r.get(14),
+        };
+        let mut srcs = sources.remove(&id).unwrap_or_default();
+        srcs.sort();
+        srcs.dedup();
+        out.push(StoredCall {
+            reference: CallRef(id as u32),
+            call,
+            first_seen_at: parse_ts(&r.get::<String, _>(15))?,
+            changed_at: opt_ts(r.get(16)),
+            dismissed: r.get::<Option<String>, _>(17).is_some(),
+            watched: r.get::<Option<String>, _>(18).is_some(),
+            manual: r.get(19),
+            categories: cs,
+            sources: srcs,
+        });
+    }
+    Ok(out)
 }
 
 /// Open for applications at `now`: not closed, and not past its last deadline.
@@ -423,43 +422,4 @@ async fn write_deadlines(tx: &mut sqlx::SqliteConnection, id: i64, ds: &[Deadlin
 
 fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
-}
-
-/// What fuzzy de-duplication compares a new listing with.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DedupCandidate {
-    pub reference: CallRef,
-    pub funder: String,
-    pub title_key: String,
-    pub translations: Vec<crate::domain::Translation>,
-    pub deadlines: Vec<Deadline>,
-}
-
-impl Store {
-    /// Every call's funder, title key, translations and deadlines, for fuzzy
-    /// de-duplication (sources).
-    pub async fn dedup_candidates(&self) -> Result<Vec<DedupCandidate>> {
-        let rows = sqlx::query("SELECT id, funder, title_key, translations FROM calls ORDER BY id").fetch_all(&self.pool).await?;
-        let dl = sqlx::query("SELECT call_id, at, tz, date_only FROM call_deadlines").fetch_all(&self.pool).await?;
-        let mut deadlines: std::collections::HashMap<i64, Vec<Deadline>> = Default::default();
-        for d in dl {
-            let tz = d.get::<String, _>(2).parse().unwrap_or(chrono_tz::Europe::Stockholm);
-            if let Ok(at) = parse_ts(&d.get::<String, _>(1)) {
-                deadlines.entry(d.get(0)).or_default().push(Deadline { at, tz, date_only: d.get(3) });
-            }
-        }
-        Ok(rows
-            .into_iter()
-            .map(|r| {
-                let id: i64 = r.get(0);
-                DedupCandidate {
-                    reference: CallRef(id as u32),
-                    funder: r.get(1),
-                    title_key: r.get(2),
-                    translations: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or_default(),
-                    deadlines: deadlines.remove(&id).unwrap_or_default(),
-                }
-            })
-            .collect())
-    }
 }

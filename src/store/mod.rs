@@ -11,6 +11,7 @@ pub mod apps;
 pub mod calls;
 pub mod jobs;
 pub mod lease;
+pub mod listings;
 pub mod members;
 pub mod outbox;
 pub mod replies;

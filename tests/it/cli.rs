@@ -339,3 +339,58 @@ fn an_unknown_source_kind_is_named_with_the_valid_ones() {
     let err = String::from_utf8_lossy(&bin().arg("init").arg("--config").arg(&cfg).output().unwrap().stderr).to_string();
     assert!(err.contains("sources.toml:6: source.enabled: "), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_show_says_why_listings_merged_and_split_takes_one_out() {
+    let (addr, _server) = psi_radar::sources::fixture_server::serve_fixtures(repo("fixtures/sources")).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    let demo = std::fs::read_to_string(repo("config/demo-sources.toml")).unwrap().replace("{fixtures}", &format!("http://{addr}"));
+    std::fs::write(tmp.path().join("sources.toml"), demo).unwrap();
+    init_db(&cfg);
+    let run = |args: &[&str]| {
+        let (args, cfg): (Vec<String>, _) = (args.iter().map(|s| s.to_string()).collect(), cfg.clone());
+        async move { tokio::task::spawn_blocking(move || bin().args(&args).arg("--config").arg(&cfg).output().unwrap()).await.unwrap() }
+    };
+    let calls = |o: std::process::Output| -> Vec<serde_json::Value> { serde_json::from_slice::<Vec<_>>(&o.stdout).unwrap() };
+    assert!(run(&["poll"]).await.status.success());
+    let before = calls(run(&["calls", "--json"]).await);
+    let merged = before.iter().find(|c| c["title"] == "Social innovation för inkludering 2026").expect("the sv/en call");
+    assert_eq!(merged["sources"], serde_json::json!(["vinnova", "vinnova-rss"]));
+    let r = merged["ref"].as_str().unwrap().to_string();
+
+    let o = run(&["calls", "show", &r]).await;
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(shown.contains("Källposter (2):") && shown.contains("vinnova:2025-04101\n    grundade utlysningen"), "{shown}");
+    assert!(shown.contains("vinnova-rss:vinnova-call-2025-04101-en\n    sammanslagen"), "{shown}");
+    assert!(shown.contains("samma diarienummer 2025-04101 (som vinnova:2025-04101)"), "{shown}");
+
+    let o = run(&["calls", "split", &r, "--listing", "vinnova-rss:vinnova-call-2025-04101-en"]).await;
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let after = calls(run(&["calls", "--json"]).await);
+    assert_eq!(after.len(), before.len() + 1);
+    let new =
+        after.iter().find(|c| c["sources"] == serde_json::json!(["vinnova-rss"]) && c["title"] == "Social innovation for inclusion 2026");
+    let new = new.expect("the English listing is a call of its own")["ref"].as_str().unwrap().to_string();
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("är nu en egen utlysning, {new}")));
+    let shown = String::from_utf8_lossy(&run(&["calls", "show", &r]).await.stdout).to_string();
+    assert!(
+        shown.contains("Källposter (1):")
+            && shown.contains(&format!("Utbrutna källposter:\n  vinnova-rss:vinnova-call-2025-04101-en → {new}")),
+        "{shown}"
+    );
+    let shown = String::from_utf8_lossy(&run(&["calls", "show", &new]).await.stdout).to_string();
+    assert!(shown.contains(&format!("utbruten ur {r}")), "{shown}");
+
+    // a later poll keeps them apart
+    assert!(run(&["poll"]).await.status.success());
+    assert_eq!(calls(run(&["calls", "--json"]).await).len(), after.len());
+    // what cannot be split is the user's mistake: exit 2, saying why
+    for (listing, says) in [("vinnova-rss:vinnova-call-2025-04101-en", "har ingen källpost"), ("utan-kolon", "KÄLLA:NYCKEL")] {
+        let o = run(&["calls", "split", &r, "--listing", listing]).await;
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+}

@@ -4,6 +4,7 @@
 mod apps;
 mod cli;
 mod daemon;
+mod dedup;
 mod helpers;
 mod jobs;
 mod mail_in;
