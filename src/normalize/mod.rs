@@ -8,8 +8,8 @@ use crate::sources::html::strip_tags;
 use chrono::{DateTime, Utc};
 
 pub mod dedup;
-pub mod rules;
 mod ingest;
+pub mod rules;
 pub mod titles;
 
 /// RawCall → Call. `spec_funder_default` is used when the listing names no funder.
