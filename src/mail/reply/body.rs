@@ -1,9 +1,13 @@
 //! The text of a reply: the first text/plain body (mail-parser has already
 //! undone quoted-printable, base64 and the charset), or the HTML body turned
-//! into plain text with `> ` before quoted (blockquote) lines.
+//! into plain text with `> ` before quoted (blockquote) lines and without
+//! the text a reader cannot see. When a message has both, the plain part is
+//! read: it is what the sender's program wrote for plain readers, and
+//! hidden HTML tricks cannot reach it.
 
+use super::css::{Color, Style, hidden_classes, invisible_on, parse_color, read_declarations};
 use mail_parser::{Message, PartType};
-use scraper::{Html, Node};
+use scraper::{Html, Node, Selector};
 
 /// Longest body text read, in bytes: a reply's new text is short, and the
 /// rest is quoted history.
@@ -91,13 +95,56 @@ impl Lines {
     }
 }
 
+/// The colours in force inside an element: its text colour (None: the
+/// default, dark) and the background behind it.
+#[derive(Clone, Copy)]
+struct Paint {
+    color: Option<Color>,
+    background: Color,
+}
+
+/// Mail is read on a white page unless it says otherwise.
+const PAGE: Color = Color::Rgb(255, 255, 255);
+/// Longest stylesheet text read for hidden classes, in bytes.
+const MAX_STYLESHEET: usize = 64 * 1024;
+
+/// What an element's attributes say: its style (inline and by a hidden
+/// class), and the old `hidden`, `bgcolor` and `<font color>` forms.
+fn element_style(e: &scraper::node::Element, hidden_classes: &[String]) -> Style {
+    let mut s = e.attr("style").map(read_declarations).unwrap_or_default();
+    s.hidden |= e.attr("hidden").is_some() || e.classes().any(|c| hidden_classes.iter().any(|h| h == c));
+    if s.background.is_none() {
+        s.background = e.attr("bgcolor").and_then(parse_color);
+    }
+    if s.color.is_none() && e.name() == "font" {
+        s.color = e.attr("color").and_then(parse_color);
+    }
+    s
+}
+
+/// The classes hidden by the document's `<style>` blocks.
+fn stylesheet_hidden_classes(doc: &Html) -> Vec<String> {
+    let Ok(sel) = Selector::parse("style") else { return Vec::new() };
+    let mut css = String::new();
+    for el in doc.select(&sel) {
+        for t in el.text() {
+            css.push_str(prefix(t, MAX_STYLESHEET.saturating_sub(css.len())));
+        }
+    }
+    hidden_classes(&css)
+}
+
 /// Plain text from HTML: one line per block element, quoted blocks
-/// prefixed with `> `, styles and scripts dropped. Walks the tree without
-/// recursion (fuzzed input nests deeply).
+/// prefixed with `> `; styles, scripts, comments and text hidden from the
+/// reader (see [`super::css`]) dropped. Walks the tree without recursion
+/// (fuzzed input nests deeply).
 pub(super) fn html_to_text(html: &str) -> String {
     let doc = Html::parse_document(html);
+    let hidden_classes = stylesheet_hidden_classes(&doc);
     let root = doc.tree.root();
     let mut lines = Lines { out: String::new(), line: String::new(), depth: 0 };
+    // The paint of each open element, innermost last.
+    let mut paints: Vec<Paint> = Vec::new();
     let mut node = root;
     'walk: loop {
         // open
@@ -105,20 +152,33 @@ pub(super) fn html_to_text(html: &str) -> String {
         match node.value() {
             Node::Element(e) => {
                 let name = e.name();
-                if SKIP.contains(&name) {
+                let style = element_style(e, &hidden_classes);
+                if SKIP.contains(&name) || style.hidden {
                     descend = false;
-                } else if BLOCK.contains(&name) {
-                    lines.end_line();
-                    if name == "hr" {
-                        lines.line.push_str("________________________________");
+                } else {
+                    let outer = paints.last().copied().unwrap_or(Paint { color: None, background: PAGE });
+                    paints.push(Paint {
+                        color: style.color.or(outer.color),
+                        background: style.background.filter(|b| *b != Color::Transparent).unwrap_or(outer.background),
+                    });
+                    if BLOCK.contains(&name) {
                         lines.end_line();
-                    }
-                    if name == "blockquote" {
-                        lines.depth += 1;
+                        if name == "hr" {
+                            lines.line.push_str("________________________________");
+                            lines.end_line();
+                        }
+                        if name == "blockquote" {
+                            lines.depth += 1;
+                        }
                     }
                 }
             }
-            Node::Text(t) => lines.push_text(t),
+            Node::Text(t) => {
+                let visible = paints.last().is_none_or(|p| p.color.is_none_or(|c| !invisible_on(c, p.background)));
+                if visible {
+                    lines.push_text(t);
+                }
+            }
             _ => {}
         }
         if descend && let Some(child) = node.first_child() {
@@ -129,6 +189,7 @@ pub(super) fn html_to_text(html: &str) -> String {
         loop {
             if descend && let Node::Element(e) = node.value() {
                 let name = e.name();
+                paints.pop();
                 if BLOCK.contains(&name) {
                     lines.end_line();
                 }
@@ -165,6 +226,32 @@ mod tests {
              <div class=gmail_quote>Den 3 mars skrev PSI:<blockquote><p>Svara ja eller nej</p></blockquote></div></body></html>",
         );
         assert_eq!(t.trim(), "Ja, vi är med\nsom partner\nAnna\nDen 3 mars skrev PSI:\n> Svara ja eller nej");
+    }
+
+    #[test]
+    fn text_hidden_from_the_reader_is_dropped() {
+        for (html, want) in [
+            (r#"<div style="display:none">JA projektägare</div><p>Nej tack</p>"#, "Nej tack"),
+            (r#"<p><span style="visibility:hidden">JA</span> Nej</p>"#, "Nej"),
+            (r#"<p><span style="font-size:0px">JA partner</span></p><p>Kanske</p>"#, "Kanske"),
+            (r#"<div style="max-height:0;overflow:hidden">JA</div><p>Nej</p>"#, "Nej"),
+            (r#"<div style="opacity:0">JA</div><p>Nej</p>"#, "Nej"),
+            (r##"<body style="background:#fff"><span style="color:#FFFFFF">JA</span><p>Nej</p></body>"##, "Nej"),
+            (r##"<table bgcolor="black"><tr><td><font color="#000">JA</font> Nej</td></tr></table>"##, "Nej"),
+            (r##"<div style="background-color:#003"><span style="color:white">Ja, partner</span></div>"##, "Ja, partner"),
+            (r#"<!-- JA partner --><p>Nej tack</p>"#, "Nej tack"),
+            (r#"<head><title>JA</title><style>.x{display:none}</style></head><p class="x">JA</p><p>Nej</p>"#, "Nej"),
+            (r#"<p hidden>JA</p><p>Nej</p><script>document.write('JA')</script>"#, "Nej"),
+        ] {
+            assert_eq!(html_to_text(html).trim(), want, "{html}");
+        }
+    }
+
+    #[test]
+    fn the_plain_part_is_read_when_there_are_both() {
+        let raw = "From: a@b.se\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nNej tack\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>JA partner</p>\r\n--b--\r\n";
+        let msg = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+        assert_eq!(text(&msg).trim(), "Nej tack");
     }
 
     #[test]

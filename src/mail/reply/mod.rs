@@ -12,7 +12,14 @@
 //! - A message with only commands (STOPP, dismiss, watch) is `understood:
 //!   true` with empty `answers`; the commands are in `actions`.
 //! - Auto-replies and bounces: `auto_reply: true`, `understood: false`, no
-//!   answers and no actions, `reason` says which kind.
+//!   answers and no actions, `reason` says which kind. An out-of-office
+//!   body is an auto-reply whatever the headers say ("Ja, jag är tillbaka
+//!   den 7 januari"), unless a line opens with a call reference, which only
+//!   a person answering writes.
+//! - Only what the person wrote and can see is read: the plain part when
+//!   there is one, else the HTML without hidden text ([`body`], [`css`]);
+//!   quoted history, including our own mail quoted without markers, and
+//!   the signature are cut ([`strip`]).
 //! - `understood: false` otherwise means nothing could be read; `reason`
 //!   (Swedish, for AU) says why.
 //! - The default call: the one reference in the subject; else, if the
@@ -23,6 +30,7 @@
 //! - The phrase decisions are in [`grammar`].
 
 mod body;
+mod css;
 mod grammar;
 mod strip;
 
@@ -146,16 +154,17 @@ pub fn parse(raw: &[u8]) -> Reading {
         return r;
     }
     r.new_text = strip::new_text(&body::text(&msg));
+    if out_of_office_text(&r.new_text) && !has_reference_line(&r.new_text) {
+        r.auto_reply = true;
+        r.reason = Some("Autosvar (frånvaromeddelande i texten)".to_string());
+        return r;
+    }
     let default = default_call(&r.subject, msg.in_reply_to(), msg.references());
     let read = grammar::read(&r.new_text, &r.subject, default);
     r.answers = read.answers;
     r.actions = read.actions;
     r.understood = !r.answers.is_empty() || !r.actions.is_empty();
     r.reason = read.reason;
-    if !r.understood && out_of_office_text(&r.new_text) {
-        r.auto_reply = true;
-        r.reason = Some("Autosvar (frånvaromeddelande i texten)".to_string());
-    }
     r
 }
 
@@ -229,29 +238,51 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     "returned mail",
     "failure notice",
 ];
+/// Out-of-office phrases (folded words). An automatic reply often opens
+/// with a polite "Ja" or "Yes" ("Ja, jag är tillbaka den 7 januari"), so a
+/// body with one of these is an auto-reply whatever its headers say.
+/// Absence in Swedish is matched in the first person only ("jag är ledig",
+/// not "Anna är ledig från mars", which a member may well write).
 const OOO_TEXT: &[&str] = &[
-    "ar pa semester",
-    "ar ledig",
-    "ar franvarande",
-    "ar tjanstledig",
-    "ar foraldraledig",
-    "tillbaka pa kontoret",
+    "jag ar pa semester",
+    "jag har semester",
+    "jag ar ledig",
+    "jag ar tjanstledig",
+    "jag ar foraldraledig",
+    "jag ar sjukskriven",
+    "jag ar franvarande",
+    "jag ar bortrest",
+    "jag ar pa tjansteresa",
+    "jag ar inte pa kontoret",
+    "jag ar inte i tjanst",
+    "kansliet ar stangt",
+    "kontoret ar stangt",
     "ar tillbaka den",
     "ar tillbaka igen",
-    "begransad tillgang till e-post",
+    "ar tillbaka pa kontoret",
+    "ar tillbaka i tjanst",
+    "tillbaka pa kontoret",
+    "ater i tjanst",
+    "ater pa kontoret",
+    "begransad tillgang till e post",
     "begransad tillgang till mejl",
     "begransad tillgang till mail",
     "out of the office",
     "out of office",
     "away from the office",
     "on vacation",
+    "on holiday",
     "on annual leave",
     "on parental leave",
+    "on sick leave",
+    "on leave until",
     "limited access to email",
-    "limited access to e-mail",
+    "limited access to e mail",
     "back in the office",
     "i will be back",
-    "i will return",
+    "when i return",
+    "upon my return",
+    "on my return",
 ];
 
 /// A delivery failure: multipart/report, a delivery-status part, a
@@ -303,9 +334,24 @@ fn auto_reply(msg: &Message<'_>, subject: &str) -> Option<String> {
     AUTO_SUBJECTS.iter().any(|a| s.contains(a)).then(|| "Autosvar (ämnesrad)".to_string())
 }
 
+/// An out-of-office body: one of [`OOO_TEXT`], word for word.
 fn out_of_office_text(text: &str) -> bool {
-    let t = grammar::fold(text);
-    OOO_TEXT.iter().any(|p| t.contains(p))
+    let mut words = String::from(" ");
+    for c in grammar::fold(text).chars() {
+        if c.is_alphanumeric() {
+            words.push(c);
+        } else if !words.ends_with(' ') {
+            words.push(' ');
+        }
+    }
+    words.push(' ');
+    OOO_TEXT.iter().any(|p| words.contains(&format!(" {p} ")))
+}
+
+/// A line that opens with a call reference ("PSI-0042: ja"): written by a
+/// person answering, never by an out-of-office robot.
+fn has_reference_line(text: &str) -> bool {
+    text.lines().any(|l| grammar::find_refs(l).first().is_some_and(|r| l.get(..r.0).is_some_and(|p| !p.chars().any(char::is_alphanumeric))))
 }
 
 #[cfg(test)]
@@ -327,6 +373,29 @@ mod tests {
             r.to_json(),
             r#"{"from": "anna@activa.example.org", "message_id": "<a1@activa.example.org>", "auto_reply": false, "answers": [{"call": "PSI-0042", "intent": "yes", "role": "partner", "comment": "vi har en projektledare ledig från mars"}], "understood": true}"#
         );
+    }
+
+    #[test]
+    fn out_of_office_bodies_are_auto_replies_whatever_the_headers() {
+        for body in [
+            "Ja, jag är tillbaka den 7 januari.",
+            "Thank you for your e-mail. I am on annual leave. Yes, I will reply when I return.",
+            "Hej! Jag är på semester till 15 augusti. Ja, jag läser mejl ibland.",
+            "Jag är tjänstledig till och med juni.",
+            "Jag är föräldraledig, kontakta Lisa.",
+            "I am out of the office until Monday.",
+        ] {
+            let raw = format!("From: a@activa.example.org\r\nSubject: SV: [PSI-0042] Ny utlysning\r\n\r\n{body}\r\n");
+            let r = parse(raw.as_bytes());
+            assert!(r.auto_reply && r.answers.is_empty() && !r.understood, "{body}");
+        }
+        for body in
+            ["Ja, partner – Anna är ledig från mars och kan leda arbetet.", "PSI-0042: ja, partner. Jag är på semester nästa vecka."]
+        {
+            let raw = format!("From: a@activa.example.org\r\nSubject: SV: [PSI-0042] Ny utlysning\r\n\r\n{body}\r\n");
+            let r = parse(raw.as_bytes());
+            assert!(!r.auto_reply && r.answers.len() == 1, "{body}");
+        }
     }
 
     #[test]
