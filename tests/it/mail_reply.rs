@@ -50,6 +50,8 @@ fn json_keys_are_in_the_documented_order() {
         "\"role\"",
         "\"comment\"",
         "\"understood\"",
+        "\"stop\"",
+        "\"au\"",
     ]
     .iter()
     .map(|k| json.find(k).unwrap())
@@ -65,6 +67,15 @@ fn commands_and_auto_replies_carry_actions_and_reasons() {
     let read = |name: &str| reply::parse(&std::fs::read(fixture(&format!("mail/{name}.eml"))).unwrap());
     let c = |s| CallRef::parse(s).unwrap();
     assert_eq!(read("stopp").actions, vec![Action::Unsubscribe]);
+    assert!(read("stopp").stop && !read("gmail_sv_no").stop);
+    assert_eq!(
+        read("au_dismiss_watch").au.iter().map(|c| (c.call.to_string(), c.action)).collect::<Vec<_>>(),
+        vec![
+            ("PSI-0042".to_string(), reply::AuAction::Dismiss),
+            ("PSI-0043".to_string(), reply::AuAction::Watch),
+            ("PSI-0044".to_string(), reply::AuAction::Dismiss)
+        ]
+    );
     assert_eq!(read("unsubscribe_subject").actions, vec![Action::Unsubscribe]);
     assert_eq!(
         read("au_dismiss_watch").actions,

@@ -814,10 +814,12 @@ pub(super) fn read(text: &str, subject: &str, default: Option<CallRef>) -> Read 
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let last = lines.len().saturating_sub(1);
     for (n, line) in lines.iter().enumerate() {
-        if n == last && n > 0 && is_name_line(line) {
+        let said = read_line(line);
+        // A bare name on the last line is a signature, unless it is an answer word ("Hej!\nKanske", "STOPP").
+        if n == last && n > 0 && is_name_line(line) && !said.stop && !said.signal {
             continue;
         }
-        if read_line(line).stop {
+        if said.stop {
             push_unique(&mut out.actions, Action::Unsubscribe);
             continue;
         }
@@ -1096,6 +1098,15 @@ mod tests {
         }
         assert!(read("Vi vill inte avregistrera oss, vi är intresserade", "", None).actions.is_empty());
         assert_eq!(read("", "SV: STOPP", None).actions, vec![Action::Unsubscribe]);
+    }
+
+    #[test]
+    fn an_answer_word_on_the_last_line_is_no_signature() {
+        assert_eq!(one("Hej!\nKanske").0, Intent::Maybe);
+        let r = read("PSI-0042: ja\nSTOPP", "", None);
+        assert_eq!(r.actions, vec![Action::Unsubscribe]);
+        assert_eq!(r.answers.len(), 1);
+        assert!(unread("Tack!\nAnna Svensson"));
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub struct Reading {
     pub answers: Vec<Answer>,
     /// False when nothing could be read (then `answers` is empty).
     pub understood: bool,
+    /// The message says STOPP / avregistrera / unsubscribe (from `actions`).
+    pub stop: bool,
+    /// AU's commands, dismiss and watch (from `actions`).
+    pub au: Vec<AuCommand>,
     /// Commands: unsubscribe, and AU's dismiss / watch.
     #[serde(skip)]
     pub actions: Vec<Action>,
@@ -77,6 +81,21 @@ pub struct Answer {
     pub comment: String,
 }
 
+/// AU's command on one call, as `mail parse` shows it:
+/// `{"call": "PSI-0042", "action": "dismiss"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AuCommand {
+    pub call: CallRef,
+    pub action: AuAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuAction {
+    Dismiss,
+    Watch,
+}
+
 /// A command in a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -96,6 +115,8 @@ impl Reading {
             auto_reply: false,
             answers: Vec::new(),
             understood: false,
+            stop: false,
+            au: Vec::new(),
             actions: Vec::new(),
             subject: String::new(),
             in_reply_to: Vec::new(),
@@ -104,8 +125,24 @@ impl Reading {
         }
     }
 
+    /// Fill `stop` and `au` from the commands read.
+    fn with_commands(mut self) -> Reading {
+        self.stop = self.actions.contains(&Action::Unsubscribe);
+        self.au = self
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Dismiss(c) => Some(AuCommand { call: *c, action: AuAction::Dismiss }),
+                Action::Watch(c) => Some(AuCommand { call: *c, action: AuAction::Watch }),
+                _ => None,
+            })
+            .collect();
+        self
+    }
+
     /// The reading as JSON in the documented form:
-    /// `{"from": "…", "message_id": "<…>", "auto_reply": false, "answers": [...], "understood": true}`.
+    /// `{"from": "…", "message_id": "<…>", "auto_reply": false, "answers": [...], "understood": true,
+    /// "stop": false, "au": [{"call": "PSI-0042", "action": "dismiss"}]}`.
     pub fn to_json(&self) -> String {
         let mut buf = Vec::new();
         let mut ser = serde_json::Serializer::with_formatter(&mut buf, Spaced);
@@ -165,7 +202,7 @@ pub fn parse(raw: &[u8]) -> Reading {
     r.actions = read.actions;
     r.understood = !r.answers.is_empty() || !r.actions.is_empty();
     r.reason = read.reason;
-    r
+    r.with_commands()
 }
 
 /// Message ids of an In-Reply-To or References header, with angle brackets.
@@ -371,7 +408,7 @@ mod tests {
         let r = parse(raw);
         assert_eq!(
             r.to_json(),
-            r#"{"from": "anna@activa.example.org", "message_id": "<a1@activa.example.org>", "auto_reply": false, "answers": [{"call": "PSI-0042", "intent": "yes", "role": "partner", "comment": "vi har en projektledare ledig från mars"}], "understood": true}"#
+            r#"{"from": "anna@activa.example.org", "message_id": "<a1@activa.example.org>", "auto_reply": false, "answers": [{"call": "PSI-0042", "intent": "yes", "role": "partner", "comment": "vi har en projektledare ledig från mars"}], "understood": true, "stop": false, "au": []}"#
         );
     }
 
@@ -396,6 +433,16 @@ mod tests {
             let r = parse(raw.as_bytes());
             assert!(!r.auto_reply && r.answers.len() == 1, "{body}");
         }
+    }
+
+    #[test]
+    fn stop_and_au_commands_are_in_the_json() {
+        let raw = "From: ulla@psi.example.org\r\nMessage-ID: <c@x>\r\nSubject: Re: veckobrev\r\n\r\nPSI-0042: ej aktuell\r\nPSI-0043: bevaka\r\nSTOPP\r\n";
+        let json = parse(raw.as_bytes()).to_json();
+        assert!(
+            json.ends_with(r#""understood": true, "stop": true, "au": [{"call": "PSI-0042", "action": "dismiss"}, {"call": "PSI-0043", "action": "watch"}]}"#),
+            "{json}"
+        );
     }
 
     #[test]
