@@ -117,6 +117,7 @@ enum Verdict {
 struct Plan {
     answers: Vec<(CallRef, Answer)>,
     unsubscribe: bool,
+    resume: bool,
     dismiss: Vec<CallRef>,
     watch: Vec<CallRef>,
 }
@@ -223,11 +224,12 @@ async fn decide(ctx: &Ctx, reading: &Reading, raw: &[u8], contact: Option<&Conta
     for action in &reading.actions {
         match action {
             Action::Unsubscribe => plan.unsubscribe = true,
+            Action::Resume => plan.resume = true,
             Action::Dismiss(r) => plan.dismiss.push(*r),
             Action::Watch(r) => plan.watch.push(*r),
         }
     }
-    if contact.is_none() && (!reading.answers.is_empty() || plan.unsubscribe) {
+    if contact.is_none() && (!reading.answers.is_empty() || plan.unsubscribe || plan.resume) {
         return Ok(Verdict::Held(format!(
             "{UNKNOWN_SENDER} (AU-adressen hör inte till någon medlem och kan bara markera ej aktuell/bevaka)"
         )));
@@ -305,6 +307,15 @@ async fn apply(
                 lang.pick(
                     "STOPP — du får inga fler mejl om nya utlysningar till den här adressen.",
                     "STOP — you will receive no more e-mails about new calls at this address.",
+                )
+                .to_string(),
+            );
+        }
+        if plan.resume && ctx.store.set_resubscribed(c.id).await? {
+            lines.push(
+                lang.pick(
+                    "START — du får åter mejl om nya utlysningar till den här adressen.",
+                    "START — you will again receive e-mails about new calls at this address.",
                 )
                 .to_string(),
             );
@@ -415,6 +426,7 @@ fn reading_json(r: &Reading) -> String {
             .iter()
             .map(|a| match a {
                 Action::Unsubscribe => "unsubscribe".to_string(),
+                Action::Resume => "resume".to_string(),
                 Action::Dismiss(c) => format!("dismiss {c}"),
                 Action::Watch(c) => format!("watch {c}"),
             })

@@ -68,6 +68,7 @@ fn commands_and_auto_replies_carry_actions_and_reasons() {
     let c = |s| CallRef::parse(s).unwrap();
     assert_eq!(read("stopp").actions, vec![Action::Unsubscribe]);
     assert!(read("stopp").stop && !read("gmail_sv_no").stop);
+    assert_eq!(read("start_resume").actions, vec![Action::Resume]);
     assert_eq!(
         read("au_dismiss_watch").au.iter().map(|c| (c.call.to_string(), c.action)).collect::<Vec<_>>(),
         vec![

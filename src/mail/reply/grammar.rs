@@ -45,6 +45,9 @@
 //!   "no" to that call.
 //! - `STOPP` / `avregistrera` / `unsubscribe` on a short line (at most eight
 //!   words) or as the subject is an unsubscribe command.
+//! - `START` / `börja igen` / `resume` as a line of its own (or the subject)
+//!   resumes mail after a STOPP; "start" inside a sentence ("Ja, start i
+//!   mars") is not a command. A message with both keeps the STOPP.
 
 use super::{Action, Answer};
 use crate::domain::{CallRef, Intent, Role};
@@ -411,6 +414,21 @@ const DISMISS: &[&[&str]] = &[
     &["dismiss"],
 ];
 const WATCH: &[&[&str]] = &[&["bevaka"], &["bevakas"], &["bevakning"], &["watch"]];
+
+/// Lines (folded words) that resume mail after a STOPP.
+const RESUME: &[&str] =
+    &["start", "starta", "borja igen", "starta igen", "borja om", "resume", "restart", "subscribe", "prenumerera", "prenumerera igen"];
+
+/// The line (or subject, without `SV:`/`Re:`) is exactly a resume command.
+fn is_resume(line: &str) -> bool {
+    let toks = tokenize(line);
+    let words: Vec<&str> = toks
+        .iter()
+        .map(|t| t.folded.as_str())
+        .filter(|w| !matches!(*w, "re" | "sv" | "aw" | "vs" | "fw" | "fwd" | "vb" | "tack" | "thanks" | "please" | "garna"))
+        .collect();
+    RESUME.contains(&words.join(" ").as_str())
+}
 
 /// How many words after a negator it reaches.
 const NEG_SCOPE: u8 = 3;
@@ -823,6 +841,10 @@ pub(super) fn read(text: &str, subject: &str, default: Option<CallRef>) -> Read 
             push_unique(&mut out.actions, Action::Unsubscribe);
             continue;
         }
+        if is_resume(line) {
+            push_unique(&mut out.actions, Action::Resume);
+            continue;
+        }
         let refs = find_refs(line);
         let Some(&(first_start, _, _)) = refs.first() else {
             for t in &targets {
@@ -857,6 +879,11 @@ pub(super) fn read(text: &str, subject: &str, default: Option<CallRef>) -> Read 
     }
     if subject_is_stop(subject) {
         push_unique(&mut out.actions, Action::Unsubscribe);
+    } else if is_resume(subject) {
+        push_unique(&mut out.actions, Action::Resume);
+    }
+    if out.actions.contains(&Action::Unsubscribe) {
+        out.actions.retain(|a| *a != Action::Resume);
     }
     let mut conflict = false;
     for b in &blocks {
@@ -1097,6 +1124,12 @@ mod tests {
             assert_eq!(read(t, "", None).actions, vec![Action::Unsubscribe], "{t}");
         }
         assert!(read("Vi vill inte avregistrera oss, vi är intresserade", "", None).actions.is_empty());
+        for t in ["START", "Börja igen, tack!", "starta igen", "Resume"] {
+            assert_eq!(read(t, "", None).actions, vec![Action::Resume], "{t}");
+        }
+        assert_eq!(read("", "SV: START", None).actions, vec![Action::Resume]);
+        assert!(read("Ja, start i mars", "", None).actions.is_empty());
+        assert_eq!(read("START\nSTOPP", "", None).actions, vec![Action::Unsubscribe], "a STOPP wins");
         assert_eq!(read("", "SV: STOPP", None).actions, vec![Action::Unsubscribe]);
     }
 

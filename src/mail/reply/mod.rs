@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Decisions:
-//! - A message with only commands (STOPP, dismiss, watch) is `understood:
+//! - A message with only commands (STOPP, START, dismiss, watch) is `understood:
 //!   true` with empty `answers`; the commands are in `actions`.
 //! - Auto-replies and bounces: `auto_reply: true`, `understood: false`, no
 //!   answers and no actions, `reason` says which kind. An out-of-office
@@ -101,6 +101,8 @@ pub enum AuAction {
 pub enum Action {
     /// `STOPP` / `avregistrera` / `unsubscribe`: no more notifications to this contact.
     Unsubscribe,
+    /// `START` / `börja igen`: notifications to this contact again after a STOPP.
+    Resume,
     /// `PSI-0042: ej aktuell` / `not relevant` (meant for AU): hide the call.
     Dismiss(CallRef),
     /// `PSI-0042: bevaka` / `watch` (meant for AU): keep the call on top.
