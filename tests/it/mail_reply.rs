@@ -168,6 +168,9 @@ fn our_mails() -> Vec<(String, String)> {
             reply_to: "svar@psi.example.org".into(),
         };
         rendered.push(digest::render(&r, &input, &model).unwrap());
+        let lines: Vec<String> =
+            [42, 43].iter().map(|n| psi_radar::mail::notify::copy_line(CallRef(*n), psi_radar::domain::Intent::Yes, None, lang)).collect();
+        rendered.push(psi_radar::mail::notify::ask_back(&r, lang, "PSI Örebro län", "ja", &[card(42), card(43)], &lines, 14).unwrap());
         for m in rendered {
             out.push((m.subject.clone(), m.text));
             out.push((m.subject, m.html));

@@ -545,12 +545,57 @@ struct LineRead {
     more_info: bool,
 }
 
+/// The intent words a line said, as the phrase table is walked.
+#[derive(Default)]
+struct Said {
+    yes: bool,
+    no: bool,
+    maybe: bool,
+    weak_maybe: bool,
+    sorry: bool,
+    /// The intent of a strong answer word opening the line.
+    strong: Option<Intent>,
+    /// A later strong word disagrees with the opening one.
+    strong_conflict: bool,
+}
+
+impl Said {
+    fn note(&mut self, i: Intent, strong_word: bool, first: bool) {
+        if strong_word {
+            if first {
+                self.strong = Some(i);
+            } else if self.strong.is_some_and(|s| s != i) {
+                self.strong_conflict = true;
+            }
+        }
+        match i {
+            Intent::Yes => self.yes = true,
+            Intent::No => self.no = true,
+            Intent::Maybe => self.maybe = true,
+        }
+    }
+
+    /// The line's intent, or a conflict (`Err`).
+    fn intent(&self) -> Result<Option<Intent>, ()> {
+        Ok(match (self.strong, self.yes, self.no, self.maybe) {
+            (Some(_), ..) if self.strong_conflict => return Err(()),
+            (Some(i), ..) => Some(i),
+            (None, true, true, _) => return Err(()),
+            (None, true, false, false) => Some(Intent::Yes),
+            (None, true, false, true) => Some(Intent::Maybe),
+            (None, false, true, _) => Some(Intent::No),
+            (None, false, false, true) => Some(Intent::Maybe),
+            (None, false, false, false) if self.weak_maybe => Some(Intent::Maybe),
+            (None, false, false, false) if self.sorry => Some(Intent::No),
+            _ => None,
+        })
+    }
+}
+
 fn read_line(line: &str) -> LineRead {
     let toks = tokenize(line);
     let hits = hits(&toks);
-    let (mut yes, mut no, mut maybe, mut weak_maybe, mut sorry) = (false, false, false, false, false);
-    let mut strong: Option<Intent> = None;
-    let mut strong_conflict = false;
+    let mut said = Said::default();
     let mut read = LineRead::default();
     let mut neg_left: u8 = 0;
     let plain = plain_clauses(&toks, &hits);
@@ -564,7 +609,7 @@ fn read_line(line: &str) -> LineRead {
         }
         let negated = neg_left > 0;
         neg_left = neg_left.saturating_sub(1);
-        let said = match h.sig {
+        let intent = match h.sig {
             Some(Yes) if negated => Some(Intent::No),
             Some(Yes) => Some(Intent::Yes),
             Some(Sure) if negated => Some(Intent::Maybe),
@@ -582,11 +627,11 @@ fn read_line(line: &str) -> LineRead {
             Some(NoFirst) if k == 0 => Some(Intent::No),
             Some(Maybe) => Some(Intent::Maybe),
             Some(WeakMaybe) => {
-                weak_maybe = true;
+                said.weak_maybe = true;
                 None
             }
             Some(Sorry) => {
-                sorry = true;
+                said.sorry = true;
                 None
             }
             Some(Neg) => {
@@ -611,48 +656,20 @@ fn read_line(line: &str) -> LineRead {
             }
             _ => None,
         };
-        if let Some(i) = said {
+        if let Some(i) = intent {
             read.signal = true;
-            if toks.get(h.from).is_some_and(|t| STRONG.contains(&t.folded.as_str())) {
-                if k == 0 {
-                    strong = Some(i);
-                } else if strong.is_some_and(|s| s != i) {
-                    strong_conflict = true;
-                }
-            }
-            match i {
-                Intent::Yes => yes = true,
-                Intent::No => no = true,
-                Intent::Maybe => maybe = true,
-            }
+            said.note(i, tok.is_some_and(|t| STRONG.contains(&t.folded.as_str())), k == 0);
         }
     }
     read.stop &= toks.len() <= STOP_MAX_WORDS;
-    read.intent = match (strong, yes, no, maybe) {
-        (Some(_), ..) if strong_conflict => {
-            read.conflict = true;
-            None
-        }
-        (Some(i), ..) => Some(i),
-        (None, true, true, _) => {
-            read.conflict = true;
-            None
-        }
-        (None, true, false, false) => Some(Intent::Yes),
-        (None, true, false, true) => Some(Intent::Maybe),
-        (None, false, true, _) => Some(Intent::No),
-        (None, false, false, true) => Some(Intent::Maybe),
-        (None, false, false, false) if weak_maybe => Some(Intent::Maybe),
-        (None, false, false, false) if sorry => Some(Intent::No),
-        _ => None,
-    };
-    let weighed = hesitation(read.intent, read.conflict, read.not_now, read.more_info);
-    let overridden = weighed != read.intent;
-    read.intent = weighed;
-    read.conflict &= weighed.is_none();
+    let first = said.intent();
+    read.conflict = first.is_err();
+    let first = first.unwrap_or(None);
+    read.intent = hesitation(first, read.conflict, read.not_now, read.more_info);
+    read.conflict &= read.intent.is_none();
     read.signal |= read.intent.is_some();
     // Hesitation keeps the member's whole sentence for AU to read.
-    read.comment_from = if overridden || read.more_info { 0 } else { head_end(&toks, &hits) };
+    read.comment_from = if read.intent != first || read.more_info { 0 } else { head_end(&toks, &hits) };
     read.greeting = toks.first().is_some_and(|t| GREETINGS.contains(&t.folded.as_str())) && toks.len() <= 4 && !read.signal;
     read
 }

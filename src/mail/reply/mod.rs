@@ -65,6 +65,10 @@ pub struct Reading {
     /// The body after stripping quoted history and the signature.
     #[serde(skip)]
     pub new_text: String,
+    /// Every call reference in the new text, answered or not ("PSI-0042"
+    /// alone names a call an earlier answer may be waiting for).
+    #[serde(skip)]
+    pub named: Vec<CallRef>,
     /// Why the message was not understood, or which kind of auto-reply it is (Swedish, for AU).
     #[serde(skip)]
     pub reason: Option<String>,
@@ -123,6 +127,7 @@ impl Reading {
             subject: String::new(),
             in_reply_to: Vec::new(),
             new_text: String::new(),
+            named: Vec::new(),
             reason: None,
         }
     }
@@ -198,6 +203,7 @@ pub fn parse(raw: &[u8]) -> Reading {
         r.reason = Some("Autosvar (frånvaromeddelande i texten)".to_string());
         return r;
     }
+    r.named = call_refs(&r.new_text);
     let default = default_call(&r.subject, msg.in_reply_to(), msg.references());
     let read = grammar::read(&r.new_text, &r.subject, default);
     r.answers = read.answers;
@@ -205,6 +211,17 @@ pub fn parse(raw: &[u8]) -> Reading {
     r.understood = !r.answers.is_empty() || !r.actions.is_empty();
     r.reason = read.reason;
     r.with_commands()
+}
+
+/// The call references in a text (`PSI-0042`, `psi 42` …), each once, in order.
+pub fn call_refs(text: &str) -> Vec<CallRef> {
+    let mut out: Vec<CallRef> = Vec::new();
+    for r in text.lines().flat_map(grammar::find_refs).map(|r| r.2) {
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out
 }
 
 /// Message ids of an In-Reply-To or References header, with angle brackets.
