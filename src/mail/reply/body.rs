@@ -5,7 +5,7 @@
 //! read: it is what the sender's program wrote for plain readers, and
 //! hidden HTML tricks cannot reach it.
 
-use super::css::{Color, Style, hidden_classes, invisible_on, parse_color, read_declarations};
+use super::css::{Color, Style, class_styles, invisible_on, parse_color, read_declarations};
 use mail_parser::{Message, PartType};
 use scraper::{Html, Node, Selector};
 
@@ -101,18 +101,43 @@ impl Lines {
 struct Paint {
     color: Option<Color>,
     background: Color,
+    /// `font-size: 0` in force.
+    tiny: bool,
+    /// `visibility: hidden` in force.
+    invisible: bool,
+}
+
+impl Paint {
+    /// The paint inside an element with `style`, this being the paint around it.
+    fn inside(&self, style: &Style) -> Paint {
+        Paint {
+            color: style.color.or(self.color),
+            background: style.background.filter(|b| *b != Color::Transparent).unwrap_or(self.background),
+            tiny: style.tiny.unwrap_or(self.tiny),
+            invisible: style.visible.map_or(self.invisible, |v| !v),
+        }
+    }
+
+    fn shows_text(&self) -> bool {
+        !self.tiny && !self.invisible && self.color.is_none_or(|c| !invisible_on(c, self.background))
+    }
 }
 
 /// Mail is read on a white page unless it says otherwise.
-const PAGE: Color = Color::Rgb(255, 255, 255);
+const PAGE: Paint = Paint { color: None, background: Color::Rgb(255, 255, 255), tiny: false, invisible: false };
 /// Longest stylesheet text read for hidden classes, in bytes.
 const MAX_STYLESHEET: usize = 64 * 1024;
 
 /// What an element's attributes say: its style (inline and by a hidden
 /// class), and the old `hidden`, `bgcolor` and `<font color>` forms.
-fn element_style(e: &scraper::node::Element, hidden_classes: &[String]) -> Style {
+fn element_style(e: &scraper::node::Element, classes: &[(String, Style)]) -> Style {
     let mut s = e.attr("style").map(read_declarations).unwrap_or_default();
-    s.hidden |= e.attr("hidden").is_some() || e.classes().any(|c| hidden_classes.iter().any(|h| h == c));
+    for c in e.classes() {
+        for (_, rule) in classes.iter().filter(|(name, _)| name == c) {
+            s.fill_from(rule);
+        }
+    }
+    s.hidden |= e.attr("hidden").is_some();
     if s.background.is_none() {
         s.background = e.attr("bgcolor").and_then(parse_color);
     }
@@ -122,8 +147,8 @@ fn element_style(e: &scraper::node::Element, hidden_classes: &[String]) -> Style
     s
 }
 
-/// The classes hidden by the document's `<style>` blocks.
-fn stylesheet_hidden_classes(doc: &Html) -> Vec<String> {
+/// What the document's `<style>` blocks say about classes.
+fn stylesheet_classes(doc: &Html) -> Vec<(String, Style)> {
     let Ok(sel) = Selector::parse("style") else { return Vec::new() };
     let mut css = String::new();
     for el in doc.select(&sel) {
@@ -131,7 +156,7 @@ fn stylesheet_hidden_classes(doc: &Html) -> Vec<String> {
             css.push_str(prefix(t, MAX_STYLESHEET.saturating_sub(css.len())));
         }
     }
-    hidden_classes(&css)
+    class_styles(&css)
 }
 
 /// Plain text from HTML: one line per block element, quoted blocks
@@ -140,7 +165,7 @@ fn stylesheet_hidden_classes(doc: &Html) -> Vec<String> {
 /// (fuzzed input nests deeply).
 pub(super) fn html_to_text(html: &str) -> String {
     let doc = Html::parse_document(html);
-    let hidden_classes = stylesheet_hidden_classes(&doc);
+    let classes = stylesheet_classes(&doc);
     let root = doc.tree.root();
     let mut lines = Lines { out: String::new(), line: String::new(), depth: 0 };
     // The paint of each open element, innermost last.
@@ -152,15 +177,12 @@ pub(super) fn html_to_text(html: &str) -> String {
         match node.value() {
             Node::Element(e) => {
                 let name = e.name();
-                let style = element_style(e, &hidden_classes);
+                let style = element_style(e, &classes);
                 if SKIP.contains(&name) || style.hidden {
                     descend = false;
                 } else {
-                    let outer = paints.last().copied().unwrap_or(Paint { color: None, background: PAGE });
-                    paints.push(Paint {
-                        color: style.color.or(outer.color),
-                        background: style.background.filter(|b| *b != Color::Transparent).unwrap_or(outer.background),
-                    });
+                    let outer = paints.last().copied().unwrap_or(PAGE);
+                    paints.push(outer.inside(&style));
                     if BLOCK.contains(&name) {
                         lines.end_line();
                         if name == "hr" {
@@ -173,12 +195,7 @@ pub(super) fn html_to_text(html: &str) -> String {
                     }
                 }
             }
-            Node::Text(t) => {
-                let visible = paints.last().is_none_or(|p| p.color.is_none_or(|c| !invisible_on(c, p.background)));
-                if visible {
-                    lines.push_text(t);
-                }
-            }
+            Node::Text(t) if paints.last().is_none_or(Paint::shows_text) => lines.push_text(t),
             _ => {}
         }
         if descend && let Some(child) = node.first_child() {
@@ -242,6 +259,10 @@ mod tests {
             (r#"<!-- JA partner --><p>Nej tack</p>"#, "Nej tack"),
             (r#"<head><title>JA</title><style>.x{display:none}</style></head><p class="x">JA</p><p>Nej</p>"#, "Nej"),
             (r#"<p hidden>JA</p><p>Nej</p><script>document.write('JA')</script>"#, "Nej"),
+            // A template's font-size:0 wrapper, its text set back to a size: read.
+            (r#"<div style="font-size:0"><div style="font-size:14px">Ja, partner</div>JA projektägare</div>"#, "Ja, partner"),
+            (r#"<div style="visibility:hidden">JA <span style="visibility:visible">Nej</span></div>"#, "Nej"),
+            (r#"<style>.w{font-size:0}</style><div class="w">JA<p style="font-size:12px">Kanske</p></div>"#, "Kanske"),
         ] {
             assert_eq!(html_to_text(html).trim(), want, "{html}");
         }

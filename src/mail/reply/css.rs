@@ -1,13 +1,15 @@
 //! What inline CSS hides, for the HTML → text step of the reply parser
 //! ([`super::body`]): only text a reader can see is read as an answer.
 //!
-//! Hidden: `display:none`, `visibility:hidden|collapse`, `opacity:0`, a zero
-//! `font-size`, `width`, `height`, `max-width` or `max-height`, Outlook's
-//! `mso-hide:all`, `color:transparent`, and text whose colour is (nearly)
-//! that of the background behind it. Class rules in `<style>` blocks
-//! (`.x { display:none }`) hide elements with that class. This is a cheap
-//! reading of the common tricks, not a CSS engine: selectors other than
-//! plain classes are not matched.
+//! Hidden: `display:none`, `opacity:0`, a zero `width`, `height`,
+//! `max-width` or `max-height`, Outlook's `mso-hide:all`,
+//! `color:transparent` (the element and all inside it); `font-size:0` and
+//! `visibility:hidden|collapse` (inherited, so a child may set them back,
+//! as HTML mail templates do with `font-size:0` wrappers); and text whose
+//! colour is (nearly) that of the background behind it. Class rules in
+//! `<style>` blocks (`.x { display:none }`) apply to elements with that
+//! class. This is a cheap reading of the common tricks, not a CSS engine:
+//! selectors other than plain classes are not matched.
 
 /// An RGB colour, or fully transparent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,9 +21,30 @@ pub(super) enum Color {
 /// What one element's style says.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Style {
+    /// The element and everything inside it is hidden.
     pub hidden: bool,
+    /// `font-size` was set: zero (Some(true)) or not.
+    pub tiny: Option<bool>,
+    /// `visibility` was set: visible (Some(true)) or hidden.
+    pub visible: Option<bool>,
     pub color: Option<Color>,
     pub background: Option<Color>,
+}
+
+impl Style {
+    /// Add what `other` says where this style says nothing (inline style first, then class rules).
+    pub fn fill_from(&mut self, other: &Style) {
+        self.hidden |= other.hidden;
+        self.tiny = self.tiny.or(other.tiny);
+        self.visible = self.visible.or(other.visible);
+        self.color = self.color.or(other.color);
+        self.background = self.background.or(other.background);
+    }
+
+    /// Says anything at all about visibility or colour.
+    fn says_something(&self) -> bool {
+        *self != Style::default()
+    }
 }
 
 /// The declarations of a `style` attribute or a rule body.
@@ -34,9 +57,10 @@ pub(super) fn read_declarations(css: &str) -> Style {
         let value = value.trim_end_matches("!important").trim();
         match prop.as_str() {
             "display" => s.hidden |= value == "none",
-            "visibility" => s.hidden |= value == "hidden" || value == "collapse",
+            "visibility" => s.visible = Some(!(value == "hidden" || value == "collapse")),
             "opacity" => s.hidden |= zero_number(value),
-            "font-size" | "width" | "height" | "max-width" | "max-height" => s.hidden |= zero_number(value),
+            "font-size" => s.tiny = Some(zero_number(value)),
+            "width" | "height" | "max-width" | "max-height" => s.hidden |= zero_number(value),
             "mso-hide" => s.hidden |= value == "all",
             "color" => s.color = parse_color(value),
             "background-color" => s.background = parse_color(value).or(s.background),
@@ -114,8 +138,8 @@ pub(super) fn invisible_on(fg: Color, bg: Color) -> bool {
     }
 }
 
-/// The classes a `<style>` block hides: `.a, .b { display: none }`.
-pub(super) fn hidden_classes(stylesheet: &str) -> Vec<String> {
+/// What a `<style>` block says about classes: `.a, .b { display: none }`.
+pub(super) fn class_styles(stylesheet: &str) -> Vec<(String, Style)> {
     let mut out = Vec::new();
     // (selectors, start of body) of the innermost rule open now; `@media … {` is replaced by its first rule.
     let mut open: Option<(&str, usize)> = None;
@@ -127,10 +151,11 @@ pub(super) fn hidden_classes(stylesheet: &str) -> Vec<String> {
                 seg_start = i + 1;
             }
             '}' => {
-                if let Some((selectors, body)) = open.take()
-                    && read_declarations(stylesheet.get(body..i).unwrap_or("")).hidden
-                {
-                    out.extend(selectors.split(',').filter_map(|sel| class_selector(sel.trim())));
+                if let Some((selectors, body)) = open.take() {
+                    let style = read_declarations(stylesheet.get(body..i).unwrap_or(""));
+                    if style.says_something() {
+                        out.extend(selectors.split(',').filter_map(|sel| class_selector(sel.trim())).map(|c| (c, style)));
+                    }
                 }
                 seg_start = i + 1;
             }
@@ -155,11 +180,8 @@ mod tests {
         for css in [
             "display:none",
             "DISPLAY: none !important",
-            "visibility:hidden",
             "opacity:0",
             "opacity: 0.0",
-            "font-size:0px",
-            "font-size: 0",
             "max-height:0;overflow:hidden",
             "width:0; height:0",
             "mso-hide:all",
@@ -168,9 +190,13 @@ mod tests {
         ] {
             assert!(read_declarations(css).hidden, "{css}");
         }
-        for css in ["display:block", "font-size:10px", "opacity:0.9", "color:#333", "width:100%", "margin:0"] {
+        for css in ["display:block", "font-size:10px", "opacity:0.9", "color:#333", "width:100%", "margin:0", "visibility:hidden"] {
             assert!(!read_declarations(css).hidden, "{css}");
         }
+        // Inherited, so a child may set them back.
+        assert_eq!(read_declarations("font-size:0px").tiny, Some(true));
+        assert_eq!(read_declarations("font-size: 14px").tiny, Some(false));
+        assert_eq!(read_declarations("visibility:hidden").visible, Some(false));
     }
 
     #[test]
@@ -191,6 +217,11 @@ mod tests {
     #[test]
     fn classes_hidden_by_a_stylesheet() {
         let css = ".pre{display:none} p.x{color:red} @media screen { .a, .b { font-size: 0 } } .shown{display:block}";
-        assert_eq!(hidden_classes(css), vec!["pre", "a", "b"]);
+        let got: Vec<(String, bool, Option<bool>)> = class_styles(css).into_iter().map(|(c, s)| (c, s.hidden, s.tiny)).collect();
+        assert_eq!(
+            got,
+            vec![("pre".into(), true, None), ("a".into(), false, Some(true)), ("b".into(), false, Some(true))],
+            "display:block says nothing that hides or shows text"
+        );
     }
 }
