@@ -86,7 +86,6 @@ const MOBILE: &[&str] =
 pub(super) const OWN_PHRASES: &[&str] = &[
     // member notification
     "ny utlysning som kan passa er",
-    "nya utlysningar som kan passa er",
     "bevakar utlysningar at sina medlemmar",
     "vill ni vara med i en gemensam ansokan",
     "svara pa det har mejlet med en kort rad",
@@ -98,7 +97,6 @@ pub(super) const OWN_PHRASES: &[&str] = &[
     "svara stopp om du inte vill",
     "du far det har mejlet som kontaktperson for",
     "new call that may fit you",
-    "new calls that may fit you",
     "watches funding calls for its members",
     "would you like to join a joint application",
     "reply to this e mail with one short line",
@@ -110,16 +108,12 @@ pub(super) const OWN_PHRASES: &[&str] = &[
     "to receive no more of these e mails",
     "you receive this e mail as the contact for",
     // reminder
-    "dagar kvar till sista ansokningsdag",
     "ni har anmalt intresse for den har utlysningen",
     "paminnelse till au om en utlysning",
-    "days to the deadline",
     "you declared interest in this call",
     "a reminder to au about a call",
     // confirmation
-    "tack for ditt svar",
     "svara pa det har mejlet med ratt besked",
-    "thank you for your answer",
     "reply to this e mail with the right answer",
     // ask-back
     "vilken utlysning galler ditt svar",
@@ -133,13 +127,21 @@ pub(super) const OWN_PHRASES: &[&str] = &[
     "reply to this e mail to steer the watch",
     "inga nya eller andrade utlysningar denna vecka",
     "no new or changed calls this week",
-    "deadline inom 30 dagar",
-    "deadlines inom 30 dagar",
-    "deadline within 30 days",
-    "deadlines within 30 days",
 ];
-/// Lines of our own mail that are whole short phrases (too common inside a sentence).
-const OWN_LINES: &[&str] = &["sa svarar du", "how to answer", "vi har noterat", "we have recorded"];
+/// Lines of our own mail that are whole short phrases (too common inside a
+/// sentence: a member may well thank us "för ditt svar").
+const OWN_LINES: &[&str] =
+    &["sa svarar du", "how to answer", "vi har noterat", "we have recorded", "tack for ditt svar", "thank you for your answer"];
+/// Title lines of our own mail that open with a number: "3 nya utlysningar
+/// som kan passa er", "14 dagar kvar till sista ansökningsdag".
+const OWN_COUNTED_LINES: &[&str] = &[
+    "nya utlysningar som kan passa er",
+    "new calls that may fit you",
+    "dagar kvar till sista ansokningsdag",
+    "days to the deadline",
+    "dag kvar till sista ansokningsdag",
+    "day to the deadline",
+];
 
 /// The words of a line: folded, every run of other characters one space, padded with spaces.
 fn words(line: &str) -> String {
@@ -163,10 +165,27 @@ fn own_line(line: &str) -> bool {
     let t = line.trim();
     OWN_PHRASES.iter().any(|p| w.contains(&format!(" {p} ")))
         || OWN_LINES.iter().any(|p| w.trim() == *p)
+        || counted_line(&w)
+        || digest_lead(&w)
         || (t.len() > 4 && t.starts_with("== ") && t.ends_with(" =="))
         || w.starts_with(" veckobrev vecka ")
         || w.starts_with(" weekly digest week ")
         || card_detail(line)
+}
+
+/// "<n> <phrase>" of [`OWN_COUNTED_LINES`], the whole line.
+fn counted_line(w: &str) -> bool {
+    let t = w.trim();
+    let rest = t.trim_start_matches(|c: char| c.is_ascii_digit());
+    rest.len() < t.len() && OWN_COUNTED_LINES.iter().any(|p| rest.trim_start() == *p)
+}
+
+/// The digest's lead: "2 nya utlysningar, 0 ändrade och 1 deadline inom 30 dagar."
+fn digest_lead(w: &str) -> bool {
+    let t = w.trim();
+    t.starts_with(|c: char| c.is_ascii_digit())
+        && (t.contains(" utlysning") || t.contains(" call"))
+        && (t.ends_with(" inom 30 dagar") || t.ends_with(" within 30 days"))
 }
 
 /// A call card's second line: `Vinnova | Sista dag: 15 mars 2026` (text) or
@@ -361,6 +380,10 @@ mod tests {
         assert_eq!(new_text(digest), "PSI-0042: ej aktuell");
         // A member's own sentence that happens to share a word is kept.
         assert_eq!(new_text("Ja! Så svarar du på frågan om budget: vi har den."), "Ja! Så svarar du på frågan om budget: vi har den.");
+        assert_eq!(new_text("Tack för ditt svar! Vi ändrar oss: nej."), "Tack för ditt svar! Vi ändrar oss: nej.");
+        assert_eq!(new_text("Yes, but only 14 days to the deadline"), "Yes, but only 14 days to the deadline");
+        assert_eq!(new_text("Nej\n14 dagar kvar till sista ansökningsdag\nPSI-0042"), "Nej");
+        assert_eq!(new_text("Nej\n2 nya utlysningar, 0 ändrade och 1 deadline inom 30 dagar.\nPSI-0042"), "Nej");
     }
 
     #[test]
