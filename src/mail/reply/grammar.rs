@@ -27,7 +27,8 @@
 //!   projekt" is other business, not an answer.
 //! - A question ("Kan vi vara med som partner?") answers nothing: the words
 //!   of a sentence ending in `?` are not read as intent or role, so the
-//!   message goes to AU with its text.
+//!   message goes to AU with its text; only a strong answer word set apart
+//!   at its start counts ("Kanske, men det beror på om regionen är med?").
 //! - Role: the one role named positively. Two different roles ("partner
 //!   eller referensgrupp") give no role. A yes whose only role is a negated
 //!   lead ("Intresserade men kan inte vara huvudsökande") reads as
@@ -604,7 +605,10 @@ fn read_line(line: &str) -> LineRead {
         if tok.is_some_and(|t| t.brk) {
             neg_left = 0;
         }
-        if tok.is_some_and(|t| t.question) && h.sig != Some(Stop) {
+        // A question answers nothing, except a strong answer word opening it on its own
+        // ("Kanske, men det beror på om regionen är med?").
+        let opening = k == 0 && tok.is_some_and(|t| STRONG.contains(&t.folded.as_str())) && toks.get(h.to).is_some_and(|t| t.brk);
+        if tok.is_some_and(|t| t.question) && h.sig != Some(Stop) && !opening {
             continue;
         }
         let negated = neg_left > 0;
@@ -1089,6 +1093,8 @@ mod tests {
         assert!(unread("ja/nej"));
         assert!(unread("Hej, när är nästa stormöte? Vi vill gärna presentera vårt nya projekt där."));
         assert!(unread("Kan vi vara med som partner?"));
+        assert_eq!(one("Kanske, men det beror på om Region Örebro är med?").0, Intent::Maybe);
+        assert!(unread("Ja?"));
         assert!(unread(""));
         let r = read("Intresserade men kan inte delta", "", None);
         assert!(r.reason.unwrap_or_default().contains("Motstridiga"));
