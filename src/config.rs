@@ -165,6 +165,9 @@ pub struct MailConfig {
     /// Hardening: a reply is accepted only when it comes back to the
     /// contact's own reply address `<reply_to local part>+<token>@…`.
     pub reply_token: bool,
+    /// How long an answer that names no call waits for the member to name
+    /// it after we asked back (days).
+    pub ask_back_days: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -312,6 +315,8 @@ struct RawMail {
     max_attempts: u32,
     #[serde(default)]
     reply_token: bool,
+    #[serde(default = "d_ask_back_days")]
+    ask_back_days: u32,
 }
 
 #[derive(Deserialize)]
@@ -451,6 +456,9 @@ fn d_retention() -> u32 {
 }
 fn d_attempts() -> u32 {
     8
+}
+fn d_ask_back_days() -> u32 {
+    14
 }
 fn d_goal() -> u32 {
     5
@@ -626,6 +634,7 @@ impl Config {
                 retention_months: ml.retention_months,
                 max_attempts: ml.max_attempts.max(1),
                 reply_token: ml.reply_token,
+                ask_back_days: ml.ask_back_days.max(1),
             },
             goal: GoalConfig { per_year: g.applications_per_year, counting_roles: g.counting_roles.into_inner() },
         })

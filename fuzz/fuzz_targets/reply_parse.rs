@@ -8,5 +8,7 @@ fuzz_target!(|data: &[u8]| {
     // Invariants of the documented shape.
     assert!(r.understood || r.answers.is_empty());
     assert!(!r.auto_reply || r.answers.is_empty());
+    assert!(!r.auto_reply || (!r.stop && r.au.is_empty()));
+    assert_eq!(r.stop, r.actions.contains(&psi_radar::mail::reply::Action::Unsubscribe));
     let _ = r.to_json();
 });

@@ -85,16 +85,16 @@ pub async fn run_fetch(ctx: &Ctx, now: DateTime<Utc>, out: &mut impl Write) -> a
         Lang::Sv => {
             writeln!(
                 out,
-                "{} olästa meddelanden: {} registrerade, {} hållna för AU, {} oläsbara, {} autosvar, {} redan registrerade, {} fel.",
-                r.unseen, r.accepted, r.held, r.unreadable, r.auto_replies, r.duplicates, r.failed
+                "{} olästa meddelanden: {} registrerade, {} hållna för AU, {} oläsbara, {} autosvar, {} redan registrerade, {} fel. {} väntar på att medlemmen anger utlysning.",
+                r.unseen, r.accepted, r.held, r.unreadable, r.auto_replies, r.duplicates, r.failed, r.waiting
             )?;
             writeln!(out, "{} flyttade till «{}».", r.moved, imap.done_folder)?;
         }
         Lang::En => {
             writeln!(
                 out,
-                "{} unseen messages: {} recorded, {} held for AU, {} unreadable, {} auto-replies, {} already recorded, {} failed.",
-                r.unseen, r.accepted, r.held, r.unreadable, r.auto_replies, r.duplicates, r.failed
+                "{} unseen messages: {} recorded, {} held for AU, {} unreadable, {} auto-replies, {} already recorded, {} failed. {} waiting for the member to name the call.",
+                r.unseen, r.accepted, r.held, r.unreadable, r.auto_replies, r.duplicates, r.failed, r.waiting
             )?;
             writeln!(out, "{} moved to «{}».", r.moved, imap.done_folder)?;
         }
@@ -127,6 +127,18 @@ fn print_outcome(o: &IngestOutcome, lang: Lang, out: &mut impl Write) -> anyhow:
                 (None, _) => {
                     writeln!(out, "{}", lang.pick("Bekräftelsen fanns redan i utkorgen.", "The confirmation was already in the outbox."))?
                 }
+            }
+        }
+        (Status::Waiting, Lang::Sv) => {
+            writeln!(out, "Väntar (svar {id}): {reason}.")?;
+            if let Some(n) = o.ask {
+                writeln!(out, "Frågan till avsändaren ligger i utkorgen (nr {n}).")?;
+            }
+        }
+        (Status::Waiting, Lang::En) => {
+            writeln!(out, "Waiting (reply {id}): the answer names no call; the sender is asked which one.")?;
+            if let Some(n) = o.ask {
+                writeln!(out, "The question to the sender is in the outbox (no. {n}).")?;
             }
         }
         (Status::Held, Lang::Sv) => writeln!(out, "Hållet för AU (svar {id}): {reason}. Det visas i nästa veckobrev.")?,

@@ -1,6 +1,7 @@
 //! Jobs: member notifications (new calls that match a member above the
 //! threshold, bundled into at most one mail per contact per day) and deadline
 //! reminders (14 and 3 days before, to AU and to members who said yes).
+//! Neither goes to a contact who said STOPP.
 
 use super::{Ctx, Summary};
 use crate::domain::{CallRef, Intent, Member};
@@ -164,7 +165,8 @@ pub async fn run_reminders(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<Remi
             let mut targets: Vec<(crate::domain::Email, Option<String>, crate::domain::Lang, bool)> =
                 cfg.mail.au.iter().map(|a| (a.clone(), None, cfg.partnership.lang, false)).collect();
             for m in &yes {
-                for ct in &m.contacts {
+                // A contact who said STOPP gets no reminders either.
+                for ct in m.contacts.iter().filter(|ct| !ct.unsubscribed) {
                     targets.push((ct.email.clone(), Some(ct.name.clone()), m.mail_lang(), true));
                 }
             }

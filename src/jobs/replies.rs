@@ -19,8 +19,8 @@ impl Summary for RepliesReport {
         let fetched = match &self.fetch {
             None => "ingen IMAP".to_string(),
             Some(f) => format!(
-                "{} olästa: {} registrerade, {} hållna, {} oläsbara, {} autosvar, {} dubbletter, {} fel; {} flyttade",
-                f.unseen, f.accepted, f.held, f.unreadable, f.auto_replies, f.duplicates, f.failed, f.moved
+                "{} olästa: {} registrerade, {} hållna, {} väntar, {} oläsbara, {} autosvar, {} dubbletter, {} fel; {} flyttade",
+                f.unseen, f.accepted, f.held, f.waiting, f.unreadable, f.auto_replies, f.duplicates, f.failed, f.moved
             ),
         };
         format!("{fetched}; {} råa meddelanden raderade", self.raw_deleted)

@@ -8,7 +8,10 @@
 //!   dismiss/watch not from AU,    ├─▶ held         (reason in Swedish, listed to AU)
 //!   no or unknown call            │
 //!   not understood ───────────────┼─▶ unreadable   (the parser's reason, listed to AU)
-//!                                 └─▶ accepted: interests, STOPP, AU's dismiss/watch,
+//!   no call named, mail answered  │
+//!   was about several calls ──────┼─▶ waiting      (stored; the sender is asked back
+//!                                 │                 in the same run, outbox kind `ask`)
+//!                                 └─▶ accepted: interests, STOPP/START, AU's dismiss/watch,
 //!                                     one confirmation through the outbox (kind `confirm`)
 //! ```
 //!
@@ -26,16 +29,25 @@
 //!   Delivered-To, X-Original-To or Envelope-To) with the contact's token.
 //!   AU's dismiss/watch from an address that is not a contact are not
 //!   token-checked.
+//! - Ask back instead of holding: an answer that names no call, to one of
+//!   our mails about several calls (In-Reply-To/References in the outbox,
+//!   else the references in the subject), waits in `waiting_answers` for
+//!   `[mail] ask_back_days`. It is settled by the contact's next message
+//!   that names one of those calls: with an answer ("PSI-0042: ja,
+//!   partner", which counts), or with the reference alone ("PSI-0042"),
+//!   which applies the waiting answer to it. A mail about one call needs no
+//!   asking.
 //! - Logs name reply, contact and call ids, never addresses.
 
 use crate::config::{ImapConfig, TlsMode};
 use crate::domain::{CallRef, Email, Intent, Lang, Role};
 use crate::jobs::Ctx;
+use crate::mail::digest::card;
 use crate::mail::message::{Outgoing, compose};
-use crate::mail::notify::confirmation;
+use crate::mail::notify::{self, confirmation, copy_line};
 use crate::mail::reply::{self, Action, Answer, Reading};
 use crate::store::members::ContactRow;
-use crate::store::replies::{NewReply, RECEIVING};
+use crate::store::replies::{NewReply, NewWaiting, RECEIVING, WaitingAnswer};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::fmt::Debug;
@@ -55,6 +67,9 @@ pub enum Status {
     AutoReply,
     /// The same Message-ID was already recorded: nothing happened.
     Duplicate,
+    /// An answer that names no call, to a mail about several: kept while
+    /// the member is asked which call it meant (shown to AU as waiting).
+    Waiting,
 }
 
 impl Status {
@@ -66,6 +81,7 @@ impl Status {
             Status::Unreadable => "unreadable",
             Status::AutoReply => "auto_reply",
             Status::Duplicate => "duplicate",
+            Status::Waiting => "waiting",
         }
     }
 }
@@ -82,6 +98,14 @@ pub struct IngestOutcome {
     pub recorded: Vec<String>,
     /// The confirmation queued in the outbox (None when it was queued before).
     pub confirmation: Option<i64>,
+    /// The ask-back queued in the outbox (status `waiting`), when there was one to send.
+    pub ask: Option<i64>,
+}
+
+impl IngestOutcome {
+    fn duplicate(reply_id: i64) -> IngestOutcome {
+        IngestOutcome { reply_id, status: Status::Duplicate, reason: None, recorded: vec![], confirmation: None, ask: None }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,13 +136,41 @@ enum Verdict {
     Accept(Plan),
 }
 
+impl Verdict {
+    /// The status the reply gets, and why (Swedish, for AU).
+    fn status(&self) -> (Status, Option<String>) {
+        match self {
+            Verdict::AutoReply(r) => (Status::AutoReply, Some(r.clone())),
+            Verdict::Held(r) => (Status::Held, Some(r.clone())),
+            Verdict::Unreadable(r) => (Status::Unreadable, Some(r.clone())),
+            Verdict::Accept(plan) => match &plan.waiting {
+                Some(w) => (Status::Waiting, Some(waiting_reason(&w.calls))),
+                None => (Status::Accepted, None),
+            },
+        }
+    }
+}
+
 /// What an accepted message does.
 #[derive(Default)]
 struct Plan {
     answers: Vec<(CallRef, Answer)>,
     unsubscribe: bool,
+    resume: bool,
     dismiss: Vec<CallRef>,
     watch: Vec<CallRef>,
+    /// A bare answer to a mail about several calls: it waits, the member is asked.
+    waiting: Option<Waiting>,
+    /// The contact's earlier waiting answer this message settles, and the calls it now applies to
+    /// (empty when an explicit answer replaces it).
+    settles: Option<(i64, Vec<CallRef>)>,
+}
+
+/// An answer waiting for the member to say which call it meant.
+struct Waiting {
+    answer: Answer,
+    /// The calls of the mail it answered.
+    calls: Vec<CallRef>,
 }
 
 /// The most of one message that is read, parsed and kept (2 MiB): a
@@ -138,7 +190,7 @@ pub async fn ingest(ctx: &Ctx, raw: &[u8], imap_uid: Option<u32>, now: DateTime<
     let resume = match ctx.store.reply_by_message_id(&message_id).await? {
         Some(row) if row.status != RECEIVING => {
             tracing::info!(reply = row.id, "duplicate Message-ID, already recorded");
-            return Ok(IngestOutcome { reply_id: row.id, status: Status::Duplicate, reason: None, recorded: vec![], confirmation: None });
+            return Ok(IngestOutcome::duplicate(row.id));
         }
         Some(row) => Some(row.id),
         None => None,
@@ -149,14 +201,9 @@ pub async fn ingest(ctx: &Ctx, raw: &[u8], imap_uid: Option<u32>, now: DateTime<
         None => None,
     };
     let is_au = reading.from.as_deref().is_some_and(|f| is_au_address(&ctx.config.mail.au, f));
-    let verdict = decide(ctx, &reading, raw, contact.as_ref(), is_au).await?;
+    let verdict = decide(ctx, &reading, raw, contact.as_ref(), is_au, now).await?;
 
-    let (status, reason) = match &verdict {
-        Verdict::AutoReply(r) => (Status::AutoReply, Some(r.clone())),
-        Verdict::Held(r) => (Status::Held, Some(r.clone())),
-        Verdict::Unreadable(r) => (Status::Unreadable, Some(r.clone())),
-        Verdict::Accept(_) => (Status::Accepted, None),
-    };
+    let (status, reason) = verdict.status();
     let reading_json = reading_json(&reading);
     let row_status = if status == Status::Accepted { RECEIVING } else { status.as_str() };
     let reply_id = match resume {
@@ -181,13 +228,7 @@ pub async fn ingest(ctx: &Ctx, raw: &[u8], imap_uid: Option<u32>, now: DateTime<
                 None => {
                     // Recorded by a concurrent ingest between the check and the insert.
                     let id = ctx.store.reply_by_message_id(&message_id).await?.map(|r| r.id).unwrap_or_default();
-                    return Ok(IngestOutcome {
-                        reply_id: id,
-                        status: Status::Duplicate,
-                        reason: None,
-                        recorded: vec![],
-                        confirmation: None,
-                    });
+                    return Ok(IngestOutcome::duplicate(id));
                 }
             }
         }
@@ -195,15 +236,34 @@ pub async fn ingest(ctx: &Ctx, raw: &[u8], imap_uid: Option<u32>, now: DateTime<
 
     let Verdict::Accept(plan) = verdict else {
         tracing::info!(reply = reply_id, contact = contact.as_ref().map(|c| c.id), status = status.as_str(), "reply recorded");
-        return Ok(IngestOutcome { reply_id, status, reason, recorded: vec![], confirmation: None });
+        return Ok(IngestOutcome { reply_id, status, reason, recorded: vec![], confirmation: None, ask: None });
     };
-    let (recorded, confirmation) = apply(ctx, &reading, &message_id, reply_id, contact.as_ref(), plan, now).await?;
-    ctx.store.set_reply_status(reply_id, Status::Accepted.as_str(), None).await?;
-    tracing::info!(reply = reply_id, contact = contact.as_ref().map(|c| c.id), lines = recorded.len(), "reply accepted");
-    Ok(IngestOutcome { reply_id, status: Status::Accepted, reason: None, recorded, confirmation })
+    let done = apply(ctx, &reading, &message_id, reply_id, contact.as_ref(), plan, now).await?;
+    ctx.store.set_reply_status(reply_id, status.as_str(), reason.as_deref()).await?;
+    tracing::info!(
+        reply = reply_id,
+        contact = contact.as_ref().map(|c| c.id),
+        lines = done.lines.len(),
+        status = status.as_str(),
+        "reply accepted"
+    );
+    Ok(IngestOutcome { reply_id, status, reason, recorded: done.lines, confirmation: done.confirmation, ask: done.ask })
 }
 
-async fn decide(ctx: &Ctx, reading: &Reading, raw: &[u8], contact: Option<&ContactRow>, is_au: bool) -> anyhow::Result<Verdict> {
+/// Why a reply waits (Swedish, for AU).
+fn waiting_reason(calls: &[CallRef]) -> String {
+    let list = calls.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ");
+    format!("väntar: svaret anger ingen utlysning; medlemmen har fått frågan vilken av {list} det gäller")
+}
+
+async fn decide(
+    ctx: &Ctx,
+    reading: &Reading,
+    raw: &[u8],
+    contact: Option<&ContactRow>,
+    is_au: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Verdict> {
     if reading.auto_reply {
         return Ok(Verdict::AutoReply(reading.reason.clone().unwrap_or_else(|| "Autosvar".into())));
     }
@@ -211,17 +271,19 @@ async fn decide(ctx: &Ctx, reading: &Reading, raw: &[u8], contact: Option<&Conta
         return Ok(Verdict::Held(UNKNOWN_SENDER.into()));
     }
     if let Some(c) = contact
-        && ctx.config.mail.reply_token
+        && let Some(held) = token_refused(ctx, c, raw).await?
     {
-        let Some(token) = ctx.store.contact_token(c.id).await?.filter(|t| !t.is_empty()) else {
-            ctx.store.ensure_contact_tokens(new_token).await?;
-            return Ok(Verdict::Held("kontakten hade ingen svarsnyckel än (svaret kan inte styrkas)".into()));
-        };
-        if !addressed_to(raw, &token_address(&ctx.config.mail.reply_to, &token)) {
-            return Ok(Verdict::Held("svaret kom inte till kontaktens svarsadress med svarsnyckel (kan vara förfalskad avsändare)".into()));
-        }
+        return Ok(Verdict::Held(held.into()));
     }
+    let waiting = match contact {
+        Some(c) => ctx.store.waiting_for_contact(c.id, now).await?,
+        None => None,
+    };
     if !reading.understood {
+        // "PSI-0042" alone, after we asked which call an answer meant: that answer, for that call.
+        if let Some(plan) = waiting.as_ref().and_then(|w| names_waiting_calls(w, &reading.named)) {
+            return Ok(Verdict::Accept(plan));
+        }
         return Ok(Verdict::Unreadable(reading.reason.clone().unwrap_or_else(|| "Svaret gick inte att tolka".into())));
     }
 
@@ -229,11 +291,12 @@ async fn decide(ctx: &Ctx, reading: &Reading, raw: &[u8], contact: Option<&Conta
     for action in &reading.actions {
         match action {
             Action::Unsubscribe => plan.unsubscribe = true,
+            Action::Resume => plan.resume = true,
             Action::Dismiss(r) => plan.dismiss.push(*r),
             Action::Watch(r) => plan.watch.push(*r),
         }
     }
-    if contact.is_none() && (!reading.answers.is_empty() || plan.unsubscribe) {
+    if contact.is_none() && (!reading.answers.is_empty() || plan.unsubscribe || plan.resume) {
         return Ok(Verdict::Held(format!(
             "{UNKNOWN_SENDER} (AU-adressen hör inte till någon medlem och kan bara markera ej aktuell/bevaka)"
         )));
@@ -241,18 +304,43 @@ async fn decide(ctx: &Ctx, reading: &Reading, raw: &[u8], contact: Option<&Conta
     if !is_au && (!plan.dismiss.is_empty() || !plan.watch.is_empty()) {
         return Ok(Verdict::Held("bara AU kan markera en utlysning som ej aktuell eller bevaka den".into()));
     }
-    for a in &reading.answers {
-        let call = match a.call {
-            Some(c) => c,
-            None => match call_from_thread(ctx, &reading.in_reply_to).await? {
-                Some(c) => c,
-                None => return Ok(Verdict::Held("svaret anger ingen utlysning (skriv t.ex. «PSI-0042: ja, partner»)".into())),
-            },
-        };
-        plan.answers.push((call, a.clone()));
+    if let Some(held) = place_answers(ctx, reading, &mut plan).await? {
+        return Ok(Verdict::Held(held));
     }
-    let mut refs: Vec<CallRef> =
-        plan.answers.iter().map(|(c, _)| *c).chain(plan.dismiss.iter().copied()).chain(plan.watch.iter().copied()).collect();
+    if let Some(w) = &waiting {
+        settle_by_explicit_answers(w, &mut plan);
+    }
+    if let Some(unknown) = unknown_calls(ctx, &plan).await? {
+        return Ok(Verdict::Held(format!("okänd utlysning {unknown}")));
+    }
+    Ok(Verdict::Accept(plan))
+}
+
+/// With `mail.reply_token`, why a contact's reply is refused (None: it came to the contact's token address).
+async fn token_refused(ctx: &Ctx, c: &ContactRow, raw: &[u8]) -> anyhow::Result<Option<&'static str>> {
+    if !ctx.config.mail.reply_token {
+        return Ok(None);
+    }
+    let Some(token) = ctx.store.contact_token(c.id).await?.filter(|t| !t.is_empty()) else {
+        ctx.store.ensure_contact_tokens(new_token).await?;
+        return Ok(Some("kontakten hade ingen svarsnyckel än (svaret kan inte styrkas)"));
+    };
+    if !addressed_to(raw, &token_address(&ctx.config.mail.reply_to, &token)) {
+        return Ok(Some("svaret kom inte till kontaktens svarsadress med svarsnyckel (kan vara förfalskad avsändare)"));
+    }
+    Ok(None)
+}
+
+/// The calls `plan` names that the store does not know, joined ("PSI-0099, PSI-0100").
+async fn unknown_calls(ctx: &Ctx, plan: &Plan) -> anyhow::Result<Option<String>> {
+    let mut refs: Vec<CallRef> = plan
+        .answers
+        .iter()
+        .map(|(c, _)| *c)
+        .chain(plan.dismiss.iter().copied())
+        .chain(plan.watch.iter().copied())
+        .chain(plan.waiting.iter().flat_map(|w| w.calls.iter().copied()))
+        .collect();
     refs.sort();
     refs.dedup();
     let mut unknown = Vec::new();
@@ -261,28 +349,84 @@ async fn decide(ctx: &Ctx, reading: &Reading, raw: &[u8], contact: Option<&Conta
             unknown.push(r.to_string());
         }
     }
-    if !unknown.is_empty() {
-        return Ok(Verdict::Held(format!("okänd utlysning {}", unknown.join(", "))));
-    }
-    Ok(Verdict::Accept(plan))
+    Ok((!unknown.is_empty()).then(|| unknown.join(", ")))
 }
 
-/// The one call named by a message of ours this one replies to
-/// (In-Reply-To, then References), looked up in the outbox.
-async fn call_from_thread(ctx: &Ctx, ids: &[String]) -> anyhow::Result<Option<CallRef>> {
-    for id in ids {
-        if let Some(refs) = ctx.store.refs_of_message(id).await? {
-            let refs: Vec<CallRef> = refs.split_whitespace().filter_map(CallRef::parse).collect();
-            return Ok(match refs.as_slice() {
-                [one] => Some(*one),
-                _ => None,
-            });
+/// Tie each answer to its call: the one it names; else the one call of the
+/// mail it answers; else, when that mail was about several calls, the
+/// answer waits and the member is asked. Some(reason) when it must be held.
+async fn place_answers(ctx: &Ctx, reading: &Reading, plan: &mut Plan) -> anyhow::Result<Option<String>> {
+    for a in &reading.answers {
+        if let Some(c) = a.call {
+            plan.answers.push((c, a.clone()));
+            continue;
+        }
+        match thread_calls(ctx, reading).await?.as_slice() {
+            [] => return Ok(Some("svaret anger ingen utlysning (skriv t.ex. «PSI-0042: ja, partner»)".into())),
+            [one] => plan.answers.push((*one, a.clone())),
+            many => plan.waiting = Some(Waiting { answer: a.clone(), calls: many.to_vec() }),
         }
     }
     Ok(None)
 }
 
-/// Record what `plan` says and queue one confirmation.
+/// The calls of the message of ours this one replies to (In-Reply-To,
+/// then References, looked up in the outbox), else those in its subject.
+async fn thread_calls(ctx: &Ctx, reading: &Reading) -> anyhow::Result<Vec<CallRef>> {
+    for id in &reading.in_reply_to {
+        if let Some(refs) = ctx.store.refs_of_message(id).await? {
+            let refs: Vec<CallRef> = refs.split_whitespace().filter_map(CallRef::parse).collect();
+            if !refs.is_empty() {
+                return Ok(refs);
+            }
+        }
+    }
+    Ok(reply::call_refs(&reading.subject))
+}
+
+/// A message that only names calls, all among those a waiting answer was
+/// asked about: the waiting answer applies to them.
+fn names_waiting_calls(w: &WaitingAnswer, named: &[CallRef]) -> Option<Plan> {
+    if named.is_empty() || !named.iter().all(|c| w.calls.contains(c)) {
+        return None;
+    }
+    let answer = Answer { call: None, intent: w.intent, role: w.role, comment: w.comment.clone() };
+    Some(Plan {
+        answers: named.iter().map(|c| (*c, Answer { call: Some(*c), ..answer.clone() })).collect(),
+        settles: Some((w.id, named.to_vec())),
+        ..Plan::default()
+    })
+}
+
+/// An explicit answer to a call the member was asked about settles the
+/// waiting answer (the explicit one counts). A copied line carries no
+/// comment: the comment of the waiting answer goes with it when the
+/// intent is the same.
+fn settle_by_explicit_answers(w: &WaitingAnswer, plan: &mut Plan) {
+    if plan.waiting.is_some() {
+        return; // a new bare answer: it replaces the old one when stored
+    }
+    let mut applied = Vec::new();
+    for (call, a) in plan.answers.iter_mut().filter(|(c, _)| w.calls.contains(c)) {
+        if a.comment.is_empty() && a.intent == w.intent {
+            a.comment = w.comment.clone();
+        }
+        applied.push(*call);
+    }
+    if !applied.is_empty() {
+        plan.settles = Some((w.id, applied));
+    }
+}
+
+/// What [`apply`] did.
+struct Applied {
+    lines: Vec<String>,
+    confirmation: Option<i64>,
+    ask: Option<i64>,
+}
+
+/// Record what `plan` says, then queue one confirmation, or the ask-back
+/// when an answer waits for its call.
 async fn apply(
     ctx: &Ctx,
     reading: &Reading,
@@ -291,12 +435,33 @@ async fn apply(
     contact: Option<&ContactRow>,
     plan: Plan,
     now: DateTime<Utc>,
-) -> anyhow::Result<(Vec<String>, Option<i64>)> {
+) -> anyhow::Result<Applied> {
     let member = match contact {
         Some(c) => ctx.store.member(&c.member).await?,
         None => None,
     };
     let lang = member.as_ref().map(|m| m.mail_lang()).unwrap_or(ctx.config.partnership.lang);
+    let (lines, refs) = record(ctx, reply_id, contact, &plan, lang, now).await?;
+    if let Some((id, applied)) = &plan.settles {
+        ctx.store.resolve_waiting(*id, applied, now).await?;
+    }
+    let ask = match (&plan.waiting, contact) {
+        (Some(w), Some(c)) => ask_back(ctx, reading, message_id, reply_id, c, w, lang, now).await?,
+        _ => None,
+    };
+    let confirmation = confirm(ctx, reading, message_id, contact, &lines, refs, lang, now).await?;
+    Ok(Applied { lines, confirmation, ask })
+}
+
+/// Store the answers and commands of `plan`; one line each for the confirmation, and the calls named.
+async fn record(
+    ctx: &Ctx,
+    reply_id: i64,
+    contact: Option<&ContactRow>,
+    plan: &Plan,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Vec<String>, Vec<CallRef>)> {
     let mut lines = Vec::new();
     let mut refs = Vec::new();
     if let Some(c) = contact {
@@ -311,6 +476,15 @@ async fn apply(
                 lang.pick(
                     "STOPP — du får inga fler mejl om nya utlysningar till den här adressen.",
                     "STOP — you will receive no more e-mails about new calls at this address.",
+                )
+                .to_string(),
+            );
+        }
+        if plan.resume && ctx.store.set_resubscribed(c.id).await? {
+            lines.push(
+                lang.pick(
+                    "START — du får åter mejl om nya utlysningar till den här adressen.",
+                    "START — you will again receive e-mails about new calls at this address.",
                 )
                 .to_string(),
             );
@@ -339,19 +513,30 @@ async fn apply(
     }
     refs.sort();
     refs.dedup();
+    Ok((lines, refs))
+}
 
+/// Queue the confirmation of what was recorded (nothing when nothing was).
+#[allow(clippy::too_many_arguments)]
+async fn confirm(
+    ctx: &Ctx,
+    reading: &Reading,
+    message_id: &str,
+    contact: Option<&ContactRow>,
+    lines: &[String],
+    refs: Vec<CallRef>,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<i64>> {
     let to = match (contact, reading.from.as_deref()) {
         (Some(c), _) => Some(c.contact.email.clone()),
         (None, Some(from)) => Email::parse(from).ok(),
         (None, None) => None,
     };
-    let Some(to) = to else { return Ok((lines, None)) };
-    if lines.is_empty() {
-        return Ok((lines, None));
-    }
+    let Some(to) = to.filter(|_| !lines.is_empty()) else { return Ok(None) };
     let subject = original_subject(&reading.subject, &refs);
     let token_for = to.to_string();
-    let r = confirmation(&ctx.renderer, lang, &ctx.config.partnership.name, &subject, &lines)?;
+    let r = confirmation(&ctx.renderer, lang, &ctx.config.partnership.name, &subject, lines)?;
     let o = Outgoing {
         kind: "confirm",
         period: message_id.to_string(),
@@ -365,8 +550,66 @@ async fn apply(
         in_reply_to: Some(message_id.to_string()),
         reply_to: reply_address_for(ctx, &token_for).await?,
     };
+    Ok(ctx.store.enqueue(&compose(&ctx.config.mail, &o, now)?, now).await?)
+}
+
+/// Keep a bare answer waiting and ask its sender, in the same run, which of
+/// the calls it meant (outbox kind `ask`): the calls with a line to copy
+/// each. A contact who said STOPP is not asked; the answer still waits
+/// and AU sees it.
+#[allow(clippy::too_many_arguments)]
+async fn ask_back(
+    ctx: &Ctx,
+    reading: &Reading,
+    message_id: &str,
+    reply_id: i64,
+    contact: &ContactRow,
+    w: &Waiting,
+    lang: Lang,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<i64>> {
+    let days = ctx.config.mail.ask_back_days;
+    let new = NewWaiting {
+        reply_id,
+        contact_id: contact.id,
+        member: &contact.member,
+        calls: &w.calls,
+        intent: w.answer.intent,
+        role: w.answer.role,
+        comment: &w.answer.comment,
+        expires_at: now + chrono::Duration::days(i64::from(days)),
+    };
+    ctx.store.insert_waiting(&new, now).await?;
+    if contact.contact.unsubscribed {
+        tracing::info!(reply = reply_id, contact = contact.id, "answer waits; the contact said STOPP and is not asked");
+        return Ok(None);
+    }
+    let mut cards = Vec::new();
+    for call in &w.calls {
+        if let Some(c) = ctx.store.get_call(*call).await? {
+            cards.push(card(&c, now, ctx.config.partnership.tz, lang, &ctx.model));
+        }
+    }
+    let lines: Vec<String> = w.calls.iter().map(|c| copy_line(*c, w.answer.intent, w.answer.role, lang)).collect();
+    let said = answer_line(CallRef(0), w.answer.intent, w.answer.role, "", lang);
+    let said = said.split_once(" — ").map_or(said.as_str(), |(_, s)| s);
+    let r = notify::ask_back(&ctx.renderer, lang, &ctx.config.partnership.name, said, &cards, &lines, days)?;
+    let o = Outgoing {
+        kind: "ask",
+        period: message_id.to_string(),
+        to: contact.contact.email.clone(),
+        to_name: Some(contact.contact.name.clone()),
+        subject: r.subject,
+        text: r.text,
+        html: r.html,
+        refs: w.calls.clone(),
+        list_unsubscribe: false,
+        in_reply_to: reading.message_id.clone().or_else(|| Some(message_id.to_string())),
+        reply_to: reply_address_for(ctx, contact.contact.email.as_str()).await?,
+    };
     let queued = ctx.store.enqueue(&compose(&ctx.config.mail, &o, now)?, now).await?;
-    Ok((lines, queued))
+    tracing::info!(reply = reply_id, contact = contact.id, calls = w.calls.len(), "answer waits; asked back which call");
+    Ok(queued)
 }
 
 /// "PSI-0042 — ja, som partner («vi har en projektledare ledig från mars»)".
@@ -421,6 +664,7 @@ fn reading_json(r: &Reading) -> String {
             .iter()
             .map(|a| match a {
                 Action::Unsubscribe => "unsubscribe".to_string(),
+                Action::Resume => "resume".to_string(),
                 Action::Dismiss(c) => format!("dismiss {c}"),
                 Action::Watch(c) => format!("watch {c}"),
             })
@@ -490,6 +734,8 @@ pub struct FetchReport {
     pub auto_replies: usize,
     /// Already recorded (same Message-ID).
     pub duplicates: usize,
+    /// Answers waiting for the member to name the call (asked back).
+    pub waiting: usize,
     /// Could not be read or recorded: left unseen in the folder for the next run.
     pub failed: usize,
     /// Moved to the done folder.
@@ -504,6 +750,7 @@ impl FetchReport {
             Status::Unreadable => self.unreadable += 1,
             Status::AutoReply => self.auto_replies += 1,
             Status::Duplicate => self.duplicates += 1,
+            Status::Waiting => self.waiting += 1,
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Mail, to members and AU between digests: the member notification (new
 //! calls that fit, bundled once a day, with exactly how to answer), deadline
-//! reminders (14 and 3 days before) and the confirmation of an accepted reply.
+//! reminders (14 and 3 days before), the confirmation of an accepted reply,
+//! and the ask-back: which of several calls a bare answer meant.
 
 use super::MailError;
 use super::digest::Rendered;
 use super::render::{CallCard, Renderer, strings};
-use crate::domain::Lang;
+use crate::domain::{CallRef, Intent, Lang, Role};
 use minijinja::context;
 
 fn how_to_answer(lang: Lang, cards: &[CallCard]) -> Vec<String> {
@@ -139,6 +140,60 @@ pub fn confirmation(r: &Renderer, lang: Lang, partnership: &str, original_subjec
     Ok(Rendered { subject, text: r.render("member.txt", &ctx)?, html: r.render("member.html", &ctx)? })
 }
 
+/// The line a member copies to answer one call: "PSI-0042: ja, partner",
+/// in the words the parser reads (DESIGN.md §6).
+pub fn copy_line(call: CallRef, intent: Intent, role: Option<Role>, lang: Lang) -> String {
+    let role = role.filter(|_| intent != Intent::No).map(|r| match r {
+        Role::Lead => lang.pick("projektägare", "lead"),
+        Role::Partner => "partner",
+        Role::Reference => lang.pick("referensgrupp", "reference"),
+    });
+    match role {
+        Some(r) => format!("{call}: {}, {r}", intent.label(lang)),
+        None => format!("{call}: {}", intent.label(lang)),
+    }
+}
+
+/// The ask-back: a member answered a mail about several calls without
+/// saying which. `said` is their answer as we read it ("ja, som partner"),
+/// `cards` the calls of the mail they answered, one copy line each.
+pub fn ask_back(
+    r: &Renderer,
+    lang: Lang,
+    partnership: &str,
+    said: &str,
+    cards: &[CallCard],
+    lines: &[String],
+    days: u32,
+) -> Result<Rendered, MailError> {
+    let refs = refs(cards);
+    let subject = match lang {
+        Lang::Sv => format!("[{refs}] Vilken utlysning gäller ditt svar?"),
+        Lang::En => format!("[{refs}] Which call is your answer about?"),
+    };
+    let title = lang.pick("Vilken utlysning gäller ditt svar?", "Which call is your answer about?").to_string();
+    let lead = match lang {
+        Lang::Sv => format!(
+            "Tack för ditt svar («{said}»)! Mejlet du svarade på handlade om {} utlysningar, så vi vet inte vilken du menar. Kopiera raden för den utlysning du svarar på (eller flera rader) och skicka den som svar på det här mejlet.",
+            cards.len()
+        ),
+        Lang::En => format!(
+            "Thank you for your answer (“{said}”)! The e-mail you answered was about {} calls, so we do not know which one you mean. Copy the line for the call you are answering (or several lines) and send it as a reply to this e-mail.",
+            cards.len()
+        ),
+    };
+    let footer = match lang {
+        Lang::Sv => format!("Ditt svar väntar hos oss i {days} dagar. Svara STOPP om du inte vill få fler mejl om nya utlysningar."),
+        Lang::En => format!("Your answer waits with us for {days} days. Reply STOP to receive no more e-mails about new calls."),
+    };
+    let ctx = context! {
+        lang => lang.code(), title => title, lead => lead, partnership => partnership, footer => footer,
+        t => strings(lang), calls => cards, how => lines,
+        how_title => lang.pick("Rader att kopiera", "Lines to copy"),
+    };
+    Ok(Rendered { subject, text: r.render("member.txt", &ctx)?, html: r.render("member.html", &ctx)? })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +210,21 @@ mod tests {
         assert!(m.text.contains("«JA partner»"));
         assert!(m.text.contains("STOPP"));
         assert!(m.html.contains("JA projektägare"));
+    }
+
+    #[test]
+    fn ask_back_lists_the_calls_with_lines_to_copy() {
+        let r = Renderer::new().unwrap();
+        let lines: Vec<String> = [42, 43].iter().map(|n| copy_line(CallRef(*n), Intent::Yes, Some(Role::Partner), Lang::Sv)).collect();
+        assert_eq!(lines[0], "PSI-0042: ja, partner");
+        let m = ask_back(&r, Lang::Sv, "PSI", "ja, som partner", &[card(42), card(43)], &lines, 14).unwrap();
+        assert_eq!(m.subject, "[PSI-0042, PSI-0043] Vilken utlysning gäller ditt svar?");
+        assert!(m.text.contains("PSI-0042: ja, partner") && m.text.contains("PSI-0043: ja, partner"), "{}", m.text);
+        assert!(m.text.contains("Utlysning 43") && m.text.contains("14 dagar"), "{}", m.text);
+        assert_eq!(copy_line(CallRef(7), Intent::No, Some(Role::Lead), Lang::Sv), "PSI-0007: nej");
+        assert_eq!(copy_line(CallRef(7), Intent::Maybe, Some(Role::Lead), Lang::En), "PSI-0007: maybe, lead");
+        let e = ask_back(&r, Lang::En, "PSI", "yes", &[card(42), card(43)], &lines, 14).unwrap();
+        assert!(e.subject.ends_with("Which call is your answer about?"));
     }
 
     #[test]

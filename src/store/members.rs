@@ -449,6 +449,20 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// The contact replied START after a STOPP: member mail again. False
+    /// when it was not unsubscribed.
+    pub async fn set_resubscribed(&self, contact_id: i64) -> Result<bool> {
+        let n = sqlx::query("UPDATE contacts SET unsubscribed_at=NULL WHERE id=? AND unsubscribed_at IS NOT NULL")
+            .bind(contact_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n > 0 {
+            tracing::info!(contact = contact_id, "contact resubscribed");
+        }
+        Ok(n > 0)
+    }
+
     /// GDPR erasure. `target` is an e-mail address (that contact; also any
     /// stored replies from, and mail to, that address even if it is not a
     /// contact), a contact's row id, or a member id (all its contacts).

@@ -1,7 +1,9 @@
 //! Store: inbound replies (recorded once per Message-ID, raw message kept for the
-//! retention period), the held ones for the digest, and the per-contact reply tokens.
+//! retention period), the held ones for the digest, the answers waiting for
+//! the member to name a call, and the per-contact reply tokens.
 
 use super::{Result, Store, StoreError, parse_ts, ts};
+use crate::domain::{CallRef, Intent, MemberId, Role};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
@@ -17,16 +19,17 @@ pub struct HeldReply {
 }
 
 impl Store {
-    /// Replies held since `since` (unknown sender, unreadable, or stuck half-way
-    /// for over an hour), newest first, at most `limit`, and how many there are in all.
+    /// Replies held since `since` (unknown sender, unreadable, stuck half-way
+    /// for over an hour, or an answer still waiting for the member to name
+    /// its call), newest first, at most `limit`, and how many there are in all.
     pub async fn held_replies_since(&self, since: DateTime<Utc>, limit: i64) -> Result<(Vec<HeldReply>, usize)> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM replies WHERE (status IN ('held', 'unreadable') OR (status = 'receiving' AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour'))) AND received_at > ?")
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM replies WHERE (status IN ('held', 'unreadable') OR (status = 'receiving' AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour')) OR (status = 'waiting' AND id IN (SELECT reply_id FROM waiting_answers WHERE resolved_at IS NULL AND expires_at > strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))) AND received_at > ?")
             .bind(ts(since))
             .fetch_one(&self.pool)
             .await?;
         let rows = sqlx::query(
             "SELECT id, from_addr, received_at, status, reason FROM replies
-             WHERE (status IN ('held', 'unreadable') OR (status = 'receiving' AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour'))) AND received_at > ?
+             WHERE (status IN ('held', 'unreadable') OR (status = 'receiving' AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour')) OR (status = 'waiting' AND id IN (SELECT reply_id FROM waiting_answers WHERE resolved_at IS NULL AND expires_at > strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))) AND received_at > ?
              ORDER BY received_at DESC LIMIT ?",
         )
         .bind(ts(since))
@@ -195,5 +198,141 @@ impl Store {
             tracing::info!(contacts = ids.len(), "reply tokens created");
         }
         Ok(ids.len())
+    }
+}
+
+/// An answer that named no call, waiting for the member to name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingAnswer {
+    pub id: i64,
+    pub reply_id: i64,
+    pub contact_id: Option<i64>,
+    pub member: MemberId,
+    /// The calls of the mail it answered: the member was asked which.
+    pub calls: Vec<CallRef>,
+    pub intent: Intent,
+    pub role: Option<Role>,
+    pub comment: String,
+    pub asked_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A waiting answer to store.
+#[derive(Debug, Clone)]
+pub struct NewWaiting<'a> {
+    pub reply_id: i64,
+    pub contact_id: i64,
+    pub member: &'a MemberId,
+    pub calls: &'a [CallRef],
+    pub intent: Intent,
+    pub role: Option<Role>,
+    pub comment: &'a str,
+    pub expires_at: DateTime<Utc>,
+}
+
+fn refs_text(calls: &[CallRef]) -> String {
+    calls.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" ")
+}
+
+fn waiting_row(r: sqlx::sqlite::SqliteRow) -> Result<WaitingAnswer> {
+    let bad = |what: &str, v: &str| StoreError::Invalid(format!("waiting_answers: {what} «{v}»"));
+    let member: String = r.get(3);
+    let intent: String = r.get(5);
+    let role: Option<String> = r.get(6);
+    Ok(WaitingAnswer {
+        id: r.get(0),
+        reply_id: r.get(1),
+        contact_id: r.get(2),
+        member: MemberId::parse(&member).map_err(|_| bad("member", &member))?,
+        calls: r.get::<String, _>(4).split_whitespace().filter_map(CallRef::parse).collect(),
+        intent: Intent::parse(&intent).ok_or_else(|| bad("intent", &intent))?,
+        role: role.as_deref().map(|x| Role::parse(x).ok_or_else(|| bad("role", x))).transpose()?,
+        comment: r.get(7),
+        asked_at: parse_ts(&r.get::<String, _>(8))?,
+        expires_at: parse_ts(&r.get::<String, _>(9))?,
+    })
+}
+
+impl Store {
+    /// Keep an answer waiting while the member is asked which call it
+    /// meant. An older answer of the same contact that still waits is
+    /// replaced (the latest word counts). Idempotent per reply.
+    pub async fn insert_waiting(&self, w: &NewWaiting<'_>, now: DateTime<Utc>) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE waiting_answers SET resolved_at=? WHERE contact_id=? AND resolved_at IS NULL AND reply_id<>?")
+            .bind(ts(now))
+            .bind(w.contact_id)
+            .bind(w.reply_id)
+            .execute(&mut *tx)
+            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO waiting_answers (reply_id, contact_id, member_id, calls, intent, role, comment, asked_at, expires_at)
+             VALUES (?,?,?,?,?,?,?,?,?)
+             ON CONFLICT (reply_id) DO UPDATE SET reply_id=excluded.reply_id RETURNING id",
+        )
+        .bind(w.reply_id)
+        .bind(w.contact_id)
+        .bind(w.member.as_str())
+        .bind(refs_text(w.calls))
+        .bind(w.intent.as_str())
+        .bind(w.role.map(Role::as_str))
+        .bind(w.comment)
+        .bind(ts(now))
+        .bind(ts(w.expires_at))
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The answer of this contact that still waits at `now` (not resolved, not expired).
+    pub async fn waiting_for_contact(&self, contact_id: i64, now: DateTime<Utc>) -> Result<Option<WaitingAnswer>> {
+        sqlx::query(
+            "SELECT id, reply_id, contact_id, member_id, calls, intent, role, comment, asked_at, expires_at FROM waiting_answers
+             WHERE contact_id=? AND resolved_at IS NULL AND expires_at > ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(contact_id)
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await?
+        .map(waiting_row)
+        .transpose()
+    }
+
+    /// Every stored waiting answer (resolved or not), oldest first.
+    pub async fn list_waiting(&self) -> Result<Vec<WaitingAnswer>> {
+        sqlx::query(
+            "SELECT id, reply_id, contact_id, member_id, calls, intent, role, comment, asked_at, expires_at FROM waiting_answers ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(waiting_row)
+        .collect()
+    }
+
+    /// The answer stopped waiting: applied to `applied_to` (the calls the
+    /// member named), or replaced by an explicit answer (empty).
+    pub async fn resolve_waiting(&self, id: i64, applied_to: &[CallRef], now: DateTime<Utc>) -> Result<()> {
+        let applied = (!applied_to.is_empty()).then(|| refs_text(applied_to));
+        sqlx::query("UPDATE waiting_answers SET resolved_at=?, applied_to=? WHERE id=? AND resolved_at IS NULL")
+            .bind(ts(now))
+            .bind(applied)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// When and to what a waiting answer was resolved (None while it waits).
+    pub async fn waiting_resolution(&self, id: i64) -> Result<Option<(DateTime<Utc>, Vec<CallRef>)>> {
+        let row: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT resolved_at, applied_to FROM waiting_answers WHERE id=?").bind(id).fetch_optional(&self.pool).await?;
+        match row {
+            Some((Some(at), applied)) => {
+                Ok(Some((parse_ts(&at)?, applied.unwrap_or_default().split_whitespace().filter_map(CallRef::parse).collect())))
+            }
+            _ => Ok(None),
+        }
     }
 }

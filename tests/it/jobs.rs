@@ -118,6 +118,53 @@ async fn reminders_fourteen_and_three_days_before_to_au_and_yes_members() {
 }
 
 #[tokio::test]
+async fn reminders_skip_a_contact_who_said_stopp_until_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = helpers::ctx(tmp.path()).await;
+    let now = monday();
+    let c = helpers::add_call(&ctx, "Arbetsintegrerande insatser i Örebro län", INCLUSION, "2026-12-07", now - Duration::days(20)).await;
+    let activa = MemberId::parse("activa").unwrap();
+    ctx.store.record_interest(c, &activa, None, Intent::Yes, Some(Role::Partner), "", None, now).await.unwrap();
+    let contacts = ctx.store.member(&activa).await.unwrap().unwrap().contacts;
+    assert!(contacts.len() >= 2, "the test needs a contact who stays subscribed");
+    let stopped = ctx.store.contact_by_email(contacts[0].email.as_str()).await.unwrap().unwrap();
+    ctx.store.set_unsubscribed(stopped.id, now - Duration::days(1)).await.unwrap();
+
+    let r = run_reminders(&ctx, now).await.unwrap();
+    assert_eq!(r.queued, 2 + contacts.len() - 1, "AU (2) and Activa's contacts but the one who said STOPP");
+    let to = |rows: &[psi_radar::store::outbox::OutboxRow], who: &str| rows.iter().filter(|r| r.recipient == who).count();
+    let rows = ctx.store.outbox_list(false).await.unwrap();
+    assert_eq!(to(&rows, stopped.contact.email.as_str()), 0, "no reminder after STOPP");
+    assert_eq!(to(&rows, contacts[1].email.as_str()), 1);
+
+    // START: the 3-day reminder reaches it again.
+    assert!(ctx.store.set_resubscribed(stopped.id).await.unwrap());
+    run_reminders(&ctx, now + Duration::days(11)).await.unwrap();
+    let rows = ctx.store.outbox_list(false).await.unwrap();
+    assert_eq!(to(&rows, stopped.contact.email.as_str()), 1, "reminded again after START");
+}
+
+#[tokio::test]
+async fn notifications_resume_after_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = helpers::ctx(tmp.path()).await;
+    let now = monday();
+    let activa = ctx.store.member(&MemberId::parse("activa").unwrap()).await.unwrap().unwrap();
+    let contact = ctx.store.contact_by_email(activa.contacts[0].email.as_str()).await.unwrap().unwrap();
+    ctx.store.set_unsubscribed(contact.id, now - Duration::days(3)).await.unwrap();
+    helpers::add_call(&ctx, "Arbetsintegrerande insatser i Örebro län", INCLUSION, "2026-12-10", now).await;
+    run_notify(&ctx, now).await.unwrap();
+    let told = |rows: Vec<psi_radar::store::outbox::OutboxRow>| {
+        rows.iter().any(|r| r.kind == "notify" && r.recipient == contact.contact.email.as_str())
+    };
+    assert!(!told(ctx.store.outbox_list(false).await.unwrap()), "no notification after STOPP");
+    assert!(ctx.store.set_resubscribed(contact.id).await.unwrap());
+    assert!(!ctx.store.set_resubscribed(contact.id).await.unwrap(), "START twice changes nothing");
+    run_notify(&ctx, now + Duration::days(1)).await.unwrap();
+    assert!(told(ctx.store.outbox_list(false).await.unwrap()), "notified again after START");
+}
+
+#[tokio::test]
 async fn english_partnership_gets_english_digest() {
     let tmp = tempfile::tempdir().unwrap();
     let mut cfg = helpers::config(0, tmp.path());

@@ -155,6 +155,35 @@ async fn stopp_unsubscribes_the_contact_and_is_confirmed() {
     assert!(String::from_utf8_lossy(&c[0].body).contains("STOPP"));
 }
 
+/// After STOPP a contact still gets the confirmation of what it sends
+/// itself (an answer, START); START resumes member mail.
+#[tokio::test]
+async fn after_stopp_own_answers_are_confirmed_and_start_resumes() {
+    let now = Utc::now();
+    let w = world(now).await;
+    let maria = |w: &World| {
+        let store = w.ctx.store.clone();
+        async move {
+            store.list_contacts().await.unwrap().into_iter().find(|c| c.contact.email.as_str() == "maria.ek@mockeln.example.org").unwrap()
+        }
+    };
+    ingest(&w.ctx, &eml("stopp.eml"), None, now).await.unwrap();
+    assert!(maria(&w).await.contact.unsubscribed);
+
+    let o = ingest(&w.ctx, &eml("stopped_answer.eml"), None, now + Duration::hours(1)).await.unwrap();
+    assert_eq!(o.status, Status::Accepted, "{o:?}");
+    assert!(o.confirmation.is_some(), "the confirmation of its own answer still goes to a contact who said STOPP");
+    assert!(maria(&w).await.contact.unsubscribed, "an answer is no START");
+
+    let o = ingest(&w.ctx, &eml("start.eml"), None, now + Duration::hours(2)).await.unwrap();
+    assert_eq!(o.status, Status::Accepted, "{o:?}");
+    assert!(!maria(&w).await.contact.unsubscribed, "START resumes");
+    assert_eq!(o.recorded, vec!["START — du får åter mejl om nya utlysningar till den här adressen."]);
+    let c = confirmations(&w.ctx).await;
+    assert_eq!(c.len(), 3, "STOPP, the answer and START are each confirmed");
+    assert!(c.iter().all(|r| r.recipient == "maria.ek@mockeln.example.org"));
+}
+
 #[tokio::test]
 async fn au_dismisses_a_call_by_reply_but_a_member_cannot() {
     let now = Utc::now();

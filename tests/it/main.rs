@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod apps;
+mod ask_back;
 mod cli;
 mod daemon;
 mod dedup;

@@ -1,9 +1,13 @@
 //! The text of a reply: the first text/plain body (mail-parser has already
 //! undone quoted-printable, base64 and the charset), or the HTML body turned
-//! into plain text with `> ` before quoted (blockquote) lines.
+//! into plain text with `> ` before quoted (blockquote) lines and without
+//! the text a reader cannot see. When a message has both, the plain part is
+//! read: it is what the sender's program wrote for plain readers, and
+//! hidden HTML tricks cannot reach it.
 
+use super::css::{Color, Style, class_styles, invisible_on, parse_color, read_declarations};
 use mail_parser::{Message, PartType};
-use scraper::{Html, Node};
+use scraper::{Html, Node, Selector};
 
 /// Longest body text read, in bytes: a reply's new text is short, and the
 /// rest is quoted history.
@@ -91,13 +95,81 @@ impl Lines {
     }
 }
 
+/// The colours in force inside an element: its text colour (None: the
+/// default, dark) and the background behind it.
+#[derive(Clone, Copy)]
+struct Paint {
+    color: Option<Color>,
+    background: Color,
+    /// `font-size: 0` in force.
+    tiny: bool,
+    /// `visibility: hidden` in force.
+    invisible: bool,
+}
+
+impl Paint {
+    /// The paint inside an element with `style`, this being the paint around it.
+    fn inside(&self, style: &Style) -> Paint {
+        Paint {
+            color: style.color.or(self.color),
+            background: style.background.filter(|b| *b != Color::Transparent).unwrap_or(self.background),
+            tiny: style.tiny.unwrap_or(self.tiny),
+            invisible: style.visible.map_or(self.invisible, |v| !v),
+        }
+    }
+
+    fn shows_text(&self) -> bool {
+        !self.tiny && !self.invisible && self.color.is_none_or(|c| !invisible_on(c, self.background))
+    }
+}
+
+/// Mail is read on a white page unless it says otherwise.
+const PAGE: Paint = Paint { color: None, background: Color::Rgb(255, 255, 255), tiny: false, invisible: false };
+/// Longest stylesheet text read for hidden classes, in bytes.
+const MAX_STYLESHEET: usize = 64 * 1024;
+
+/// What an element's attributes say: its style (inline and by a hidden
+/// class), and the old `hidden`, `bgcolor` and `<font color>` forms.
+fn element_style(e: &scraper::node::Element, classes: &[(String, Style)]) -> Style {
+    let mut s = e.attr("style").map(read_declarations).unwrap_or_default();
+    for c in e.classes() {
+        for (_, rule) in classes.iter().filter(|(name, _)| name == c) {
+            s.fill_from(rule);
+        }
+    }
+    s.hidden |= e.attr("hidden").is_some();
+    if s.background.is_none() {
+        s.background = e.attr("bgcolor").and_then(parse_color);
+    }
+    if s.color.is_none() && e.name() == "font" {
+        s.color = e.attr("color").and_then(parse_color);
+    }
+    s
+}
+
+/// What the document's `<style>` blocks say about classes.
+fn stylesheet_classes(doc: &Html) -> Vec<(String, Style)> {
+    let Ok(sel) = Selector::parse("style") else { return Vec::new() };
+    let mut css = String::new();
+    for el in doc.select(&sel) {
+        for t in el.text() {
+            css.push_str(prefix(t, MAX_STYLESHEET.saturating_sub(css.len())));
+        }
+    }
+    class_styles(&css)
+}
+
 /// Plain text from HTML: one line per block element, quoted blocks
-/// prefixed with `> `, styles and scripts dropped. Walks the tree without
-/// recursion (fuzzed input nests deeply).
+/// prefixed with `> `; styles, scripts, comments and text hidden from the
+/// reader (see [`super::css`]) dropped. Walks the tree without recursion
+/// (fuzzed input nests deeply).
 pub(super) fn html_to_text(html: &str) -> String {
     let doc = Html::parse_document(html);
+    let classes = stylesheet_classes(&doc);
     let root = doc.tree.root();
     let mut lines = Lines { out: String::new(), line: String::new(), depth: 0 };
+    // The paint of each open element, innermost last.
+    let mut paints: Vec<Paint> = Vec::new();
     let mut node = root;
     'walk: loop {
         // open
@@ -105,20 +177,25 @@ pub(super) fn html_to_text(html: &str) -> String {
         match node.value() {
             Node::Element(e) => {
                 let name = e.name();
-                if SKIP.contains(&name) {
+                let style = element_style(e, &classes);
+                if SKIP.contains(&name) || style.hidden {
                     descend = false;
-                } else if BLOCK.contains(&name) {
-                    lines.end_line();
-                    if name == "hr" {
-                        lines.line.push_str("________________________________");
+                } else {
+                    let outer = paints.last().copied().unwrap_or(PAGE);
+                    paints.push(outer.inside(&style));
+                    if BLOCK.contains(&name) {
                         lines.end_line();
-                    }
-                    if name == "blockquote" {
-                        lines.depth += 1;
+                        if name == "hr" {
+                            lines.line.push_str("________________________________");
+                            lines.end_line();
+                        }
+                        if name == "blockquote" {
+                            lines.depth += 1;
+                        }
                     }
                 }
             }
-            Node::Text(t) => lines.push_text(t),
+            Node::Text(t) if paints.last().is_none_or(Paint::shows_text) => lines.push_text(t),
             _ => {}
         }
         if descend && let Some(child) = node.first_child() {
@@ -129,6 +206,7 @@ pub(super) fn html_to_text(html: &str) -> String {
         loop {
             if descend && let Node::Element(e) = node.value() {
                 let name = e.name();
+                paints.pop();
                 if BLOCK.contains(&name) {
                     lines.end_line();
                 }
@@ -165,6 +243,36 @@ mod tests {
              <div class=gmail_quote>Den 3 mars skrev PSI:<blockquote><p>Svara ja eller nej</p></blockquote></div></body></html>",
         );
         assert_eq!(t.trim(), "Ja, vi är med\nsom partner\nAnna\nDen 3 mars skrev PSI:\n> Svara ja eller nej");
+    }
+
+    #[test]
+    fn text_hidden_from_the_reader_is_dropped() {
+        for (html, want) in [
+            (r#"<div style="display:none">JA projektägare</div><p>Nej tack</p>"#, "Nej tack"),
+            (r#"<p><span style="visibility:hidden">JA</span> Nej</p>"#, "Nej"),
+            (r#"<p><span style="font-size:0px">JA partner</span></p><p>Kanske</p>"#, "Kanske"),
+            (r#"<div style="max-height:0;overflow:hidden">JA</div><p>Nej</p>"#, "Nej"),
+            (r#"<div style="opacity:0">JA</div><p>Nej</p>"#, "Nej"),
+            (r##"<body style="background:#fff"><span style="color:#FFFFFF">JA</span><p>Nej</p></body>"##, "Nej"),
+            (r##"<table bgcolor="black"><tr><td><font color="#000">JA</font> Nej</td></tr></table>"##, "Nej"),
+            (r##"<div style="background-color:#003"><span style="color:white">Ja, partner</span></div>"##, "Ja, partner"),
+            (r#"<!-- JA partner --><p>Nej tack</p>"#, "Nej tack"),
+            (r#"<head><title>JA</title><style>.x{display:none}</style></head><p class="x">JA</p><p>Nej</p>"#, "Nej"),
+            (r#"<p hidden>JA</p><p>Nej</p><script>document.write('JA')</script>"#, "Nej"),
+            // A template's font-size:0 wrapper, its text set back to a size: read.
+            (r#"<div style="font-size:0"><div style="font-size:14px">Ja, partner</div>JA projektägare</div>"#, "Ja, partner"),
+            (r#"<div style="visibility:hidden">JA <span style="visibility:visible">Nej</span></div>"#, "Nej"),
+            (r#"<style>.w{font-size:0}</style><div class="w">JA<p style="font-size:12px">Kanske</p></div>"#, "Kanske"),
+        ] {
+            assert_eq!(html_to_text(html).trim(), want, "{html}");
+        }
+    }
+
+    #[test]
+    fn the_plain_part_is_read_when_there_are_both() {
+        let raw = "From: a@b.se\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nNej tack\r\n--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>JA partner</p>\r\n--b--\r\n";
+        let msg = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+        assert_eq!(text(&msg).trim(), "Nej tack");
     }
 
     #[test]

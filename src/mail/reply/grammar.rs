@@ -16,6 +16,19 @@
 //! - A line that starts with an intent word is decided by it ("Nej, men
 //!   gärna nästa gång" is no). Otherwise yes + maybe reads as maybe, no +
 //!   maybe as no, and yes + no is a conflict: not understood, held for AU.
+//! - Hesitation and conditions are never a yes. A "not now" phrase
+//!   (`inte i år`, `inte möjlighet`, `ingen kapacitet`, `not this year`,
+//!   `not this time` …) makes the block a **no** even after a "Ja"
+//!   ("Ja men inte i år"); wanting to know more (`veta mer`, `mer
+//!   information`, `know more`) makes a yes a **maybe**. The whole line is
+//!   then the comment, so AU sees the member's own words.
+//! - `gärna` alone is a yes only in a clause of answer words ("Gärna!",
+//!   "Ja gärna", "gärna som partner"); "Vi vill gärna presentera vårt
+//!   projekt" is other business, not an answer.
+//! - A question ("Kan vi vara med som partner?") answers nothing: the words
+//!   of a sentence ending in `?` are not read as intent or role, so the
+//!   message goes to AU with its text; only a strong answer word set apart
+//!   at its start counts ("Kanske, men det beror på om regionen är med?").
 //! - Role: the one role named positively. Two different roles ("partner
 //!   eller referensgrupp") give no role. A yes whose only role is a negated
 //!   lead ("Intresserade men kan inte vara huvudsökande") reads as
@@ -33,6 +46,9 @@
 //!   "no" to that call.
 //! - `STOPP` / `avregistrera` / `unsubscribe` on a short line (at most eight
 //!   words) or as the subject is an unsubscribe command.
+//! - `START` / `börja igen` / `resume` as a line of its own (or the subject)
+//!   resumes mail after a STOPP; "start" inside a sentence ("Ja, start i
+//!   mars") is not a command. A message with both keeps the STOPP.
 
 use super::{Action, Answer};
 use crate::domain::{CallRef, Intent, Role};
@@ -73,6 +89,12 @@ enum Sig {
     WeakMaybe,
     /// "tyvärr": no when nothing else is said.
     Sorry,
+    /// "inte i år", "not this time": a no that outweighs any yes on the line.
+    NotNow,
+    /// "veta mer", "know more": a yes becomes a maybe.
+    MoreInfo,
+    /// "gärna": a yes only in a clause of answer words.
+    Gladly,
     Neg,
     Role(Role),
     Stop,
@@ -99,11 +121,11 @@ const PHRASES: &[(&[&str], Sig)] = &[
     (&["no"], NoFirst),
     (&["no", "thanks"], No),
     (&["no", "thank", "you"], No),
-    (&["inte", "denna", "gang"], No),
-    (&["inte", "den", "har", "gangen"], No),
-    (&["inte", "nu"], No),
-    (&["inte", "just", "nu"], No),
-    (&["inte", "i", "ar"], No),
+    (&["inte", "denna", "gang"], NotNow),
+    (&["inte", "den", "har", "gangen"], NotNow),
+    (&["inte", "nu"], NotNow),
+    (&["inte", "just", "nu"], NotNow),
+    (&["inte", "i", "ar"], NotNow),
     (&["inte", "aktuellt"], No),
     (&["inte", "aktuell"], No),
     (&["ej", "aktuellt"], No),
@@ -111,10 +133,38 @@ const PHRASES: &[(&[&str], Sig)] = &[
     (&["inte", "med"], No),
     (&["ej", "med"], No),
     (&["inte", "for", "oss"], No),
-    (&["not", "this", "time"], No),
-    (&["not", "now"], No),
+    (&["not", "this", "time"], NotNow),
+    (&["not", "now"], NotNow),
     (&["not", "for", "us"], No),
     (&["not", "relevant"], No),
+    (&["inte", "for", "tillfallet"], NotNow),
+    (&["inte", "i", "nulaget"], NotNow),
+    (&["inte", "lage"], NotNow),
+    (&["inte", "mojlighet"], NotNow),
+    (&["inte", "mojligt"], NotNow),
+    (&["ingen", "mojlighet"], NotNow),
+    (&["saknar", "mojlighet"], NotNow),
+    (&["inte", "kapacitet"], NotNow),
+    (&["ingen", "kapacitet"], NotNow),
+    (&["saknar", "kapacitet"], NotNow),
+    (&["inte", "resurser"], NotNow),
+    (&["inga", "resurser"], NotNow),
+    (&["saknar", "resurser"], NotNow),
+    (&["inte", "tid"], NotNow),
+    (&["ingen", "tid"], NotNow),
+    (&["hinner", "inte"], NotNow),
+    (&["inget", "intresse"], No),
+    (&["not", "this", "year"], NotNow),
+    (&["not", "right", "now"], NotNow),
+    (&["not", "at", "the", "moment"], NotNow),
+    (&["not", "at", "this", "time"], NotNow),
+    (&["not", "possible"], NotNow),
+    (&["not", "able"], NotNow),
+    (&["unable"], NotNow),
+    (&["no", "capacity"], NotNow),
+    (&["no", "time"], NotNow),
+    (&["no", "resources"], NotNow),
+    (&["no", "interest"], No),
     (&["avstar"], No),
     (&["avbojer"], No),
     (&["decline"], No),
@@ -145,6 +195,19 @@ const PHRASES: &[(&[&str], Sig)] = &[
     (&["not", "sure"], Maybe),
     (&["inte", "saker"], Maybe),
     (&["inte", "sakra"], Maybe),
+    (&["veta", "mer"], MoreInfo),
+    (&["hora", "mer"], MoreInfo),
+    (&["lasa", "mer"], MoreInfo),
+    (&["mer", "information"], MoreInfo),
+    (&["mer", "info"], MoreInfo),
+    (&["mera", "information"], MoreInfo),
+    (&["mer", "detaljer"], MoreInfo),
+    (&["know", "more"], MoreInfo),
+    (&["hear", "more"], MoreInfo),
+    (&["learn", "more"], MoreInfo),
+    (&["more", "information"], MoreInfo),
+    (&["more", "info"], MoreInfo),
+    (&["more", "details"], MoreInfo),
     (&["funderar"], WeakMaybe),
     (&["aterkommer"], WeakMaybe),
     (&["get", "back"], WeakMaybe),
@@ -163,7 +226,9 @@ const PHRASES: &[(&[&str], Sig)] = &[
     (&["sjalvklart"], Yes),
     (&["definitely"], Yes),
     (&["gladly"], Yes),
-    (&["garna"], Yes),
+    (&["garna"], Gladly),
+    (&["staller", "upp"], Yes),
+    (&["staller", "garna", "upp"], Yes),
     (&["intresserad"], Yes),
     (&["intresserade"], Yes),
     (&["intresserat"], Yes),
@@ -351,6 +416,21 @@ const DISMISS: &[&[&str]] = &[
 ];
 const WATCH: &[&[&str]] = &[&["bevaka"], &["bevakas"], &["bevakning"], &["watch"]];
 
+/// Lines (folded words) that resume mail after a STOPP.
+const RESUME: &[&str] =
+    &["start", "starta", "borja igen", "starta igen", "borja om", "resume", "restart", "subscribe", "prenumerera", "prenumerera igen"];
+
+/// The line (or subject, without `SV:`/`Re:`) is exactly a resume command.
+fn is_resume(line: &str) -> bool {
+    let toks = tokenize(line);
+    let words: Vec<&str> = toks
+        .iter()
+        .map(|t| t.folded.as_str())
+        .filter(|w| !matches!(*w, "re" | "sv" | "aw" | "vs" | "fw" | "fwd" | "vb" | "tack" | "thanks" | "please" | "garna"))
+        .collect();
+    RESUME.contains(&words.join(" ").as_str())
+}
+
 /// How many words after a negator it reaches.
 const NEG_SCOPE: u8 = 3;
 /// Longest line (in words) read as an unsubscribe command.
@@ -364,6 +444,8 @@ struct Tok {
     end: usize,
     /// A clause break (punctuation) stands between this word and the one before.
     brk: bool,
+    /// The word stands in a sentence that ends with `?`.
+    question: bool,
 }
 
 fn tokenize(line: &str) -> Vec<Tok> {
@@ -382,7 +464,7 @@ fn tokenize(line: &str) -> Vec<Tok> {
             }
         } else {
             if let Some((start, word)) = cur.take() {
-                toks.push(Tok { folded: fold(&word), start, end: i, brk });
+                toks.push(Tok { folded: fold(&word), start, end: i, brk, question: false });
                 brk = false;
             }
             let hyphen_in_word = c == '-' && prev.is_some_and(char::is_alphanumeric) && next.is_some_and(char::is_alphanumeric);
@@ -393,9 +475,23 @@ fn tokenize(line: &str) -> Vec<Tok> {
         prev = Some(c);
     }
     if let Some((start, word)) = cur.take() {
-        toks.push(Tok { folded: fold(&word), start, end: line.len(), brk });
+        toks.push(Tok { folded: fold(&word), start, end: line.len(), brk, question: false });
     }
+    mark_questions(line, &mut toks);
     toks
+}
+
+/// Mark the words of sentences that end with `?` (the sentence ends at the
+/// first `.`, `!` or `?` after the word, or at the end of the line).
+fn mark_questions(line: &str, toks: &mut [Tok]) {
+    let ends: Vec<(usize, char)> = line.char_indices().filter(|(_, c)| matches!(c, '.' | '!' | '?')).collect();
+    let mut e = 0;
+    for t in toks.iter_mut() {
+        while ends.get(e).is_some_and(|(at, _)| *at < t.end) {
+            e += 1;
+        }
+        t.question = ends.get(e).is_some_and(|(_, c)| *c == '?');
+    }
 }
 
 /// A phrase matched in a line: its meaning and the words it spans.
@@ -444,36 +540,102 @@ struct LineRead {
     /// Byte offset where the member's comment starts.
     comment_from: usize,
     greeting: bool,
+    /// A "not now" phrase: the block is a no.
+    not_now: bool,
+    /// Wants to know more: a yes in the block is a maybe.
+    more_info: bool,
+}
+
+/// The intent words a line said, as the phrase table is walked.
+#[derive(Default)]
+struct Said {
+    yes: bool,
+    no: bool,
+    maybe: bool,
+    weak_maybe: bool,
+    sorry: bool,
+    /// The intent of a strong answer word opening the line.
+    strong: Option<Intent>,
+    /// A later strong word disagrees with the opening one.
+    strong_conflict: bool,
+}
+
+impl Said {
+    fn note(&mut self, i: Intent, strong_word: bool, first: bool) {
+        if strong_word {
+            if first {
+                self.strong = Some(i);
+            } else if self.strong.is_some_and(|s| s != i) {
+                self.strong_conflict = true;
+            }
+        }
+        match i {
+            Intent::Yes => self.yes = true,
+            Intent::No => self.no = true,
+            Intent::Maybe => self.maybe = true,
+        }
+    }
+
+    /// The line's intent, or a conflict (`Err`).
+    fn intent(&self) -> Result<Option<Intent>, ()> {
+        Ok(match (self.strong, self.yes, self.no, self.maybe) {
+            (Some(_), ..) if self.strong_conflict => return Err(()),
+            (Some(i), ..) => Some(i),
+            (None, true, true, _) => return Err(()),
+            (None, true, false, false) => Some(Intent::Yes),
+            (None, true, false, true) => Some(Intent::Maybe),
+            (None, false, true, _) => Some(Intent::No),
+            (None, false, false, true) => Some(Intent::Maybe),
+            (None, false, false, false) if self.weak_maybe => Some(Intent::Maybe),
+            (None, false, false, false) if self.sorry => Some(Intent::No),
+            _ => None,
+        })
+    }
 }
 
 fn read_line(line: &str) -> LineRead {
     let toks = tokenize(line);
     let hits = hits(&toks);
-    let (mut yes, mut no, mut maybe, mut weak_maybe, mut sorry) = (false, false, false, false, false);
-    let mut strong: Option<Intent> = None;
-    let mut strong_conflict = false;
+    let mut said = Said::default();
     let mut read = LineRead::default();
     let mut neg_left: u8 = 0;
+    let plain = plain_clauses(&toks, &hits);
     for (k, h) in hits.iter().enumerate() {
-        if toks.get(h.from).is_some_and(|t| t.brk) {
+        let tok = toks.get(h.from);
+        if tok.is_some_and(|t| t.brk) {
             neg_left = 0;
+        }
+        // A question answers nothing, except a strong answer word opening it on its own
+        // ("Kanske, men det beror på om regionen är med?").
+        let opening = k == 0 && tok.is_some_and(|t| STRONG.contains(&t.folded.as_str())) && toks.get(h.to).is_some_and(|t| t.brk);
+        if tok.is_some_and(|t| t.question) && h.sig != Some(Stop) && !opening {
+            continue;
         }
         let negated = neg_left > 0;
         neg_left = neg_left.saturating_sub(1);
-        let said = match h.sig {
+        let intent = match h.sig {
             Some(Yes) if negated => Some(Intent::No),
             Some(Yes) => Some(Intent::Yes),
             Some(Sure) if negated => Some(Intent::Maybe),
             Some(Sure) => Some(Intent::Yes),
+            Some(Gladly) if plain.get(k).copied().unwrap_or(false) => Some(if negated { Intent::No } else { Intent::Yes }),
             Some(No) => Some(Intent::No),
+            Some(NotNow) => {
+                read.not_now = true;
+                Some(Intent::No)
+            }
+            Some(MoreInfo) => {
+                read.more_info = true;
+                Some(Intent::Maybe)
+            }
             Some(NoFirst) if k == 0 => Some(Intent::No),
             Some(Maybe) => Some(Intent::Maybe),
             Some(WeakMaybe) => {
-                weak_maybe = true;
+                said.weak_maybe = true;
                 None
             }
             Some(Sorry) => {
-                sorry = true;
+                said.sorry = true;
                 None
             }
             Some(Neg) => {
@@ -498,49 +660,58 @@ fn read_line(line: &str) -> LineRead {
             }
             _ => None,
         };
-        if let Some(i) = said {
+        if let Some(i) = intent {
             read.signal = true;
-            if toks.get(h.from).is_some_and(|t| STRONG.contains(&t.folded.as_str())) {
-                if k == 0 {
-                    strong = Some(i);
-                } else if strong.is_some_and(|s| s != i) {
-                    strong_conflict = true;
-                }
-            }
-            match i {
-                Intent::Yes => yes = true,
-                Intent::No => no = true,
-                Intent::Maybe => maybe = true,
-            }
+            said.note(i, tok.is_some_and(|t| STRONG.contains(&t.folded.as_str())), k == 0);
         }
     }
     read.stop &= toks.len() <= STOP_MAX_WORDS;
-    read.intent = match (strong, yes, no, maybe) {
-        (Some(_), ..) if strong_conflict => {
-            read.conflict = true;
-            None
-        }
-        (Some(i), ..) => Some(i),
-        (None, true, true, _) => {
-            read.conflict = true;
-            None
-        }
-        (None, true, false, false) => Some(Intent::Yes),
-        (None, true, false, true) => Some(Intent::Maybe),
-        (None, false, true, _) => Some(Intent::No),
-        (None, false, false, true) => Some(Intent::Maybe),
-        (None, false, false, false) if weak_maybe => Some(Intent::Maybe),
-        (None, false, false, false) if sorry => Some(Intent::No),
-        _ => None,
-    };
+    let first = said.intent();
+    read.conflict = first.is_err();
+    let first = first.unwrap_or(None);
+    read.intent = hesitation(first, read.conflict, read.not_now, read.more_info);
+    read.conflict &= read.intent.is_none();
     read.signal |= read.intent.is_some();
-    read.comment_from = head_end(&toks, &hits);
+    // Hesitation keeps the member's whole sentence for AU to read.
+    read.comment_from = if read.intent != first || read.more_info { 0 } else { head_end(&toks, &hits) };
     read.greeting = toks.first().is_some_and(|t| GREETINGS.contains(&t.folded.as_str())) && toks.len() <= 4 && !read.signal;
     read
 }
 
+/// The intent once hesitation is weighed: "not now" makes a no of
+/// anything (and settles a yes/no conflict); wanting to know more makes a
+/// yes a maybe.
+fn hesitation(intent: Option<Intent>, conflict: bool, not_now: bool, more_info: bool) -> Option<Intent> {
+    if not_now && (intent.is_some() || conflict) {
+        return Some(Intent::No);
+    }
+    match intent {
+        Some(Intent::Yes) if more_info => Some(Intent::Maybe),
+        i => i,
+    }
+}
+
+/// For each hit: whether its clause (words between clause breaks) holds
+/// only words of the phrase table, as in "Ja gärna" or "gärna som partner".
+fn plain_clauses(toks: &[Tok], hits: &[Hit]) -> Vec<bool> {
+    let mut out = vec![false; hits.len()];
+    let mut k = 0;
+    while k < hits.len() {
+        let mut m = k + 1;
+        while m < hits.len() && !toks.get(hits[m].from).is_some_and(|t| t.brk) && hits[m].sig != Some(Break) {
+            m += 1;
+        }
+        let plain = hits.get(k..m).is_some_and(|c| c.iter().all(|h| h.sig.is_some()));
+        for o in out.iter_mut().take(m).skip(k) {
+            *o = plain;
+        }
+        k = m;
+    }
+    out
+}
+
 fn is_keyword(sig: Option<Sig>) -> bool {
-    matches!(sig, Some(Yes | Sure | No | NoFirst | Maybe | Role(_) | Closer))
+    matches!(sig, Some(Yes | Sure | No | NoFirst | NotNow | Maybe | Gladly | Role(_) | Closer))
 }
 
 /// Where the answer head of a line ends (byte offset): the leading clauses
@@ -682,11 +853,17 @@ pub(super) fn read(text: &str, subject: &str, default: Option<CallRef>) -> Read 
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let last = lines.len().saturating_sub(1);
     for (n, line) in lines.iter().enumerate() {
-        if n == last && n > 0 && is_name_line(line) {
+        let said = read_line(line);
+        // A bare name on the last line is a signature, unless it is an answer word ("Hej!\nKanske", "STOPP").
+        if n == last && n > 0 && is_name_line(line) && !said.stop && !said.signal {
             continue;
         }
-        if read_line(line).stop {
+        if said.stop {
             push_unique(&mut out.actions, Action::Unsubscribe);
+            continue;
+        }
+        if is_resume(line) {
+            push_unique(&mut out.actions, Action::Resume);
             continue;
         }
         let refs = find_refs(line);
@@ -723,6 +900,11 @@ pub(super) fn read(text: &str, subject: &str, default: Option<CallRef>) -> Read 
     }
     if subject_is_stop(subject) {
         push_unique(&mut out.actions, Action::Unsubscribe);
+    } else if is_resume(subject) {
+        push_unique(&mut out.actions, Action::Resume);
+    }
+    if out.actions.contains(&Action::Unsubscribe) {
+        out.actions.retain(|a| *a != Action::Resume);
     }
     let mut conflict = false;
     for b in &blocks {
@@ -772,8 +954,13 @@ fn read_block(b: &Block) -> Result<Option<Answer>, ()> {
     let reads: Vec<LineRead> = b.lines.iter().map(|l| read_line(l)).collect();
     let intent_line = reads.iter().position(|r| r.intent.is_some());
     let mut intent = intent_line.and_then(|i| reads.get(i)).and_then(|r| r.intent);
+    let not_now = reads.iter().any(|r| r.not_now);
+    let more_info = reads.iter().any(|r| r.more_info);
     if intent.is_none() && reads.iter().any(|r| r.conflict) {
-        return Err(());
+        if !not_now {
+            return Err(());
+        }
+        intent = Some(Intent::No);
     }
     let mut pos: Vec<Role> = Vec::new();
     let mut neg: Vec<Role> = Vec::new();
@@ -792,7 +979,10 @@ fn read_block(b: &Block) -> Result<Option<Answer>, ()> {
         }
         intent = Some(Intent::Yes);
     }
-    let Some(intent) = intent else { return Ok(None) };
+    let Some(first) = intent else { return Ok(None) };
+    // A later line may hesitate ("Ja!" / "Men inte i år."): the block's words weigh together.
+    let intent = hesitation(Some(first), false, not_now, more_info).unwrap_or(first);
+    let whole = intent != first;
     if intent == Intent::Yes && role.is_none() && pos.is_empty() && neg == [Role::Lead] {
         role = Some(Role::Partner);
     }
@@ -805,7 +995,7 @@ fn read_block(b: &Block) -> Result<Option<Answer>, ()> {
         if r.greeting {
             continue;
         }
-        let c = if r.signal { comment_of(line, r.comment_from) } else { line.trim() };
+        let c = if r.signal && !whole { comment_of(line, r.comment_from) } else { line.trim() };
         if !c.is_empty() {
             if !comment.is_empty() {
                 comment.push(' ');
@@ -873,6 +1063,22 @@ mod tests {
             ("Yes please, as lead partner", Yes, Some(Role::Lead), ""),
             ("Hej Anna! Ja, vi är med.", Yes, None, "Hej Anna! Ja, vi är med."),
             ("nej, vi vill inte vara projektagare", No, None, ""),
+            // hesitation and conditions are never a yes
+            ("Ja men inte i år", No, None, "Ja men inte i år"),
+            ("Ja, men vi har inte möjlighet just nu", No, None, "Ja, men vi har inte möjlighet just nu"),
+            ("inte möjlighet just nu", No, None, "inte möjlighet just nu"),
+            ("Yes, but not this year", No, None, "Yes, but not this year"),
+            ("Not this time, thanks", No, None, ""),
+            ("Intresserade men har ingen kapacitet i höst", No, None, "Intresserade men har ingen kapacitet i höst"),
+            ("Vi är tyvärr inte intresserade just nu", No, None, "Vi är tyvärr inte intresserade just nu"),
+            ("Vi vill gärna veta mer", Maybe, None, "Vi vill gärna veta mer"),
+            ("vill veta mer", Maybe, None, "vill veta mer"),
+            ("We'd like to know more", Maybe, None, "We'd like to know more"),
+            ("Ja, skicka gärna mer information", Maybe, None, "Ja, skicka gärna mer information"),
+            ("Gärna som partner!", Yes, Some(Role::Partner), ""),
+            ("Ja gärna", Yes, None, ""),
+            ("Vi ställer gärna upp", Yes, None, ""),
+            ("Ja! Har ni några frågor så ring mig?", Yes, None, "Har ni några frågor så ring mig?"),
         ];
         for (text, intent, role, comment) in cases {
             let (i, r, c) = one(text);
@@ -885,6 +1091,10 @@ mod tests {
         assert!(unread("Intresserade men kan inte delta"));
         assert!(unread("Hej! Tack för informationen."));
         assert!(unread("ja/nej"));
+        assert!(unread("Hej, när är nästa stormöte? Vi vill gärna presentera vårt nya projekt där."));
+        assert!(unread("Kan vi vara med som partner?"));
+        assert_eq!(one("Kanske, men det beror på om Region Örebro är med?").0, Intent::Maybe);
+        assert!(unread("Ja?"));
         assert!(unread(""));
         let r = read("Intresserade men kan inte delta", "", None);
         assert!(r.reason.unwrap_or_default().contains("Motstridiga"));
@@ -902,6 +1112,14 @@ mod tests {
                 (Some("PSI-0044".into()), Intent::Maybe, Some(Role::Lead)),
             ]
         );
+    }
+
+    #[test]
+    fn a_later_line_that_hesitates_outweighs_a_yes() {
+        let (i, r, c) = one("Ja, som partner!\nMen vi har inte möjlighet i år.");
+        assert_eq!((i, r, c.as_str()), (Intent::No, None, "Ja, som partner! Men vi har inte möjlighet i år."));
+        let (i, _, _) = one("Ja!\nVi vill veta mer om budgeten först.");
+        assert_eq!(i, Intent::Maybe);
     }
 
     #[test]
@@ -929,7 +1147,22 @@ mod tests {
             assert_eq!(read(t, "", None).actions, vec![Action::Unsubscribe], "{t}");
         }
         assert!(read("Vi vill inte avregistrera oss, vi är intresserade", "", None).actions.is_empty());
+        for t in ["START", "Börja igen, tack!", "starta igen", "Resume"] {
+            assert_eq!(read(t, "", None).actions, vec![Action::Resume], "{t}");
+        }
+        assert_eq!(read("", "SV: START", None).actions, vec![Action::Resume]);
+        assert!(read("Ja, start i mars", "", None).actions.is_empty());
+        assert_eq!(read("START\nSTOPP", "", None).actions, vec![Action::Unsubscribe], "a STOPP wins");
         assert_eq!(read("", "SV: STOPP", None).actions, vec![Action::Unsubscribe]);
+    }
+
+    #[test]
+    fn an_answer_word_on_the_last_line_is_no_signature() {
+        assert_eq!(one("Hej!\nKanske").0, Intent::Maybe);
+        let r = read("PSI-0042: ja\nSTOPP", "", None);
+        assert_eq!(r.actions, vec![Action::Unsubscribe]);
+        assert_eq!(r.answers.len(), 1);
+        assert!(unread("Tack!\nAnna Svensson"));
     }
 
     #[test]

@@ -9,10 +9,17 @@
 //! ```
 //!
 //! Decisions:
-//! - A message with only commands (STOPP, dismiss, watch) is `understood:
+//! - A message with only commands (STOPP, START, dismiss, watch) is `understood:
 //!   true` with empty `answers`; the commands are in `actions`.
 //! - Auto-replies and bounces: `auto_reply: true`, `understood: false`, no
-//!   answers and no actions, `reason` says which kind.
+//!   answers and no actions, `reason` says which kind. An out-of-office
+//!   body is an auto-reply whatever the headers say ("Ja, jag är tillbaka
+//!   den 7 januari"), unless a line opens with a call reference, which only
+//!   a person answering writes.
+//! - Only what the person wrote and can see is read: the plain part when
+//!   there is one, else the HTML without hidden text ([`body`], [`css`]);
+//!   quoted history, including our own mail quoted without markers, and
+//!   the signature are cut ([`strip`]).
 //! - `understood: false` otherwise means nothing could be read; `reason`
 //!   (Swedish, for AU) says why.
 //! - The default call: the one reference in the subject; else, if the
@@ -23,6 +30,7 @@
 //! - The phrase decisions are in [`grammar`].
 
 mod body;
+mod css;
 mod grammar;
 mod strip;
 
@@ -42,6 +50,10 @@ pub struct Reading {
     pub answers: Vec<Answer>,
     /// False when nothing could be read (then `answers` is empty).
     pub understood: bool,
+    /// The message says STOPP / avregistrera / unsubscribe (from `actions`).
+    pub stop: bool,
+    /// AU's commands, dismiss and watch (from `actions`).
+    pub au: Vec<AuCommand>,
     /// Commands: unsubscribe, and AU's dismiss / watch.
     #[serde(skip)]
     pub actions: Vec<Action>,
@@ -53,6 +65,10 @@ pub struct Reading {
     /// The body after stripping quoted history and the signature.
     #[serde(skip)]
     pub new_text: String,
+    /// Every call reference in the new text, answered or not ("PSI-0042"
+    /// alone names a call an earlier answer may be waiting for).
+    #[serde(skip)]
+    pub named: Vec<CallRef>,
     /// Why the message was not understood, or which kind of auto-reply it is (Swedish, for AU).
     #[serde(skip)]
     pub reason: Option<String>,
@@ -69,11 +85,28 @@ pub struct Answer {
     pub comment: String,
 }
 
+/// AU's command on one call, as `mail parse` shows it:
+/// `{"call": "PSI-0042", "action": "dismiss"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AuCommand {
+    pub call: CallRef,
+    pub action: AuAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuAction {
+    Dismiss,
+    Watch,
+}
+
 /// A command in a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// `STOPP` / `avregistrera` / `unsubscribe`: no more notifications to this contact.
     Unsubscribe,
+    /// `START` / `börja igen`: notifications to this contact again after a STOPP.
+    Resume,
     /// `PSI-0042: ej aktuell` / `not relevant` (meant for AU): hide the call.
     Dismiss(CallRef),
     /// `PSI-0042: bevaka` / `watch` (meant for AU): keep the call on top.
@@ -88,16 +121,35 @@ impl Reading {
             auto_reply: false,
             answers: Vec::new(),
             understood: false,
+            stop: false,
+            au: Vec::new(),
             actions: Vec::new(),
             subject: String::new(),
             in_reply_to: Vec::new(),
             new_text: String::new(),
+            named: Vec::new(),
             reason: None,
         }
     }
 
+    /// Fill `stop` and `au` from the commands read.
+    fn with_commands(mut self) -> Reading {
+        self.stop = self.actions.contains(&Action::Unsubscribe);
+        self.au = self
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Dismiss(c) => Some(AuCommand { call: *c, action: AuAction::Dismiss }),
+                Action::Watch(c) => Some(AuCommand { call: *c, action: AuAction::Watch }),
+                _ => None,
+            })
+            .collect();
+        self
+    }
+
     /// The reading as JSON in the documented form:
-    /// `{"from": "…", "message_id": "<…>", "auto_reply": false, "answers": [...], "understood": true}`.
+    /// `{"from": "…", "message_id": "<…>", "auto_reply": false, "answers": [...], "understood": true,
+    /// "stop": false, "au": [{"call": "PSI-0042", "action": "dismiss"}]}`.
     pub fn to_json(&self) -> String {
         let mut buf = Vec::new();
         let mut ser = serde_json::Serializer::with_formatter(&mut buf, Spaced);
@@ -146,17 +198,30 @@ pub fn parse(raw: &[u8]) -> Reading {
         return r;
     }
     r.new_text = strip::new_text(&body::text(&msg));
+    if out_of_office_text(&r.new_text) && !has_reference_line(&r.new_text) {
+        r.auto_reply = true;
+        r.reason = Some("Autosvar (frånvaromeddelande i texten)".to_string());
+        return r;
+    }
+    r.named = call_refs(&r.new_text);
     let default = default_call(&r.subject, msg.in_reply_to(), msg.references());
     let read = grammar::read(&r.new_text, &r.subject, default);
     r.answers = read.answers;
     r.actions = read.actions;
     r.understood = !r.answers.is_empty() || !r.actions.is_empty();
     r.reason = read.reason;
-    if !r.understood && out_of_office_text(&r.new_text) {
-        r.auto_reply = true;
-        r.reason = Some("Autosvar (frånvaromeddelande i texten)".to_string());
+    r.with_commands()
+}
+
+/// The call references in a text (`PSI-0042`, `psi 42` …), each once, in order.
+pub fn call_refs(text: &str) -> Vec<CallRef> {
+    let mut out: Vec<CallRef> = Vec::new();
+    for r in text.lines().flat_map(grammar::find_refs).map(|r| r.2) {
+        if !out.contains(&r) {
+            out.push(r);
+        }
     }
-    r
+    out
 }
 
 /// Message ids of an In-Reply-To or References header, with angle brackets.
@@ -229,29 +294,51 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     "returned mail",
     "failure notice",
 ];
+/// Out-of-office phrases (folded words). An automatic reply often opens
+/// with a polite "Ja" or "Yes" ("Ja, jag är tillbaka den 7 januari"), so a
+/// body with one of these is an auto-reply whatever its headers say.
+/// Absence in Swedish is matched in the first person only ("jag är ledig",
+/// not "Anna är ledig från mars", which a member may well write).
 const OOO_TEXT: &[&str] = &[
-    "ar pa semester",
-    "ar ledig",
-    "ar franvarande",
-    "ar tjanstledig",
-    "ar foraldraledig",
-    "tillbaka pa kontoret",
+    "jag ar pa semester",
+    "jag har semester",
+    "jag ar ledig",
+    "jag ar tjanstledig",
+    "jag ar foraldraledig",
+    "jag ar sjukskriven",
+    "jag ar franvarande",
+    "jag ar bortrest",
+    "jag ar pa tjansteresa",
+    "jag ar inte pa kontoret",
+    "jag ar inte i tjanst",
+    "kansliet ar stangt",
+    "kontoret ar stangt",
     "ar tillbaka den",
     "ar tillbaka igen",
-    "begransad tillgang till e-post",
+    "ar tillbaka pa kontoret",
+    "ar tillbaka i tjanst",
+    "tillbaka pa kontoret",
+    "ater i tjanst",
+    "ater pa kontoret",
+    "begransad tillgang till e post",
     "begransad tillgang till mejl",
     "begransad tillgang till mail",
     "out of the office",
     "out of office",
     "away from the office",
     "on vacation",
+    "on holiday",
     "on annual leave",
     "on parental leave",
+    "on sick leave",
+    "on leave until",
     "limited access to email",
-    "limited access to e-mail",
+    "limited access to e mail",
     "back in the office",
     "i will be back",
-    "i will return",
+    "when i return",
+    "upon my return",
+    "on my return",
 ];
 
 /// A delivery failure: multipart/report, a delivery-status part, a
@@ -303,9 +390,24 @@ fn auto_reply(msg: &Message<'_>, subject: &str) -> Option<String> {
     AUTO_SUBJECTS.iter().any(|a| s.contains(a)).then(|| "Autosvar (ämnesrad)".to_string())
 }
 
+/// An out-of-office body: one of [`OOO_TEXT`], word for word.
 fn out_of_office_text(text: &str) -> bool {
-    let t = grammar::fold(text);
-    OOO_TEXT.iter().any(|p| t.contains(p))
+    let mut words = String::from(" ");
+    for c in grammar::fold(text).chars() {
+        if c.is_alphanumeric() {
+            words.push(c);
+        } else if !words.ends_with(' ') {
+            words.push(' ');
+        }
+    }
+    words.push(' ');
+    OOO_TEXT.iter().any(|p| words.contains(&format!(" {p} ")))
+}
+
+/// A line that opens with a call reference ("PSI-0042: ja"): written by a
+/// person answering, never by an out-of-office robot.
+fn has_reference_line(text: &str) -> bool {
+    text.lines().any(|l| grammar::find_refs(l).first().is_some_and(|r| l.get(..r.0).is_some_and(|p| !p.chars().any(char::is_alphanumeric))))
 }
 
 #[cfg(test)]
@@ -325,7 +427,40 @@ mod tests {
         let r = parse(raw);
         assert_eq!(
             r.to_json(),
-            r#"{"from": "anna@activa.example.org", "message_id": "<a1@activa.example.org>", "auto_reply": false, "answers": [{"call": "PSI-0042", "intent": "yes", "role": "partner", "comment": "vi har en projektledare ledig från mars"}], "understood": true}"#
+            r#"{"from": "anna@activa.example.org", "message_id": "<a1@activa.example.org>", "auto_reply": false, "answers": [{"call": "PSI-0042", "intent": "yes", "role": "partner", "comment": "vi har en projektledare ledig från mars"}], "understood": true, "stop": false, "au": []}"#
+        );
+    }
+
+    #[test]
+    fn out_of_office_bodies_are_auto_replies_whatever_the_headers() {
+        for body in [
+            "Ja, jag är tillbaka den 7 januari.",
+            "Thank you for your e-mail. I am on annual leave. Yes, I will reply when I return.",
+            "Hej! Jag är på semester till 15 augusti. Ja, jag läser mejl ibland.",
+            "Jag är tjänstledig till och med juni.",
+            "Jag är föräldraledig, kontakta Lisa.",
+            "I am out of the office until Monday.",
+        ] {
+            let raw = format!("From: a@activa.example.org\r\nSubject: SV: [PSI-0042] Ny utlysning\r\n\r\n{body}\r\n");
+            let r = parse(raw.as_bytes());
+            assert!(r.auto_reply && r.answers.is_empty() && !r.understood, "{body}");
+        }
+        for body in
+            ["Ja, partner – Anna är ledig från mars och kan leda arbetet.", "PSI-0042: ja, partner. Jag är på semester nästa vecka."]
+        {
+            let raw = format!("From: a@activa.example.org\r\nSubject: SV: [PSI-0042] Ny utlysning\r\n\r\n{body}\r\n");
+            let r = parse(raw.as_bytes());
+            assert!(!r.auto_reply && r.answers.len() == 1, "{body}");
+        }
+    }
+
+    #[test]
+    fn stop_and_au_commands_are_in_the_json() {
+        let raw = "From: ulla@psi.example.org\r\nMessage-ID: <c@x>\r\nSubject: Re: veckobrev\r\n\r\nPSI-0042: ej aktuell\r\nPSI-0043: bevaka\r\nSTOPP\r\n";
+        let json = parse(raw.as_bytes()).to_json();
+        assert!(
+            json.ends_with(r#""understood": true, "stop": true, "au": [{"call": "PSI-0042", "action": "dismiss"}, {"call": "PSI-0043", "action": "watch"}]}"#),
+            "{json}"
         );
     }
 

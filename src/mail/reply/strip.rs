@@ -13,9 +13,17 @@
 //!   regards` …), mobile footers (`Skickat från min iPhone`, `Sent from my
 //!   iPhone`, `Hämta Outlook för iOS`, `Get Outlook for Android` …).
 //!
+//! - psi-radar's own words: a line of our notification, reminder,
+//!   confirmation, ask-back or digest text ([`OWN_PHRASES`], a digest's
+//!   `== … ==` heading, a call card's `Funder | Sista dag: …` line) starts
+//!   the quoted original even when the reader's program quoted it without
+//!   `>` markers or a header block, so that our own example line
+//!   «PSI-0042: ja, partner» is never read as an answer. A call card's
+//!   reference and title lines just above such a line go with it.
+//!
 //! `>` quoted lines are dropped wherever they stand.
 
-use super::grammar::fold;
+use super::grammar::{find_refs, fold};
 
 /// Lines read at most: a reply's new text is short.
 const MAX_LINES: usize = 2000;
@@ -70,6 +78,134 @@ const SIGN_OFFS: &[&str] = &[
 ];
 const MOBILE: &[&str] =
     &["skickat fran ", "skickades fran ", "sent from ", "get outlook for", "hamta outlook for", "hamta outlook pa", "download outlook for"];
+
+/// Phrases (folded, punctuation as spaces) that only our own mail says:
+/// the templates in `src/mail/templates/` and the words in `mail::notify`
+/// and `mail::digest`. `tests/it/mail_reply.rs` renders every kind of our
+/// mail and checks that each is cut here, so a changed wording is caught.
+pub(super) const OWN_PHRASES: &[&str] = &[
+    // member notification
+    "ny utlysning som kan passa er",
+    "bevakar utlysningar at sina medlemmar",
+    "vill ni vara med i en gemensam ansokan",
+    "svara pa det har mejlet med en kort rad",
+    "ni vill vara med som partner",
+    "ni kan leda ansokan",
+    "ni staller upp i referensgruppen",
+    "skriv garna en kommentar pa samma rad",
+    "flera utlysningar i samma svar",
+    "svara stopp om du inte vill",
+    "du far det har mejlet som kontaktperson for",
+    "new call that may fit you",
+    "watches funding calls for its members",
+    "would you like to join a joint application",
+    "reply to this e mail with one short line",
+    "you would like to join as a partner",
+    "you can lead the application",
+    "you join the reference group",
+    "add a comment on the same line if you like",
+    "several calls in one reply",
+    "to receive no more of these e mails",
+    "you receive this e mail as the contact for",
+    // reminder
+    "ni har anmalt intresse for den har utlysningen",
+    "paminnelse till au om en utlysning",
+    "you declared interest in this call",
+    "a reminder to au about a call",
+    // confirmation
+    "svara pa det har mejlet med ratt besked",
+    "reply to this e mail with the right answer",
+    // ask-back
+    "vilken utlysning galler ditt svar",
+    "vilka utlysningar galler ditt svar",
+    "which call is your answer about",
+    "which calls is your answer about",
+    "kopiera raden for den utlysning",
+    "copy the line for the call",
+    // digest
+    "svara pa det har mejlet for att styra bevakningen",
+    "reply to this e mail to steer the watch",
+    "inga nya eller andrade utlysningar denna vecka",
+    "no new or changed calls this week",
+];
+/// Lines of our own mail that are whole short phrases (too common inside a
+/// sentence: a member may well thank us "för ditt svar").
+const OWN_LINES: &[&str] =
+    &["sa svarar du", "how to answer", "vi har noterat", "we have recorded", "tack for ditt svar", "thank you for your answer"];
+/// Title lines of our own mail that open with a number: "3 nya utlysningar
+/// som kan passa er", "14 dagar kvar till sista ansökningsdag".
+const OWN_COUNTED_LINES: &[&str] = &[
+    "nya utlysningar som kan passa er",
+    "new calls that may fit you",
+    "dagar kvar till sista ansokningsdag",
+    "days to the deadline",
+    "dag kvar till sista ansokningsdag",
+    "day to the deadline",
+];
+
+/// The words of a line: folded, every run of other characters one space, padded with spaces.
+fn words(line: &str) -> String {
+    let mut out = String::from(" ");
+    for c in fold(line).chars() {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+    out
+}
+
+/// A line of our own mail, quoted without markers.
+fn own_line(line: &str) -> bool {
+    let w = words(line);
+    let t = line.trim();
+    OWN_PHRASES.iter().any(|p| w.contains(&format!(" {p} ")))
+        || OWN_LINES.iter().any(|p| w.trim() == *p)
+        || counted_line(&w)
+        || digest_lead(&w)
+        || (t.len() > 4 && t.starts_with("== ") && t.ends_with(" =="))
+        || w.starts_with(" veckobrev vecka ")
+        || w.starts_with(" weekly digest week ")
+        || card_detail(line)
+}
+
+/// "<n> <phrase>" of [`OWN_COUNTED_LINES`], the whole line.
+fn counted_line(w: &str) -> bool {
+    let t = w.trim();
+    let rest = t.trim_start_matches(|c: char| c.is_ascii_digit());
+    rest.len() < t.len() && OWN_COUNTED_LINES.iter().any(|p| rest.trim_start() == *p)
+}
+
+/// The digest's lead: "2 nya utlysningar, 0 ändrade och 1 deadline inom 30 dagar."
+fn digest_lead(w: &str) -> bool {
+    let t = w.trim();
+    t.starts_with(|c: char| c.is_ascii_digit())
+        && (t.contains(" utlysning") || t.contains(" call"))
+        && (t.ends_with(" inom 30 dagar") || t.ends_with(" within 30 days"))
+}
+
+/// A call card's second line: `Vinnova | Sista dag: 15 mars 2026` (text) or
+/// `Vinnova · Sista dag: …` (HTML).
+fn card_detail(line: &str) -> bool {
+    let f = fold(line);
+    ["| sista dag:", "· sista dag:", "| deadline:", "· deadline:"].iter().any(|m| f.contains(m))
+}
+
+/// How many of the kept lines above a card detail line belong to the card:
+/// its reference line (text: `PSI-0042 Titel`; HTML: `PSI-0042`, then the title).
+fn card_head(kept: &[&str]) -> usize {
+    let starts_with_ref = |l: &&str| find_refs(l).first().is_some_and(|r| l.get(..r.0).is_some_and(|p| p.trim().is_empty()));
+    let n = kept.len();
+    match (n.checked_sub(1).and_then(|i| kept.get(i)), n.checked_sub(2).and_then(|i| kept.get(i))) {
+        (Some(l), _) if starts_with_ref(l) => 1,
+        (_, Some(l)) if starts_with_ref(l) => 2,
+        _ => 0,
+    }
+}
 
 /// The header key of a line such as `Från: Anna` or `*From:* Anna`.
 fn header_key(line: &str) -> Option<String> {
@@ -171,6 +307,12 @@ pub(super) fn new_text(body: &str) -> String {
             }
             break;
         }
+        if own_line(line) {
+            if card_detail(line) {
+                kept.truncate(kept.len() - card_head(&kept));
+            }
+            break;
+        }
         if header_block(&lines, i) || dashed_separator(line) || signature_line(line) {
             break;
         }
@@ -224,6 +366,24 @@ mod tests {
         assert_eq!(new_text("Kanske\n\nSkickat från min iPhone\n\n> 3 mars 2026 kl. 10:12 skrev PSI:"), "Kanske");
         assert_eq!(new_text("Nej\n-----Ursprungligt meddelande-----\nFrån: x"), "Nej");
         assert_eq!(new_text("Yes\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n________________________________\nFrom: PSI"), "Yes");
+    }
+
+    #[test]
+    fn our_own_mail_quoted_without_markers_is_cut() {
+        let note = "Nej tack\n\n3 nya utlysningar som kan passa er\nHej! PSI bevakar utlysningar åt sina medlemmar.\n\nPSI-0042 Unga delta i arbetslivet\n  ESF | Sista dag: 3 maj 2026\n\nSå svarar du\n  Flera utlysningar i samma svar: en rad per utlysning, t.ex. «PSI-0042: ja, partner».";
+        assert_eq!(new_text(note), "Nej tack");
+        let card_first = "Ja, partner\n\nPSI-0042 Unga delta i arbetslivet\n  ESF | Sista dag: 3 maj 2026 (om 20 dagar)";
+        assert_eq!(new_text(card_first), "Ja, partner");
+        let html_card = "Kanske\nPSI Örebro län\nPSI-0042\nUnga delta i arbetslivet\nESF · Sista dag: 3 maj 2026";
+        assert_eq!(new_text(html_card), "Kanske\nPSI Örebro län");
+        let digest = "PSI-0042: ej aktuell\nVeckobrev vecka 10\n== Bevakade utlysningar ==\nPSI-0043 Titel";
+        assert_eq!(new_text(digest), "PSI-0042: ej aktuell");
+        // A member's own sentence that happens to share a word is kept.
+        assert_eq!(new_text("Ja! Så svarar du på frågan om budget: vi har den."), "Ja! Så svarar du på frågan om budget: vi har den.");
+        assert_eq!(new_text("Tack för ditt svar! Vi ändrar oss: nej."), "Tack för ditt svar! Vi ändrar oss: nej.");
+        assert_eq!(new_text("Yes, but only 14 days to the deadline"), "Yes, but only 14 days to the deadline");
+        assert_eq!(new_text("Nej\n14 dagar kvar till sista ansökningsdag\nPSI-0042"), "Nej");
+        assert_eq!(new_text("Nej\n2 nya utlysningar, 0 ändrade och 1 deadline inom 30 dagar.\nPSI-0042"), "Nej");
     }
 
     #[test]
