@@ -375,6 +375,7 @@ mod tests {
             manual: false,
             categories,
             sources: vec![],
+            rules: None,
         }
     }
 
