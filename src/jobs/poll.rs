@@ -48,6 +48,7 @@ pub async fn run_poll_with_progress(
         refs.sort();
         refs.dedup();
         read_rules(ctx, now).await?;
+        // classified with the rules just read, so closed calls are not counted as matches
         let calls = classify_calls(ctx, &refs).await?;
         let matches = count_matches(ctx, &calls).await?;
         Ok(PollJobReport { poll, classified: calls.len(), matches })
@@ -82,7 +83,7 @@ async fn count_matches(ctx: &Ctx, calls: &[StoredCall]) -> anyhow::Result<usize>
     let ix = crate::matching::MemberIndex::new(&members);
     let threshold = ctx.config.matching.notify_threshold;
     let mut n = 0;
-    for c in calls {
+    for c in calls.iter().filter(|c| !super::closed_to_home(c)) {
         let answers = ctx.store.answers_for_call(c.reference).await?;
         n += crate::matching::match_members_indexed(&ix, &c.call, &c.categories, &answers, usize::MAX)
             .iter()

@@ -38,3 +38,59 @@ async fn rules_are_stored_once_and_read_again_when_the_text_changes() {
     let rules = ctx.store.get_call(r).await.unwrap().unwrap().rules.expect("stored rules");
     assert_eq!(rules.eligibility.applicants, vec![OrgKind::Region]);
 }
+
+const INCLUSION: &str = "Utlysningen stödjer insatser för arbetsintegration och inkludering på arbetsmarknaden för personer som står långt från arbetsmarknaden. Idéburna organisationer och kommuner kan söka tillsammans.";
+
+/// The same call, but for projects in Sydsverige only (an invented page).
+fn sydsverige() -> String {
+    format!("{INCLUSION}\nUtlysningen gäller projekt som ska bedrivas i Sydsverige (Skåne och Blekinge).")
+}
+
+#[tokio::test]
+async fn a_call_closed_to_the_home_county_reaches_no_member_gets_no_proposal_and_is_counted_in_the_digest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = helpers::ctx(tmp.path()).await;
+    let now = monday();
+    let open = helpers::add_call(&ctx, "Arbetsintegrerande insatser", INCLUSION, "2026-12-10", now).await;
+    let closed = helpers::add_call(&ctx, "Arbetsintegration i Skåne och Blekinge", &sydsverige(), "2026-12-10", now).await;
+    let stored = ctx.store.get_call(closed).await.unwrap().unwrap();
+    assert_eq!(stored.rules.as_ref().unwrap().eligibility.open_to_home, Some(false));
+    assert!(psi_radar::jobs::closed_to_home(&stored));
+
+    // notifications: the open call reaches members, the closed one never
+    let sent = psi_radar::jobs::notify::run_notify(&ctx, now).await.unwrap();
+    assert_eq!(sent.calls, 1, "{sent:?}");
+    let rows = ctx.store.outbox_list(false).await.unwrap();
+    assert!(rows.iter().any(|r| r.subject.contains(&open.to_string())));
+    assert!(rows.iter().all(|r| !r.subject.contains(&closed.to_string())), "no member hears of the closed call");
+
+    // proposals: the digest's and `match`'s
+    let members = ctx.store.list_members().await.unwrap();
+    let open_stored = ctx.store.get_call(open).await.unwrap().unwrap();
+    let notes = psi_radar::jobs::digest::call_notes(&ctx, &open_stored, &members, 5).await.unwrap();
+    assert!(notes.proposal.is_some() && !notes.members.is_empty(), "the open call gets a proposal: {notes:?}");
+    let notes = psi_radar::jobs::digest::call_notes(&ctx, &stored, &members, 5).await.unwrap();
+    assert!(notes.proposal.is_none() && notes.members.is_empty(), "{notes:?}");
+    let mut out = Vec::new();
+    psi_radar::cli::members::run_match(&ctx.store, &closed.to_string(), true, psi_radar::domain::Lang::Sv, &mut out).await.unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["proposals"], serde_json::json!([]), "{json:#}");
+
+    // the digest: no card, one collapsed line at the end
+    let d = psi_radar::jobs::digest::run_digest(&ctx, None, now, true).await.unwrap();
+    let text = &d.rendered.text;
+    assert!(text.contains(&open.to_string()) && !text.contains(&closed.to_string()), "{text}");
+    let line = text.find("1 utlysning gäller inte Örebro län").expect("the collapsed line");
+    assert!(line > text.find(&open.to_string()).unwrap(), "at the end: {text}");
+    assert!(d.rendered.html.contains("1 utlysning gäller inte Örebro län"));
+
+    // reminders: a member who said yes before the rules were known hears nothing; AU (watching) does
+    let verdandi = psi_radar::domain::MemberId::parse("verdandi").unwrap();
+    ctx.store.record_interest(closed, &verdandi, None, psi_radar::domain::Intent::Yes, None, "", None, now).await.unwrap();
+    ctx.store.watch_call(closed, now).await.unwrap();
+    let later = now + chrono::Duration::days(4);
+    assert!(psi_radar::jobs::notify::run_reminders(&ctx, later).await.unwrap().queued > 0);
+    let about: Vec<_> =
+        ctx.store.outbox_list(false).await.unwrap().into_iter().filter(|r| r.subject.contains(&closed.to_string())).collect();
+    assert!(!about.is_empty() && about.iter().all(|r| r.recipient.ends_with("@example.org") && r.recipient.starts_with("au")), "{about:?}");
+}
