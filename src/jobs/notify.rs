@@ -4,6 +4,7 @@
 
 use super::{Ctx, Summary};
 use crate::domain::{CallRef, Intent, Member};
+use crate::i18n::rules::rules_line;
 use crate::mail::digest::card;
 use crate::mail::inbound::reply_address_for;
 use crate::mail::message::{Outgoing, compose};
@@ -82,6 +83,7 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyR
                     .iter()
                     .map(|(c, _, reasons)| {
                         let mut k = card(c, now, tz, lang, &ctx.model);
+                        k.rules = c.rules.as_ref().map(|r| rules_line(&r.eligibility, &cfg.partnership.county, lang));
                         // The call's categories with their evidence (already in `k.why`), then
                         // what ties it to this member: keywords, experience, eligibility. The
                         // matcher words those in Swedish, so English readers get the evidence only.

@@ -239,6 +239,7 @@ pub fn render(r: &Renderer, i: &DigestInput, model: &Model) -> Result<Rendered, 
             None
         };
         c.change = change_text(&dc.changes, lang);
+        c.rules = dc.call.rules.as_ref().map(|r| i18n::rules::rules_line(&r.eligibility, &i.home_county, lang));
         c.members = dc.notes.members.clone();
         c.proposal = dc.notes.proposal.clone();
         c.answers = dc.notes.answers.clone();

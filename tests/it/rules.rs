@@ -94,3 +94,43 @@ async fn a_call_closed_to_the_home_county_reaches_no_member_gets_no_proposal_and
         ctx.store.outbox_list(false).await.unwrap().into_iter().filter(|r| r.subject.contains(&closed.to_string())).collect();
     assert!(!about.is_empty() && about.iter().all(|r| r.recipient.ends_with("@example.org") && r.recipient.starts_with("au")), "{about:?}");
 }
+
+#[tokio::test]
+async fn the_digest_card_and_the_member_mail_show_the_rules_in_one_line_in_either_language() {
+    let page = format!("{INCLUSION}\nVem kan söka?\nKommuner.\nMedfinansiering: Projektet ska ha minst 20 procent medfinansiering.");
+    for (lang, line, not_home) in [
+        (
+            psi_radar::domain::Lang::Sv,
+            "Vem kan söka: kommuner, ideella organisationer · Örebro län: ja · medfinansiering 20 %",
+            "2 utlysningar gäller inte Örebro län",
+        ),
+        (
+            psi_radar::domain::Lang::En,
+            "Who may apply: municipalities, non-profit organisations · Örebro län: yes · co-financing 20 %",
+            "2 calls are not open to Örebro län",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut cfg = helpers::config(0, tmp.path());
+        cfg.partnership.lang = lang;
+        let ctx = helpers::ctx_with(cfg).await;
+        let now = monday();
+        let r = helpers::add_call(&ctx, "Arbetsintegrerande insatser", &page, "2026-12-10", now).await;
+        helpers::add_call(&ctx, "Arbetsintegration i Skåne", &sydsverige(), "2026-12-10", now).await;
+        helpers::add_call(&ctx, "Arbetsintegration i Skåne och Blekinge", &sydsverige(), "2026-12-11", now).await;
+        let d = psi_radar::jobs::digest::run_digest(&ctx, None, now, true).await.unwrap();
+        assert!(d.rendered.text.contains(not_home) && d.rendered.html.contains(not_home), "{}", d.rendered.text);
+        let card = &d.rendered.text[d.rendered.text.find(&r.to_string()).expect("the card")..];
+        assert!(card.contains(&format!("\n  {line}\n")), "{lang:?}: {}", d.rendered.text);
+        assert!(d.rendered.html.contains(line), "{lang:?}");
+    }
+    // a member's notification carries the same line (in the member's language: Swedish here)
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = helpers::ctx(tmp.path()).await;
+    helpers::add_call(&ctx, "Arbetsintegrerande insatser", &page, "2026-12-10", monday()).await;
+    psi_radar::jobs::notify::run_notify(&ctx, monday()).await.unwrap();
+    let rows = ctx.store.outbox_list(false).await.unwrap();
+    assert!(!rows.is_empty());
+    let body = String::from_utf8_lossy(&rows[0].body).to_string();
+    assert!(body.contains("Vem kan s") && body.contains("medfinansiering 20 %"), "{body}");
+}
