@@ -56,6 +56,30 @@ fn write_call(ctx: &Ctx, c: &StoredCall, now: DateTime<Utc>, out: &mut impl Writ
     if !cats.is_empty() {
         writeln!(out, "  {}: {cats}", lang.pick("Kategorier", "Categories"))?;
     }
+    write_rules(ctx, c, out)
+}
+
+/// The rules read from the call's text, in words, with the sentences they came from.
+fn write_rules(ctx: &Ctx, c: &StoredCall, out: &mut impl Write) -> anyhow::Result<()> {
+    let lang = ctx.config.partnership.lang;
+    let Some(rules) = &c.rules else {
+        writeln!(
+            out,
+            "\n{}",
+            lang.pick("Villkoren är inte lästa ännu (nästa hämtning läser dem).", "The rules are not read yet (the next poll reads them).")
+        )?;
+        return Ok(());
+    };
+    writeln!(out, "\n{}:", lang.pick("Villkor enligt utlysningens text", "Rules from the call's text"))?;
+    for (label, value) in crate::i18n::rules::rules_lines(rules, &ctx.config.partnership.county, lang) {
+        writeln!(out, "  {label}: {value}")?;
+    }
+    if !rules.evidence.is_empty() {
+        writeln!(out, "  {}:", lang.pick("Underlag", "Evidence"))?;
+        for e in rules.evidence.iter().take(8) {
+            writeln!(out, "    «{}»", e.sentence)?;
+        }
+    }
     Ok(())
 }
 
@@ -114,6 +138,7 @@ pub async fn split(ctx: &Ctx, reference: &str, listing: &str, now: DateTime<Utc>
         .into());
     };
     let new = split_listing(&ctx.store, r, source, key, now).await.map_err(|e| split_error(e, lang))?;
+    crate::jobs::poll::read_rules(ctx, now).await?;
     crate::jobs::poll::classify_refs(ctx, &[r, new]).await?;
     match lang {
         Lang::Sv => writeln!(out, "{source}:{key} är nu en egen utlysning, {new}; {r} behåller övriga källposter.")?,

@@ -4,6 +4,7 @@ use super::BadInput;
 use crate::domain::CallRef;
 use crate::jobs::Ctx;
 use crate::mail::digest::Week;
+use crate::normalize::rules::{Currency, Eligibility, OrgKind};
 use crate::store::calls::{CallFilter, StoredCall};
 use crate::store::outbox::OutboxStatus;
 use chrono::{DateTime, Utc};
@@ -20,6 +21,8 @@ pub fn call_json(c: &StoredCall) -> serde_json::Value {
         "programme": c.call.programme,
         "url": c.call.url,
         "deadlines": c.call.deadlines.iter().map(|d| d.at.with_timezone(&d.tz).to_rfc3339()).collect::<Vec<_>>(),
+        "opens": opens_json(c),
+        "eligibility": c.rules.as_ref().map(|r| eligibility_json(&r.eligibility)),
         "status": c.call.status.as_str(),
         "lang": c.call.lang.code(),
         "categories": c.categories.iter().map(|s| json!({"id": s.category.as_str(), "score": (s.score * 1000.0).round() / 1000.0})).collect::<Vec<_>>(),
@@ -27,6 +30,39 @@ pub fn call_json(c: &StoredCall) -> serde_json::Value {
         "first_seen_at": c.first_seen_at.to_rfc3339(),
         "dismissed": c.dismissed,
         "watched": c.watched,
+    })
+}
+
+/// The opening as `calls --json` gives it: RFC 3339 in the call's zone, or a
+/// plain date when the page printed no time.
+fn opens_json(c: &StoredCall) -> Option<String> {
+    let read = c.rules.as_ref().and_then(|r| r.opens);
+    match (c.call.opens, read) {
+        (Some(at), Some(o)) if o.instant() == at => Some(o.display_json()),
+        (Some(at), _) => {
+            let tz = c.call.deadlines.first().map(|d| d.tz).unwrap_or(chrono_tz::Europe::Stockholm);
+            Some(at.with_timezone(&tz).to_rfc3339())
+        }
+        (None, _) => None,
+    }
+}
+
+/// Who may apply and lead, where, and on what terms, under the names issue 15 gives them.
+fn eligibility_json(e: &Eligibility) -> serde_json::Value {
+    let kinds = |ks: &[OrgKind]| ks.iter().map(|k| k.as_str()).collect::<Vec<_>>();
+    let amount = e.amount.map(|a| match a.currency {
+        Currency::Sek => json!({"min_sek": a.min, "max_sek": a.max, "currency": "SEK"}),
+        Currency::Eur => json!({"min_eur": a.min, "max_eur": a.max, "currency": "EUR"}),
+    });
+    json!({
+        "applicants": kinds(&e.applicants),
+        "lead": kinds(&e.lead),
+        "areas": e.areas,
+        "open_to_home": e.open_to_home,
+        "cofinancing_pct": e.cofinancing_pct,
+        "amount": amount,
+        "min_partners": e.min_partners,
+        "required_types": kinds(&e.required_types),
     })
 }
 

@@ -324,7 +324,9 @@ pub async fn run_match(store: &Store, call_ref: &str, json: bool, lang: Lang, ou
     let ms = store.list_members().await?;
     let answers = store.answers_for_call(r).await?;
     let matches = match_members(&stored.call, &stored.categories, &ms, &answers);
-    let proposals = propose(&stored.call, &matches, &ms);
+    // a call the home county may not apply to never gets a proposed consortium
+    let closed = crate::jobs::closed_to_home(&stored);
+    let proposals = if closed { Vec::new() } else { propose(&stored.call, &matches, &ms) };
     if json {
         serde_json::to_writer_pretty(&mut *out, &MatchJson::new(r, &matches, &proposals))?;
         writeln!(out)?;
@@ -353,7 +355,16 @@ pub async fn run_match(store: &Store, call_ref: &str, json: bool, lang: Lang, ou
             )?;
         }
     }
-    if proposals.is_empty() {
+    if closed {
+        writeln!(
+            out,
+            "{}",
+            lang.pick(
+                "\nInget förslag på konsortium: utlysningen gäller inte partnerskapets län.",
+                "\nNo consortium proposal: the call is not open to the partnership's county."
+            )
+        )?;
+    } else if proposals.is_empty() {
         writeln!(
             out,
             "{}",

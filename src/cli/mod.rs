@@ -413,6 +413,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .await
                         .map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
                     let refs: Vec<_> = got.iter().map(|g| g.reference).collect();
+                    crate::jobs::poll::read_rules(&ctx, now).await?;
                     crate::jobs::poll::classify_refs(&ctx, &refs).await?;
                     for g in got {
                         writeln!(out, "{} {}", g.reference, new_or_updated(g.new))?;
@@ -426,6 +427,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                     let m = crate::sources::manual::ManualCall { title, url, funder, deadline, text, lang: None };
                     let got = crate::sources::manual::add_manual(&ctx.store, &m, now).await.map_err(|e| BadInput(e.to_string()))?;
+                    crate::jobs::poll::read_rules(&ctx, now).await?;
                     crate::jobs::poll::classify_refs(&ctx, &[got.reference]).await?;
                     writeln!(out, "{} {}", got.reference, new_or_updated(got.new))?;
                     Ok(())

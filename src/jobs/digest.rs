@@ -32,7 +32,8 @@ impl Summary for DigestReport {
 pub async fn call_notes(ctx: &Ctx, c: &StoredCall, members: &[Member], limit: usize) -> anyhow::Result<CallNotes> {
     let lang = ctx.config.partnership.lang;
     let answers = ctx.store.answers_for_call(c.reference).await?;
-    let matches = match_members(&c.call, &c.categories, members, &answers);
+    // a call the home county may not apply to gets no members and no proposal
+    let matches = if super::closed_to_home(c) { Vec::new() } else { match_members(&c.call, &c.categories, members, &answers) };
     let names: HashMap<&str, &str> = members.iter().map(|m| (m.id.as_str(), m.name.as_str())).collect();
     let name = |id: &crate::domain::MemberId| names.get(id.as_str()).copied().unwrap_or(id.as_str()).to_string();
     let member_lines = matches.iter().take(limit).map(|m| format!("{} ({:.0} %)", name(&m.member), m.score * 100.0)).collect();
@@ -58,10 +59,16 @@ pub async fn gather(ctx: &Ctx, week: Week, now: DateTime<Utc>) -> anyhow::Result
     let changes = ctx.store.changes_since(since).await?;
 
     let mut calls = Vec::new();
+    let mut not_open_to_home = 0;
     for c in all.iter().filter(|c| is_open_at(&c.call, now) || c.call.status == CallStatus::Forthcoming) {
         let is_new = c.first_seen_at > since;
         let ch: Vec<_> = changes.iter().filter(|(r, _)| *r == c.reference).map(|(_, ch)| ch.clone()).collect();
         if !(is_new || !ch.is_empty() || c.watched) {
+            continue;
+        }
+        if super::closed_to_home(c) && !c.watched {
+            // counted in one line at the end, so AU sees that nothing was missed
+            not_open_to_home += 1;
             continue;
         }
         let notes = call_notes(ctx, c, &members, cfg.matching.digest_members).await?;
@@ -72,7 +79,7 @@ pub async fn gather(ctx: &Ctx, week: Week, now: DateTime<Utc>) -> anyhow::Result
 
     let horizon = now + Duration::days(30);
     let mut deadlines_soon: Vec<StoredCall> =
-        all.iter().filter(|c| c.call.next_deadline(now).is_some_and(|d| d.at <= horizon)).cloned().collect();
+        all.iter().filter(|c| c.call.next_deadline(now).is_some_and(|d| d.at <= horizon) && !super::closed_to_home(c)).cloned().collect();
     deadlines_soon.sort_by_key(|c| c.call.next_deadline(now).map(|d| d.at));
 
     let names: HashMap<String, String> = members.iter().map(|m| (m.id.to_string(), m.name.clone())).collect();
@@ -149,6 +156,8 @@ pub async fn gather(ctx: &Ctx, week: Week, now: DateTime<Utc>) -> anyhow::Result
         partnership: cfg.partnership.name.clone(),
         short_name: cfg.partnership.short_name.clone(),
         calls,
+        not_open_to_home,
+        home_county: cfg.partnership.county.clone(),
         deadlines_soon,
         answers,
         forming,

@@ -18,6 +18,7 @@ use crate::mail::render::Renderer;
 use crate::sources::fetch::{FetchConfig, Fetcher};
 use crate::sources::spec::{SourceSpec, load_sources_file};
 use crate::store::Store;
+use crate::store::calls::StoredCall;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -91,6 +92,13 @@ where
 /// A one-line summary of a job's report, for `status`.
 pub trait Summary {
     fn summary(&self) -> String;
+}
+
+/// The call's own text says the partnership's home county may not apply
+/// (`open_to_home == false`): it is never sent to members and never gets a
+/// proposed consortium; AU's digest only counts it. Unknown (`None`) is not closed.
+pub fn closed_to_home(c: &StoredCall) -> bool {
+    c.rules.as_ref().is_some_and(|r| r.eligibility.open_to_home == Some(false))
 }
 
 /// The regional theme ids the model knows: what a members file may name besides SC1–SC7.

@@ -5,6 +5,7 @@
 
 use super::{Ctx, Summary};
 use crate::domain::{CallRef, Intent, Member};
+use crate::i18n::rules::rules_line;
 use crate::mail::digest::card;
 use crate::mail::inbound::reply_address_for;
 use crate::mail::message::{Outgoing, compose};
@@ -47,7 +48,8 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyR
         let day = now.with_timezone(&tz).date_naive().to_string();
         let members = ctx.store.list_members().await?;
         let calls = ctx.store.list_calls(&CallFilter { open_at: Some(now), ..Default::default() }).await?;
-        let fresh: Vec<&StoredCall> = calls.iter().filter(|c| c.first_seen_at >= now - Duration::days(NEW_FOR_DAYS)).collect();
+        let fresh: Vec<&StoredCall> =
+            calls.iter().filter(|c| c.first_seen_at >= now - Duration::days(NEW_FOR_DAYS) && !super::closed_to_home(c)).collect();
 
         // member id -> calls that fit it, best first
         let mut per_member: BTreeMap<String, Vec<Fit>> = BTreeMap::new();
@@ -82,6 +84,7 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyR
                     .iter()
                     .map(|(c, _, reasons)| {
                         let mut k = card(c, now, tz, lang, &ctx.model);
+                        k.rules = c.rules.as_ref().map(|r| rules_line(&r.eligibility, &cfg.partnership.county, lang));
                         // The call's categories with their evidence (already in `k.why`), then
                         // what ties it to this member: keywords, experience, eligibility. The
                         // matcher words those in Swedish, so English readers get the evidence only.
@@ -153,8 +156,11 @@ pub async fn run_reminders(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<Remi
             let days = (d.at.with_timezone(&tz).date_naive() - today).num_days();
             let Some((_, _, label)) = STAGES.iter().find(|(hi, lo, _)| days <= *hi && days >= *lo) else { continue };
             let answers = ctx.store.answers_for_call(c.reference).await?;
+            // a call the home county may not apply to reaches AU (if watched), never members
+            let members_may_hear = !super::closed_to_home(c);
             let yes: Vec<&Member> = answers
                 .iter()
+                .filter(|_| members_may_hear)
                 .filter(|(_, i, _)| *i == Intent::Yes)
                 .filter_map(|(id, _, _)| members.iter().find(|m| &m.id == id))
                 .collect();

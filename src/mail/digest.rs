@@ -85,6 +85,10 @@ pub struct DigestInput {
     pub partnership: String,
     pub short_name: String,
     pub calls: Vec<DigestCall>,
+    /// New or changed calls the home county may not apply to: not shown, only counted.
+    pub not_open_to_home: usize,
+    /// The partnership's county as calls name it (`Örebro län`).
+    pub home_county: String,
     /// Open calls with a deadline within 30 days.
     pub deadlines_soon: Vec<StoredCall>,
     pub answers: Vec<String>,
@@ -235,6 +239,7 @@ pub fn render(r: &Renderer, i: &DigestInput, model: &Model) -> Result<Rendered, 
             None
         };
         c.change = change_text(&dc.changes, lang);
+        c.rules = dc.call.rules.as_ref().map(|r| i18n::rules::rules_line(&r.eligibility, &i.home_county, lang));
         c.members = dc.notes.members.clone();
         c.proposal = dc.notes.proposal.clone();
         c.answers = dc.notes.answers.clone();
@@ -309,8 +314,13 @@ pub fn render(r: &Renderer, i: &DigestInput, model: &Model) -> Result<Rendered, 
         Lang::Sv => format!("… och {} till ({} totalt).", i.held_total - i.held.len(), i.held_total),
         Lang::En => format!("… and {} more ({} in all).", i.held_total - i.held.len(), i.held_total),
     });
+    let not_home = (i.not_open_to_home > 0).then(|| match lang {
+        Lang::Sv => format!("{} gäller inte {}", i18n::count(i.not_open_to_home, "utlysning", "utlysningar"), i.home_county),
+        Lang::En => format!("{} not open to {}", i18n::count(i.not_open_to_home, "call is", "calls are"), i.home_county),
+    });
     let ctx = minijinja::context! {
         lang => lang.code(),
+        not_home => not_home,
         title => title,
         lead => lead,
         partnership => i.partnership.clone(),
@@ -375,6 +385,7 @@ mod tests {
             manual: false,
             categories,
             sources: vec![],
+            rules: None,
         }
     }
 

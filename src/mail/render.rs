@@ -99,6 +99,8 @@ pub struct CallCard {
     pub badge: Option<String>,
     pub change: Option<String>,
     pub why: Option<String>,
+    /// The call's rules in one line: "Vem kan söka: kommuner · Örebro län: ja · medfinansiering 20 %".
+    pub rules: Option<String>,
     pub members: Vec<String>,
     pub proposal: Option<String>,
     pub answers: Vec<String>,

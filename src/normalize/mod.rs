@@ -3,7 +3,7 @@
 //! dates), with the canonical URL and title key that de-duplication
 //! (`dedup.rs`) matches on.
 
-use crate::domain::{Call, CallStatus, Lang, RawCall, Translation};
+use crate::domain::{Call, CallStatus, Deadline, Lang, RawCall, Translation};
 use crate::sources::html::strip_tags;
 use chrono::{DateTime, Utc};
 
@@ -34,7 +34,8 @@ pub fn normalize(raw: &RawCall, spec_funder_default: &str, now: DateTime<Utc>) -
         .map(|t| Translation { lang: t.lang, title: one_line(&t.title), text: strip_tags(&t.text) })
         .filter(|t| !t.title.is_empty() && t.lang != lang)
         .collect();
-    let status = status_at(raw.status, &deadlines, raw.opens, now);
+    let (deadlines, opens) = dates_from_text(&title, &text, &funder, raw, deadlines);
+    let status = status_at(raw.status, &deadlines, opens, now);
     let mut decision_dates = raw.decision_dates.clone();
     decision_dates.sort();
     decision_dates.dedup();
@@ -49,12 +50,36 @@ pub fn normalize(raw: &RawCall, spec_funder_default: &str, now: DateTime<Utc>) -
         lang,
         translations,
         deadlines,
-        opens: raw.opens,
+        opens,
         status,
         budget: raw.budget.clone().filter(|b| b.amount.is_finite() && b.amount > 0.0),
         decision_dates,
         eligibility: raw.eligibility.as_deref().map(strip_tags).filter(|e| !e.is_empty()),
     }
+}
+
+/// The deadlines and opening, filled from the call's own text when the
+/// adapter gave none (a page saying "Stänger 22 juni 2023" is then closed,
+/// not open with no deadline). Filled here rather than after storing so
+/// that every reading of the same listing gives the same call: a relisting
+/// never flaps between the adapter's dates and the text's.
+fn dates_from_text(
+    title: &str,
+    text: &str,
+    funder: &str,
+    raw: &RawCall,
+    deadlines: Vec<Deadline>,
+) -> (Vec<Deadline>, Option<DateTime<Utc>>) {
+    let rolling = raw.status == Some(CallStatus::Rolling);
+    let wants_deadlines = deadlines.is_empty() && !rolling;
+    if text.is_empty() || (!wants_deadlines && raw.opens.is_some()) {
+        return (deadlines, raw.opens);
+    }
+    // dates do not depend on the home county; the stored rules are read with it
+    let input = rules::RulesInput { title, text, funder, home_county: "", tz: chrono_tz::Europe::Stockholm };
+    let read = rules::read_rules(&input);
+    let deadlines = if wants_deadlines { read.deadlines } else { deadlines };
+    (deadlines, raw.opens.or_else(|| read.opens.map(|o| o.instant())))
 }
 
 /// The status by the dates: a call whose last deadline has passed is closed
@@ -153,6 +178,23 @@ mod tests {
     use super::*;
     use crate::domain::Deadline;
     use chrono::{NaiveDate, TimeZone};
+
+    #[test]
+    fn a_page_that_prints_its_dates_is_not_open_without_a_deadline() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
+        let page = |text: &str| RawCall { title: "Utlysning".into(), text: Some(text.into()), ..RawCall::default() };
+        let closed = normalize(&page("Stänger 22 juni 2023"), "Tillväxtverket", now);
+        let day = NaiveDate::from_ymd_opt(2023, 6, 22).unwrap();
+        assert_eq!(closed.deadlines, vec![Deadline::end_of_day(day, chrono_tz::Europe::Stockholm)]);
+        assert_eq!(closed.status, CallStatus::Closed);
+        let later = normalize(&page("Öppnar 12 augusti 2027\nSista ansökningsdag 2027-10-20"), "Vinnova", now);
+        assert_eq!(later.status, CallStatus::Forthcoming);
+        assert_eq!(later.opens.map(|o| o.with_timezone(&chrono_tz::Europe::Stockholm).date_naive()), NaiveDate::from_ymd_opt(2027, 8, 12));
+        // the adapter's own deadline wins over the text's
+        let adapter = Deadline::end_of_day(NaiveDate::from_ymd_opt(2027, 1, 31).unwrap(), chrono_tz::Europe::Stockholm);
+        let given = RawCall { deadlines: vec![adapter], ..page("Stänger 22 juni 2023") };
+        assert_eq!(normalize(&given, "Tillväxtverket", now).deadlines, vec![adapter]);
+    }
 
     #[test]
     fn canonical_urls() {

@@ -3,6 +3,7 @@
 
 use super::{Result, SqliteQuery, Store, StoreError, parse_ts, ts};
 use crate::domain::{Budget, Call, CallRef, CallStatus, CategoryScore, Deadline, Lang};
+use crate::normalize::rules::CallRules;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
@@ -20,6 +21,8 @@ pub struct StoredCall {
     pub manual: bool,
     pub categories: Vec<CategoryScore>,
     pub sources: Vec<String>,
+    /// The rules read from the call's text, once the poll has read them.
+    pub rules: Option<CallRules>,
 }
 
 impl StoredCall {
@@ -215,6 +218,28 @@ impl Store {
         Ok(load_calls(&mut conn, "WHERE c.id = ?", Some(r.0 as i64)).await?.pop())
     }
 
+    /// Store the rules read from call `r`'s text, with the fingerprint of
+    /// what they were read from.
+    pub async fn set_rules(&self, r: CallRef, rules: &CallRules, read_from: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO call_rules (call_id, rules, read_from, read_at) VALUES (?,?,?,?)
+             ON CONFLICT(call_id) DO UPDATE SET rules=excluded.rules, read_from=excluded.read_from, read_at=excluded.read_at",
+        )
+        .bind(r.0 as i64)
+        .bind(json(rules))
+        .bind(read_from)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The fingerprint each call's stored rules were read from (calls without rules absent).
+    pub async fn rules_read_from(&self) -> Result<std::collections::HashMap<CallRef, String>> {
+        let rows = sqlx::query("SELECT call_id, read_from FROM call_rules").fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|r| (CallRef(r.get::<i64, _>(0) as u32), r.get(1))).collect())
+    }
+
     /// All calls, newest first, filtered.
     pub async fn list_calls(&self, f: &CallFilter) -> Result<Vec<StoredCall>> {
         let mut conn = self.pool.acquire().await?;
@@ -288,8 +313,8 @@ async fn load_calls(conn: &mut sqlx::SqliteConnection, where_clause: &str, id: O
     let sql = format!(
         "SELECT c.id, c.title, c.url, c.funder, c.programme, c.summary, c.body, c.lang, c.translations, c.opens_at,
                     c.status, c.budget_amount, c.budget_currency, c.decision_dates, c.eligibility, c.first_seen_at,
-                    c.changed_at, c.dismissed_at, c.watched_at, c.manual
-             FROM calls c {where_clause} ORDER BY c.id DESC"
+                    c.changed_at, c.dismissed_at, c.watched_at, c.manual, r.rules
+             FROM calls c LEFT JOIN call_rules r ON r.call_id = c.id {where_clause} ORDER BY c.id DESC"
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
     if let Some(id) = id {
@@ -372,6 +397,8 @@ async fn load_calls(conn: &mut sqlx::SqliteConnection, where_clause: &str, id: O
             manual: r.get(19),
             categories: cs,
             sources: srcs,
+            // rules stored by an older reader that no longer parse are read again by the next poll
+            rules: r.get::<Option<String>, _>(20).and_then(|s| serde_json::from_str(&s).ok()),
         });
     }
     Ok(out)

@@ -394,3 +394,42 @@ async fn calls_show_says_why_listings_merged_and_split_takes_one_out() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+/// An invented call page, as `calls import` takes it (text only, no deadline field).
+const SYDSVERIGE_PAGE: &str = "Utlysningen gäller projekt som ska bedrivas i Sydsverige (Skåne och Blekinge).\n\
+Vem kan söka?\nKommuner.\nMedfinansiering: Projektet ska ha minst 20 procent medfinansiering.\n\
+Stänger 22 juni 2023";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn imported_calls_show_the_rules_read_from_their_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    init_db(&cfg);
+    let line = serde_json::json!({"title": "Kompetens i Sydsverige", "url": "https://example.org/sydsverige",
+        "funder": "Tillväxtverket", "text": SYDSVERIGE_PAGE});
+    std::fs::write(tmp.path().join("calls.jsonl"), format!("{line}\n")).unwrap();
+    let run = |args: &[&str]| bin().args(args).arg("--config").arg(&cfg).output().unwrap();
+    let o = run(&["calls", "import", tmp.path().join("calls.jsonl").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let calls: Vec<serde_json::Value> = serde_json::from_slice(&run(&["calls", "--json"]).stdout).unwrap();
+    let c = &calls[0];
+    assert_eq!(c["deadlines"], serde_json::json!(["2023-06-22T23:59:00+02:00"]), "{c:#}");
+    assert_eq!(c["status"], "closed");
+    let e = &c["eligibility"];
+    assert_eq!(e["applicants"], serde_json::json!(["kommun"]), "{e:#}");
+    assert_eq!(e["lead"], serde_json::json!(["kommun"]), "{e:#}");
+    assert_eq!(e["open_to_home"], false, "{e:#}");
+    assert_eq!(e["cofinancing_pct"], 20, "{e:#}");
+    for key in ["areas", "amount", "min_partners", "required_types"] {
+        assert!(e.get(key).is_some(), "{key} missing: {e:#}");
+    }
+    assert!(c.get("opens").is_some());
+
+    let shown = String::from_utf8_lossy(&run(&["calls", "show", c["ref"].as_str().unwrap()]).stdout).to_string();
+    assert!(shown.contains("Sista dag: 22 juni 2023"), "{shown}");
+    assert!(shown.contains("  Vem kan söka: kommuner\n"), "{shown}");
+    assert!(shown.contains("  Örebro län: nej\n"), "{shown}");
+    assert!(shown.contains("  Medfinansiering: 20 %\n"), "{shown}");
+    assert!(shown.contains("«Stänger 22 juni 2023»"), "{shown}");
+}

@@ -48,7 +48,7 @@ pub async fn ctx_with(cfg: psi_radar::config::Config) -> psi_radar::jobs::Ctx {
     ctx
 }
 
-/// Add a call by hand (the same path as `calls add`) and classify it.
+/// Add a call by hand (the same path as `calls add`), read its rules and classify it.
 pub async fn add_call(
     ctx: &psi_radar::jobs::Ctx,
     title: &str,
@@ -65,6 +65,7 @@ pub async fn add_call(
         lang: None,
     };
     let got = psi_radar::sources::manual::add_manual(&ctx.store, &m, now).await.expect("add call");
+    psi_radar::jobs::poll::read_rules(ctx, now).await.expect("rules");
     psi_radar::jobs::poll::classify_refs(ctx, &[got.reference]).await.expect("classify");
     got.reference
 }

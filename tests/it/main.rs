@@ -15,5 +15,6 @@ mod members;
 mod outbox;
 mod real_servers;
 mod robustness;
+mod rules;
 mod smtp_sink;
 mod sources;

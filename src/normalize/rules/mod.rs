@@ -61,6 +61,21 @@ pub struct Opening {
     pub tz: Tz,
 }
 
+impl Opening {
+    /// The instant the call opens: the printed time, else the start of the day, in its zone.
+    pub fn instant(&self) -> chrono::DateTime<chrono::Utc> {
+        Deadline::local(self.date, self.time.unwrap_or_default(), self.tz).at
+    }
+
+    /// `2024-08-12T09:00:00+02:00` when a time is printed, else `2024-08-12`.
+    pub fn display_json(&self) -> String {
+        match self.time {
+            Some(_) => self.instant().with_timezone(&self.tz).to_rfc3339(),
+            None => self.date.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Currency {

@@ -5,6 +5,8 @@ use crate::domain::Lang;
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 
+pub mod rules;
+
 const MONTHS_SV: [&str; 12] =
     ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"];
 const MONTHS_EN: [&str; 12] =
