@@ -131,6 +131,7 @@ fn our_mails() -> Vec<(String, String)> {
         manual: false,
         categories: vec![],
         sources: vec![],
+        rules: None,
     };
     let mut out = Vec::new();
     for lang in [Lang::Sv, Lang::En] {
@@ -166,6 +167,8 @@ fn our_mails() -> Vec<(String, String)> {
             failed: vec![],
             goal: None,
             reply_to: "svar@psi.example.org".into(),
+            not_open_to_home: 2,
+            home_county: "Örebro län".into(),
         };
         rendered.push(digest::render(&r, &input, &model).unwrap());
         let lines: Vec<String> =
