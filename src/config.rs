@@ -49,6 +49,8 @@ pub struct SourcesConfig {
     pub timeout_secs: u64,
     pub max_bytes: u64,
     pub per_host: usize,
+    /// A whole poll's time; sources not done by then fail (and say so).
+    pub poll_budget_secs: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +225,8 @@ struct RawSources {
     max_bytes: u64,
     #[serde(default = "d_per_host")]
     per_host: usize,
+    #[serde(default = "d_poll_budget")]
+    poll_budget_secs: u64,
 }
 
 #[derive(Deserialize)]
@@ -377,6 +381,9 @@ fn d_max_bytes() -> u64 {
 fn d_per_host() -> usize {
     2
 }
+fn d_poll_budget() -> u64 {
+    600
+}
 fn d_categories() -> String {
     "categories.toml".into()
 }
@@ -510,6 +517,9 @@ impl Config {
         if s.timeout_secs == 0 || s.max_bytes == 0 || s.per_host == 0 {
             return Err(err(0..0, "sources", "timeout_secs, max_bytes och per_host måste vara större än 0".into()));
         }
+        if s.poll_budget_secs < s.timeout_secs {
+            return Err(err(0..0, "sources.poll_budget_secs", format!("ska vara minst timeout_secs ({} s)", s.timeout_secs)));
+        }
 
         let m = raw.matching;
         let nt = *m.notify_threshold.get_ref();
@@ -606,6 +616,7 @@ impl Config {
                 timeout_secs: s.timeout_secs,
                 max_bytes: s.max_bytes,
                 per_host: s.per_host,
+                poll_budget_secs: s.poll_budget_secs,
             },
             classify: ClassifyConfig { categories_file: rel(&raw.classify.categories) },
             matching: MatchingConfig { notify_threshold: nt, digest_members: m.digest_members.max(1) },
