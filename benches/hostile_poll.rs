@@ -4,13 +4,15 @@
 //! 1. Peak resident memory of `psi-radar serve` while it polls 25 hostile
 //!    HTML sources, each its own server on 127.0.0.1: pages at the size cap
 //!    (10 MiB, the shipped `max_bytes`), deeply nested pages (200,000 down to
-//!    25,000 unclosed `<div>`s), listings with many 1 MB detail pages, and
-//!    slow servers (one page dripped over ~10 s, one that stalls). Target:
-//!    peak ≤ 50 MB.
+//!    25,000 unclosed `<div>`s), listings with many 1 MB detail pages, slow
+//!    servers (a page of 29,000 elements and 3.9 MB, just within the page
+//!    budget, dripped over ~12 s) and two that stall. Target: peak ≤ 50 MB.
 //! 2. How long `serve` takes to exit on SIGTERM while it reads the page of
 //!    200,000 nested `<div>`s. Target: ≤ 10 s.
 //!
-//! Linux only (reads /proc/PID/status). `cargo bench --bench hostile_poll`
+//! Linux only (reads /proc/PID/status). `cargo bench --bench hostile_poll`;
+//! `PSI_RADAR_BIN=/path/to/psi-radar` measures another build of the binary
+//! (an older one, for a before/after figure).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::Router;
@@ -64,6 +66,21 @@ fn deep(n: usize) -> Bytes {
     Bytes::from(s)
 }
 
+/// The largest page the budget admits: 5,800 calls (29,000 elements) and a
+/// long text, 3.9 MB in all.
+fn within_budget() -> Bytes {
+    let mut s = String::from("<!doctype html><html><body><ul>\n");
+    for i in 0..5_800 {
+        s.push_str(&item(i, &format!("/d/{i}")));
+    }
+    s.push_str("</ul><p>");
+    while s.len() < 3_900_000 {
+        s.push_str("Lång text om villkoren för utlysningen. ");
+    }
+    s.push_str("</p></body></html>");
+    Bytes::from(s)
+}
+
 /// A detail page of about 1 MB: many short paragraphs.
 fn detail() -> Bytes {
     let mut s = String::from("<!doctype html><html><body><main>");
@@ -101,7 +118,7 @@ async fn hostile() -> Vec<(String, String, &'static str)> {
     let huge = listing(0, CAP - 4096);
     let details = listing(300, 0);
     let one_mb = detail();
-    let slow_page = listing(0, 3 * 1024 * 1024);
+    let slow_page = within_budget();
     let mut out = Vec::new();
     for i in 0..6 {
         let page = huge.clone();
@@ -122,7 +139,7 @@ async fn hostile() -> Vec<(String, String, &'static str)> {
     }
     for i in 0..6 {
         let page = slow_page.clone();
-        // 48 chunks of 64 KiB, one every 200 ms: about 10 s for 3 MiB.
+        // 60 chunks of 64 KiB, one every 200 ms: about 12 s.
         let url =
             serve_app(Router::new().route("/", get(move || std::future::ready(drip(page.clone(), Duration::from_millis(200)))))).await;
         out.push((format!("slow-{i}"), url, ""));
@@ -160,20 +177,17 @@ fn write_config(dir: &Path, sources: &[(String, String, &str)]) -> PathBuf {
     p
 }
 
+fn bin() -> Command {
+    Command::new(std::env::var_os("PSI_RADAR_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_psi-radar").into()))
+}
+
 fn psi(cfg: &Path, args: &[&str]) {
-    let o = Command::new(env!("CARGO_BIN_EXE_psi-radar")).args(args).arg("--config").arg(cfg).output().unwrap();
+    let o = bin().args(args).arg("--config").arg(cfg).output().unwrap();
     assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
 }
 
 fn serve(cfg: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_psi-radar"))
-        .arg("serve")
-        .arg("--config")
-        .arg(cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+    bin().arg("serve").arg("--config").arg(cfg).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
 }
 
 /// SIGTERM, then the time until the process has exited (killed after `limit`).
@@ -192,7 +206,7 @@ fn terminate(mut child: Child, limit: Duration) -> Option<Duration> {
 }
 
 /// Poll the hostile sources with `serve` (a new installation polls at once);
-/// returns (peak kB, poll time, the poll's summary).
+/// returns (peak kB, poll time, the poll's summary, or why there is none).
 fn hostile_poll(rt: &tokio::runtime::Runtime) -> (u64, Duration, String) {
     let sources = rt.block_on(hostile());
     let dir = tempfile::tempdir().unwrap();
@@ -213,7 +227,9 @@ fn hostile_poll(rt: &tokio::runtime::Runtime) -> (u64, Duration, String) {
                 break r.summary;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(1800), "the poll did not finish within 30 min");
+        if started.elapsed() > Duration::from_secs(3600) {
+            break "the poll had not finished after an hour".to_string();
+        }
         std::thread::sleep(Duration::from_millis(20));
     };
     let took = started.elapsed();

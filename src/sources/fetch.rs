@@ -400,7 +400,11 @@ impl Fetcher {
         if let Some(lm) = &req.last_modified {
             rb = rb.header(header::IF_MODIFIED_SINCE, lm.as_str());
         }
-        let mut resp = rb.send().await.map_err(|e| classify(at, e))?;
+        // The total time is kept here, not by reqwest: a wait for a large
+        // body's turn does not count against the request.
+        let mut deadline = tokio::time::Instant::now() + self.inner.cfg.total_timeout;
+        let timed_out = || FetchError::Timeout { url: at.to_string() };
+        let resp = tokio::time::timeout_at(deadline, rb.send()).await.map_err(|_| timed_out())?.map_err(|e| classify(at, e))?;
         let status = resp.status();
         if status.is_redirection()
             && let Some(location) = resp.headers().get(header::LOCATION)
@@ -421,10 +425,23 @@ impl Fetcher {
             return Err(FetchError::Status { url: at.to_string(), status: status.as_u16(), retry_after });
         }
         let text_header = |h: header::HeaderName| resp.headers().get(h).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let etag = text_header(header::ETAG);
-        let last_modified = text_header(header::LAST_MODIFIED);
-        let content_type = text_header(header::CONTENT_TYPE);
+        let (etag, last_modified, content_type) =
+            (text_header(header::ETAG), text_header(header::LAST_MODIFIED), text_header(header::CONTENT_TYPE));
         let limit = req.max_bytes.map_or(self.inner.cfg.max_bytes, |m| m.min(self.inner.cfg.max_bytes));
+        let (bytes, turn) = self.read_body(resp, at, limit, &mut deadline).await?;
+        let body = FetchedBody { status: status.as_u16(), bytes, etag, last_modified, content_type, url: url.to_string(), turn };
+        Ok(Hop::Done(Fetched::Body(body)))
+    }
+
+    /// The body, up to `limit` bytes, by `deadline`; past [`SMALL_BODY`] it
+    /// waits for a large body's turn (and the deadline moves by the wait).
+    async fn read_body(
+        &self,
+        mut resp: reqwest::Response,
+        at: &str,
+        limit: usize,
+        deadline: &mut tokio::time::Instant,
+    ) -> Result<(Vec<u8>, Turn), FetchError> {
         let too_large = || FetchError::TooLarge { url: at.to_string(), limit };
         let announced = resp.content_length().unwrap_or(0);
         if announced > limit as u64 {
@@ -432,26 +449,29 @@ impl Fetcher {
         }
         let mut turn = Turn::default();
         if announced > SMALL_BODY as u64 {
-            turn = self.large_turn().await?;
+            turn = self.large_turn(deadline).await?;
         }
         let mut bytes = Vec::with_capacity(announced as usize);
-        while let Some(chunk) = resp.chunk().await.map_err(|e| classify(at, e))? {
+        loop {
+            let next = tokio::time::timeout_at(*deadline, resp.chunk()).await.map_err(|_| FetchError::Timeout { url: at.to_string() })?;
+            let Some(chunk) = next.map_err(|e| classify(at, e))? else { break };
             if bytes.len() + chunk.len() > limit {
                 return Err(too_large());
             }
             if turn.0.is_none() && bytes.len() + chunk.len() > SMALL_BODY {
-                turn = self.large_turn().await?;
+                turn = self.large_turn(deadline).await?;
             }
             bytes.extend_from_slice(&chunk);
         }
-        let body = FetchedBody { status: status.as_u16(), bytes, etag, last_modified, content_type, url: url.to_string(), turn };
-        Ok(Hop::Done(Fetched::Body(body)))
+        Ok((bytes, turn))
     }
 }
 
 impl Fetcher {
-    async fn large_turn(&self) -> Result<Turn, FetchError> {
+    async fn large_turn(&self, deadline: &mut tokio::time::Instant) -> Result<Turn, FetchError> {
+        let asked = tokio::time::Instant::now();
         let permit = self.inner.large.clone().acquire_owned().await.map_err(|e| FetchError::Client(e.to_string()))?;
+        *deadline += asked.elapsed();
         Ok(Turn(Some(Arc::new(permit))))
     }
 }
@@ -467,7 +487,6 @@ fn build_client(cfg: &FetchConfig, local_ok: bool) -> Result<reqwest::Client, Fe
         .user_agent(ua)
         .default_headers(headers)
         .connect_timeout(cfg.connect_timeout)
-        .timeout(cfg.total_timeout)
         .gzip(true)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()

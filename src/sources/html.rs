@@ -34,6 +34,8 @@ pub struct HtmlSelectors {
 pub struct HtmlListing {
     pub calls: Vec<RawCall>,
     pub next_page: Option<String>,
+    /// Items beyond [`MAX_ITEMS`], not read.
+    pub unread: usize,
 }
 
 /// What a page may be before it is parsed.
@@ -43,13 +45,15 @@ pub struct PageBudget {
     /// Open elements inside one another. Browsers stop nesting at 512
     /// (Blink); real listing pages stay below 50.
     pub max_depth: usize,
-    /// Start tags. A funder's listing or call page has a few thousand; the
-    /// parsed page costs about 300 bytes an element.
+    /// Start tags. A funder's listing or call page has a few thousand; a
+    /// parsed page costs about 400 bytes an element with its text (a 2.5 MB
+    /// listing of 60,000 elements: some 25 MB), and the daemon's whole poll
+    /// should stay under 50 MB.
     pub max_elements: usize,
 }
 
 /// The budget every page is held to.
-pub const PAGE_BUDGET: PageBudget = PageBudget { max_bytes: 4 * 1024 * 1024, max_depth: 512, max_elements: 60_000 };
+pub const PAGE_BUDGET: PageBudget = PageBudget { max_bytes: 4 * 1024 * 1024, max_depth: 512, max_elements: 30_000 };
 
 /// What the pre-scan saw of a page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -191,62 +195,30 @@ pub fn decode_html(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(text.into_owned())
 }
 
+/// Calls read from one listing page; a page listing more (a real one lists
+/// tens) is read that far and says so ([`HtmlListing::unread`]): every call
+/// read is held in memory until the poll stores it.
+pub const MAX_ITEMS: usize = 500;
+/// A title or summary longer than this (bytes) is cut: nothing a person reads is longer.
+pub const MAX_FIELD: usize = 2_000;
+/// A detail page's text longer than this (bytes) is cut: a call's own page says
+/// what matters in a few pages of text, and the text is held until stored.
+pub const MAX_TEXT: usize = 32 * 1024;
+
 /// Read one listing page. `page_url` resolves relative links.
 pub fn parse_listing(bytes: &[u8], page_url: &str, sel: &HtmlSelectors, tz: Tz) -> Result<HtmlListing, AdapterError> {
     check_page(bytes, &PAGE_BUDGET)?;
     let text = decode_html(bytes);
-    let text = text.as_ref();
     let base = Url::parse(page_url).map_err(|e| AdapterError::Invalid(format!("sidans adress «{page_url}»: {e}")))?;
-    let doc = Html::parse_document(text);
+    let doc = Html::parse_document(text.as_ref());
     let item_sel = selector(&sel.item)?;
-    let title_sel = selector(&sel.title)?;
-    let link_sel = sel.link.as_deref().map(selector).transpose()?;
-    let deadline_sel = sel.deadline.as_deref().map(selector).transpose()?;
-    let summary_sel = sel.summary.as_deref().map(selector).transpose()?;
-    let any_link = selector("a[href]")?;
+    let reader = ItemReader::new(sel, &base, page_url, tz)?;
     let items: Vec<ElementRef> = doc.select(&item_sel).collect();
     if items.is_empty() {
         return Err(AdapterError::NoMatch { selector: sel.item.clone(), what: "item" });
     }
-    let mut out = HtmlListing::default();
-    for item in &items {
-        let Some(title_el) = item.select(&title_sel).next() else { continue };
-        let title = element_text(&title_el);
-        if title.is_empty() {
-            continue;
-        }
-        let href = link_sel
-            .as_ref()
-            .and_then(|s| item.select(s).next())
-            .and_then(|e| e.value().attr("href"))
-            .or_else(|| title_el.value().attr("href"))
-            .or_else(|| title_el.select(&any_link).next().and_then(|e| e.value().attr("href")))
-            .or_else(|| item.select(&any_link).next().and_then(|e| e.value().attr("href")));
-        let url = href.and_then(|h| base.join(h.trim()).ok()).map(String::from).unwrap_or_else(|| page_url.to_string());
-        let mut raw = RawCall {
-            source_key: if href.is_some() { url.clone() } else { title.clone() },
-            title,
-            url,
-            summary: summary_sel.as_ref().and_then(|s| item.select(s).next()).map(|e| element_text(&e)).filter(|s| !s.is_empty()),
-            ..RawCall::default()
-        };
-        if let Some(dtext) = deadline_sel.as_ref().and_then(|s| item.select(s).next()).map(|e| element_text(&e)) {
-            match parse_date_text(&dtext) {
-                Some(DateInfo::Rolling) => raw.status = Some(CallStatus::Rolling),
-                Some(DateInfo::Closed { date }) => {
-                    raw.status = Some(CallStatus::Closed);
-                    raw.deadlines.extend(date.map(|d| crate::domain::Deadline::end_of_day(d, tz)));
-                }
-                Some(DateInfo::Opens { date }) => {
-                    raw.status = Some(CallStatus::Forthcoming);
-                    raw.opens = crate::domain::Deadline::local(date, chrono::NaiveTime::MIN, tz).at.into();
-                }
-                Some(info) => raw.deadlines.extend(info.deadline(tz)),
-                None => {}
-            }
-        }
-        out.calls.push(raw);
-    }
+    let mut out = HtmlListing { unread: items.len().saturating_sub(MAX_ITEMS), ..HtmlListing::default() };
+    out.calls = items.iter().take(MAX_ITEMS).filter_map(|item| reader.read(item)).collect();
     if out.calls.is_empty() {
         return Err(AdapterError::NoMatch { selector: sel.title.clone(), what: "title" });
     }
@@ -263,6 +235,96 @@ pub fn parse_listing(bytes: &[u8], page_url: &str, sel: &HtmlSelectors, tz: Tz) 
     Ok(out)
 }
 
+/// The selectors within an item, compiled once per page.
+struct ItemReader<'a> {
+    title: Selector,
+    link: Option<Selector>,
+    deadline: Option<Selector>,
+    summary: Option<Selector>,
+    any_link: Selector,
+    base: &'a Url,
+    page_url: &'a str,
+    tz: Tz,
+}
+
+impl<'a> ItemReader<'a> {
+    fn new(sel: &HtmlSelectors, base: &'a Url, page_url: &'a str, tz: Tz) -> Result<ItemReader<'a>, AdapterError> {
+        Ok(ItemReader {
+            title: selector(&sel.title)?,
+            link: sel.link.as_deref().map(selector).transpose()?,
+            deadline: sel.deadline.as_deref().map(selector).transpose()?,
+            summary: sel.summary.as_deref().map(selector).transpose()?,
+            any_link: selector("a[href]")?,
+            base,
+            page_url,
+            tz,
+        })
+    }
+
+    /// One item as a call; `None` without a title.
+    fn read(&self, item: &ElementRef) -> Option<RawCall> {
+        let title_el = item.select(&self.title).next()?;
+        let title = clip(element_text(&title_el), MAX_FIELD);
+        if title.is_empty() {
+            return None;
+        }
+        let href = self
+            .link
+            .as_ref()
+            .and_then(|s| item.select(s).next())
+            .and_then(|e| e.value().attr("href"))
+            .or_else(|| title_el.value().attr("href"))
+            .or_else(|| title_el.select(&self.any_link).next().and_then(|e| e.value().attr("href")))
+            .or_else(|| item.select(&self.any_link).next().and_then(|e| e.value().attr("href")));
+        let url = href.and_then(|h| self.base.join(h.trim()).ok()).map(String::from).unwrap_or_else(|| self.page_url.to_string());
+        let mut raw = RawCall {
+            source_key: if href.is_some() { url.clone() } else { title.clone() },
+            title,
+            url,
+            summary: self
+                .summary
+                .as_ref()
+                .and_then(|s| item.select(s).next())
+                .map(|e| clip(element_text(&e), MAX_FIELD))
+                .filter(|s| !s.is_empty()),
+            ..RawCall::default()
+        };
+        if let Some(dtext) = self.deadline.as_ref().and_then(|s| item.select(s).next()).map(|e| clip(element_text(&e), MAX_FIELD)) {
+            self.read_deadline(&dtext, &mut raw);
+        }
+        Some(raw)
+    }
+
+    fn read_deadline(&self, text: &str, raw: &mut RawCall) {
+        let tz = self.tz;
+        match parse_date_text(text) {
+            Some(DateInfo::Rolling) => raw.status = Some(CallStatus::Rolling),
+            Some(DateInfo::Closed { date }) => {
+                raw.status = Some(CallStatus::Closed);
+                raw.deadlines.extend(date.map(|d| crate::domain::Deadline::end_of_day(d, tz)));
+            }
+            Some(DateInfo::Opens { date }) => {
+                raw.status = Some(CallStatus::Forthcoming);
+                raw.opens = crate::domain::Deadline::local(date, chrono::NaiveTime::MIN, tz).at.into();
+            }
+            Some(info) => raw.deadlines.extend(info.deadline(tz)),
+            None => {}
+        }
+    }
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+pub fn clip(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
 /// Read a detail page's description (`None` when the selector finds nothing).
 pub fn parse_detail(bytes: &[u8], detail_selector: &str) -> Result<Option<String>, AdapterError> {
     check_page(bytes, &PAGE_BUDGET)?;
@@ -270,7 +332,7 @@ pub fn parse_detail(bytes: &[u8], detail_selector: &str) -> Result<Option<String
     let text = text.as_ref();
     let sel = selector(detail_selector)?;
     let doc = Html::parse_document(text);
-    Ok(doc.select(&sel).next().map(|e| block_text(&e)).filter(|s| !s.is_empty()))
+    Ok(doc.select(&sel).next().map(|e| clip(block_text(&e), MAX_TEXT)).filter(|s| !s.is_empty()))
 }
 
 /// An element's text on one line, whitespace collapsed.
@@ -393,8 +455,8 @@ mod tests {
         let e = parse_listing(deep.as_bytes(), "https://example.se/", &sels(), chrono_tz::Europe::Stockholm).unwrap_err();
         assert_eq!(e, AdapterError::PageTooDeep { limit: 512 });
         assert!(t.elapsed() < std::time::Duration::from_secs(5), "refused without parsing: {:?}", t.elapsed());
-        let wide = "<p><b>x</b></p>".repeat(70_000);
-        assert_eq!(parse_detail(wide.as_bytes(), "main").unwrap_err(), AdapterError::PageTooManyElements { limit: 60_000 });
+        let wide = "<p><b>x</b></p>".repeat(20_000);
+        assert_eq!(parse_detail(wide.as_bytes(), "main").unwrap_err(), AdapterError::PageTooManyElements { limit: 30_000 });
         let large = vec![b'a'; PAGE_BUDGET.max_bytes + 1];
         assert!(matches!(parse_detail(&large, "main").unwrap_err(), AdapterError::PageTooLarge { .. }));
         // A feed summary with the same markup is cut, not parsed.
@@ -418,6 +480,20 @@ mod tests {
         // Stops counting once past the budget.
         let tight = PageBudget { max_bytes: 1 << 20, max_depth: 10, max_elements: 1000 };
         assert_eq!(page_shape("<div>".repeat(100).as_bytes(), &tight).depth, 11);
+    }
+
+    #[test]
+    fn a_listing_is_read_up_to_its_cap_and_long_fields_are_cut() {
+        let long = "å".repeat(MAX_FIELD / 2 + 100);
+        let page = format!("<ul>{}</ul>", format!("<li class='call'><h3>{long}</h3><p>{long}</p></li>").repeat(MAX_ITEMS + 20));
+        let l = parse_listing(page.as_bytes(), "https://example.se/", &sels(), chrono_tz::Europe::Stockholm).unwrap();
+        assert_eq!((l.calls.len(), l.unread), (MAX_ITEMS, 20));
+        assert_eq!(l.calls[0].title.len(), MAX_FIELD, "cut at a character boundary: å is two bytes");
+        assert!(l.calls[0].summary.as_ref().is_some_and(|s| s.len() == MAX_FIELD));
+        let detail = format!("<main>{}</main>", "<p>Villkor för utlysningen.</p>".repeat(5_000));
+        let text = parse_detail(detail.as_bytes(), "main").unwrap().unwrap();
+        assert!(text.len() <= MAX_TEXT && text.len() > MAX_TEXT - 40, "{}", text.len());
+        assert_eq!(clip("åäö".to_string(), 3), "å");
     }
 
     #[test]

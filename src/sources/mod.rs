@@ -76,8 +76,8 @@ pub struct SourceReport {
     pub error: Option<String>,
     /// Body bytes received (0 when every answer was 304).
     pub bytes: u64,
-    /// Links that were not followed because they lead out of the source's
-    /// scope (the source itself was read).
+    /// What was not read although the source was: links out of the
+    /// source's scope, items beyond a listing page's cap.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
@@ -146,7 +146,7 @@ struct Fetchout {
     etag: Option<String>,
     last_modified: Option<String>,
     cursor: Option<String>,
-    /// Links that were not followed (out of the source's scope).
+    /// What was not read: links out of the source's scope, items beyond a page's cap.
     warnings: Vec<String>,
 }
 
@@ -458,6 +458,7 @@ impl HtmlSource<'_> {
         out.last_modified = first.last_modified.clone();
         let mut seen_pages = vec![first.url.clone()];
         let listing = self.parse_listing(first).await.map_err(adapter)?;
+        note_unread(&listing, &self.spec.url, out);
         let mut calls = listing.calls;
         let mut next = listing.next_page;
         for _ in 1..max_pages {
@@ -474,6 +475,7 @@ impl HtmlSource<'_> {
             };
             out.bytes += b.bytes.len() as u64;
             let mut l = self.parse_listing(b).await.map_err(|e| format!("{url}: {e}"))?;
+            note_unread(&l, &url, out);
             calls.append(&mut l.calls);
             next = l.next_page;
         }
@@ -535,6 +537,12 @@ impl HtmlSource<'_> {
                 DetailRead::Unread { bytes }
             }
         }
+    }
+}
+
+fn note_unread(listing: &html::HtmlListing, url: &str, out: &mut Fetchout) {
+    if listing.unread > 0 {
+        out.warnings.push(format!("{url} listar fler än {} utlysningar; {} lästes inte", html::MAX_ITEMS, listing.unread));
     }
 }
 
