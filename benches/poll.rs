@@ -68,6 +68,7 @@ fn main() {
                 enabled: true,
                 programme: None,
                 tz: chrono_tz::Europe::Stockholm,
+                allow_hosts: Vec::new(),
                 kind: SourceKind::Feed,
             });
         }

@@ -56,6 +56,8 @@ pub struct SourcesConfig {
     pub timeout_secs: u64,
     pub max_bytes: u64,
     pub per_host: usize,
+    /// A whole poll's time; sources not done by then fail (and say so).
+    pub poll_budget_secs: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -235,6 +237,8 @@ struct RawSources {
     max_bytes: Spanned<u64>,
     #[serde(default = "d_per_host")]
     per_host: Spanned<usize>,
+    #[serde(default = "d_poll_budget")]
+    poll_budget_secs: Spanned<u64>,
 }
 
 #[derive(Deserialize)]
@@ -394,6 +398,9 @@ fn d_max_bytes() -> Spanned<u64> {
 fn d_per_host() -> Spanned<usize> {
     sp(2)
 }
+fn d_poll_budget() -> Spanned<u64> {
+    sp(600)
+}
 fn d_categories() -> String {
     "categories.toml".into()
 }
@@ -523,6 +530,10 @@ impl Config {
                 return Err(err(span, key, "måste vara större än 0".into()));
             }
         }
+        if s.poll_budget_secs.get_ref() < s.timeout_secs.get_ref() {
+            let why = format!("ska vara minst timeout_secs ({} s)", s.timeout_secs.get_ref());
+            return Err(err(s.poll_budget_secs.span(), "sources.poll_budget_secs", why));
+        }
 
         let m = raw.matching;
         let nt = *m.notify_threshold.get_ref();
@@ -620,6 +631,7 @@ impl Config {
                 timeout_secs: s.timeout_secs.into_inner(),
                 max_bytes: s.max_bytes.into_inner(),
                 per_host: s.per_host.into_inner(),
+                poll_budget_secs: s.poll_budget_secs.into_inner(),
             },
             classify: ClassifyConfig { categories_file: rel(&raw.classify.categories) },
             matching: MatchingConfig { notify_threshold: nt, digest_members: m.digest_members.max(1) },

@@ -217,7 +217,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(run(cli)) {
+    let result = rt.block_on(run(cli));
+    // A parse abandoned on the blocking pool (a poll cut short, SIGTERM) is
+    // not waited for: dropping the runtime would wait for it to end.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<crate::jobs::dbguard::DatabaseGone>() => ExitCode::from(1), // logged when it happened
         Err(e) => {

@@ -67,8 +67,11 @@ impl Ctx {
         fc.total_timeout = std::time::Duration::from_secs(config.sources.timeout_secs);
         fc.max_bytes = usize::try_from(config.sources.max_bytes).unwrap_or(usize::MAX);
         fc.per_host = config.sources.per_host;
-        let fetcher = Fetcher::new(fc).context("HTTP-klienten")?;
-        Ok(Ctx { config, store, renderer, mailer, model, sources, fetcher, stopping: Arc::new(AtomicBool::new(false)) })
+        fc.poll_budget = std::time::Duration::from_secs(config.sources.poll_budget_secs);
+        // A poll gives up on what is in flight when the daemon stops.
+        let stopping = Arc::new(AtomicBool::new(false));
+        let fetcher = Fetcher::cancelled_by(fc, stopping.clone()).context("HTTP-klienten")?;
+        Ok(Ctx { config, store, renderer, mailer, model, sources, fetcher, stopping })
     }
 }
 

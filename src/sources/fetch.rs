@@ -4,13 +4,25 @@
 //! Last-Modified; 304 = nothing to do), at most N requests in flight per
 //! host, and retries with exponential backoff and jitter on 429/5xx/timeouts
 //! only (Retry-After honoured, capped). A 4xx is never retried.
+//!
+//! Contained as well: every request carries its source's [`Scope`]; each hop
+//! of a redirect is checked against it before it is made (redirects are
+//! followed here, not by reqwest, so that the scope and the chain are known),
+//! and the client's resolver refuses addresses the scope may not reach (see
+//! `guard`). An error names the URL that failed and the redirects before it.
 
+use super::guard::{AddressRefused, GuardedResolver, Refusal, Scope};
+use reqwest::Url;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
+
+/// Redirects followed for one request.
+const MAX_REDIRECTS: usize = 5;
 
 /// How the client behaves.
 #[derive(Debug, Clone)]
@@ -28,7 +40,17 @@ pub struct FetchConfig {
     pub backoff_base: Duration,
     /// Longest wait honoured from a Retry-After header (and backoff cap).
     pub max_backoff: Duration,
+    /// A whole poll's time: sources not done by then fail with a clear error.
+    pub poll_budget: Duration,
+    /// Bodies larger than [`SMALL_BODY`] held in memory at once, by all
+    /// requests together; another large one waits for its turn before it is
+    /// read further. With the page budget this bounds what a poll holds,
+    /// however many hostile sources send large pages at once.
+    pub large_bodies: usize,
 }
+
+/// A body up to this size never waits for a turn (most answers are far smaller).
+pub const SMALL_BODY: usize = 256 * 1024;
 
 impl FetchConfig {
     pub fn new(contact: &str) -> FetchConfig {
@@ -41,27 +63,53 @@ impl FetchConfig {
             max_retries: 3,
             backoff_base: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
+            poll_budget: Duration::from_secs(600),
+            large_bodies: 3,
         }
     }
 }
 
 /// One request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FetchRequest {
     pub url: String,
     /// POST with (content type, body) when set; GET otherwise.
     pub post: Option<(String, Vec<u8>)>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// Where the request and its redirects may go; default: the request's own URL's scope.
+    pub scope: Option<Arc<Scope>>,
+    /// A tighter size cap than the client's (a page that will be parsed).
+    pub max_bytes: Option<usize>,
+    /// Retries instead of the client's (a detail page is worth one try).
+    pub retries: Option<u32>,
 }
 
 impl FetchRequest {
     pub fn get(url: impl Into<String>) -> FetchRequest {
-        FetchRequest { url: url.into(), post: None, etag: None, last_modified: None }
+        FetchRequest { url: url.into(), ..FetchRequest::default() }
     }
 
     pub fn post(url: impl Into<String>, content_type: String, body: Vec<u8>) -> FetchRequest {
-        FetchRequest { url: url.into(), post: Some((content_type, body)), etag: None, last_modified: None }
+        FetchRequest { url: url.into(), post: Some((content_type, body)), ..FetchRequest::default() }
+    }
+
+    /// Keep the request (and its redirects) within a source's scope.
+    pub fn within(mut self, scope: &Arc<Scope>) -> FetchRequest {
+        self.scope = Some(scope.clone());
+        self
+    }
+
+    /// Refuse a body larger than `bytes` (or the client's cap, if smaller).
+    pub fn at_most(mut self, bytes: usize) -> FetchRequest {
+        self.max_bytes = Some(bytes);
+        self
+    }
+
+    /// Retry transient failures `n` times instead of the client's default.
+    pub fn retries(mut self, n: u32) -> FetchRequest {
+        self.retries = Some(n);
+        self
     }
 
     /// Ask only for a newer version than the one with these validators.
@@ -89,7 +137,30 @@ pub struct FetchedBody {
     pub content_type: Option<String>,
     /// The URL after redirects.
     pub url: String,
+    /// A large body's turn, given back when the body is dropped: read it and
+    /// drop it before fetching the next (a task holding a large body while it
+    /// waits for another can wait for a turn only another holder gives back).
+    turn: Turn,
 }
+
+/// A large body's turn (see [`FetchConfig::large_bodies`]).
+#[derive(Clone, Default)]
+struct Turn(Option<Arc<tokio::sync::OwnedSemaphorePermit>>);
+
+impl fmt::Debug for Turn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Turn(large)" } else { "Turn(small)" })
+    }
+}
+
+/// Two bodies are equal by their content; whose turn they hold does not matter.
+impl PartialEq for Turn {
+    fn eq(&self, _: &Turn) -> bool {
+        true
+    }
+}
+
+impl Eq for Turn {}
 
 /// Why a fetch failed (after retries, for transient failures).
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -106,6 +177,13 @@ pub enum FetchError {
     TooLarge { url: String, limit: usize },
     #[error("svaret från {url} avbröts: {reason}")]
     Body { url: String, reason: String },
+    #[error("hämtar inte {url}: {reason}")]
+    Refused { url: String, reason: Refusal },
+    #[error("fler än {MAX_REDIRECTS} omdirigeringar, den sista till {url}")]
+    TooManyRedirects { url: String },
+    /// What went wrong after redirects: `chain` holds the URLs before the one that failed.
+    #[error("{error} (omdirigerad från {})", chain.join(" → "))]
+    Redirected { chain: Vec<String>, error: Box<FetchError> },
     #[error("HTTP-klienten: {0}")]
     Client(String),
 }
@@ -116,9 +194,44 @@ impl FetchError {
         match self {
             FetchError::Timeout { .. } | FetchError::Connect { .. } | FetchError::Body { .. } => true,
             FetchError::Status { status, .. } => *status == 429 || *status >= 500,
-            FetchError::BadUrl { .. } | FetchError::TooLarge { .. } | FetchError::Client(_) => false,
+            FetchError::Redirected { error, .. } => error.is_transient(),
+            FetchError::BadUrl { .. }
+            | FetchError::TooLarge { .. }
+            | FetchError::Refused { .. }
+            | FetchError::TooManyRedirects { .. }
+            | FetchError::Client(_) => false,
         }
     }
+
+    /// The error itself, past any redirects.
+    pub fn root(&self) -> &FetchError {
+        match self {
+            FetchError::Redirected { error, .. } => error.root(),
+            other => other,
+        }
+    }
+
+    /// A request the scope refused (no connection was made).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self.root(), FetchError::Refused { .. })
+    }
+
+    fn after(self, chain: &[Url]) -> FetchError {
+        if chain.is_empty() {
+            return self;
+        }
+        FetchError::Redirected { chain: chain.iter().map(Url::to_string).collect(), error: Box::new(self) }
+    }
+}
+
+/// One hop of a request.
+enum Hop {
+    Done(Fetched),
+    /// To this URL; `keep_method`: 307/308 repeat a POST, 301/302/303 turn it into a GET.
+    Redirect {
+        to: Url,
+        keep_method: bool,
+    },
 }
 
 /// The shared client. Cheap to clone.
@@ -129,28 +242,44 @@ pub struct Fetcher {
 
 #[derive(Debug)]
 struct Inner {
-    client: reqwest::Client,
+    /// For sources on public addresses: the resolver refuses every local one.
+    public: reqwest::Client,
+    /// For sources configured on a loopback or private address (built when first needed).
+    local: OnceLock<Result<reqwest::Client, FetchError>>,
     cfg: FetchConfig,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Turns for large bodies (see [`FetchConfig::large_bodies`]).
+    large: Arc<Semaphore>,
     seed: AtomicU64,
+    /// Set when the daemon is stopping: a poll gives up on what is still in flight.
+    cancelled: Arc<AtomicBool>,
 }
 
 impl Fetcher {
     pub fn new(cfg: FetchConfig) -> Result<Fetcher, FetchError> {
-        let ua = format!("psi-radar/{} (+{})", env!("CARGO_PKG_VERSION"), cfg.contact.trim());
-        let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json, application/xml, text/html;q=0.9, */*;q=0.5"));
-        let client = reqwest::Client::builder()
-            .user_agent(ua)
-            .default_headers(headers)
-            .connect_timeout(cfg.connect_timeout)
-            .timeout(cfg.total_timeout)
-            .gzip(true)
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .build()
-            .map_err(|e| FetchError::Client(e.to_string()))?;
+        Fetcher::cancelled_by(cfg, Arc::new(AtomicBool::new(false)))
+    }
+
+    /// A client whose polls give up on what is in flight once `flag` is set
+    /// (the daemon's "stopping": SIGTERM must not wait for a slow source).
+    pub fn cancelled_by(cfg: FetchConfig, flag: Arc<AtomicBool>) -> Result<Fetcher, FetchError> {
+        let public = build_client(&cfg, false)?;
         let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0x9e37_79b9);
-        Ok(Fetcher { inner: Arc::new(Inner { client, cfg, hosts: Mutex::new(HashMap::new()), seed: AtomicU64::new(seed | 1) }) })
+        let inner = Inner {
+            public,
+            local: OnceLock::new(),
+            large: Arc::new(Semaphore::new(cfg.large_bodies.max(1))),
+            cfg,
+            hosts: Mutex::new(HashMap::new()),
+            seed: AtomicU64::new(seed | 1),
+            cancelled: flag,
+        };
+        Ok(Fetcher { inner: Arc::new(inner) })
+    }
+
+    /// Whether the work in hand should be given up (the daemon is stopping).
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::SeqCst)
     }
 
     pub fn config(&self) -> &FetchConfig {
@@ -159,19 +288,29 @@ impl Fetcher {
 
     /// Fetch with retries on transient failures.
     pub async fn fetch(&self, req: &FetchRequest) -> Result<Fetched, FetchError> {
-        let url = reqwest::Url::parse(&req.url).map_err(|e| FetchError::BadUrl { url: req.url.clone(), reason: e.to_string() })?;
+        let url = Url::parse(&req.url).map_err(|e| FetchError::BadUrl { url: req.url.clone(), reason: e.to_string() })?;
+        let own_scope;
+        let scope = match &req.scope {
+            Some(s) => s.as_ref(),
+            None => {
+                own_scope = Scope::new(&url, Vec::new());
+                &own_scope
+            }
+        };
+        let client = self.client(scope.local_ok())?;
         let host = format!("{}://{}:{}", url.scheme(), url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0));
         let sem = self.host_semaphore(&host);
         let cfg = &self.inner.cfg;
+        let max_retries = req.retries.unwrap_or(cfg.max_retries);
         let mut attempt = 0u32;
         loop {
             let result = {
                 let _permit = sem.acquire().await.map_err(|e| FetchError::Client(e.to_string()))?;
-                self.once(&url, req).await
+                self.follow(&client, scope, &url, req).await
             };
             match result {
-                Err(e) if e.is_transient() && attempt < cfg.max_retries => {
-                    let wait = match &e {
+                Err(e) if e.is_transient() && attempt < max_retries => {
+                    let wait = match e.root() {
                         FetchError::Status { retry_after: Some(ra), .. } => (*ra).min(cfg.max_backoff),
                         _ => self.backoff(attempt),
                     };
@@ -180,6 +319,38 @@ impl Fetcher {
                     attempt += 1;
                 }
                 other => return other,
+            }
+        }
+    }
+
+    fn client(&self, local_ok: bool) -> Result<reqwest::Client, FetchError> {
+        if !local_ok {
+            return Ok(self.inner.public.clone());
+        }
+        self.inner.local.get_or_init(|| build_client(&self.inner.cfg, true)).clone()
+    }
+
+    /// One attempt: the request and its redirects, each hop checked against `scope`.
+    async fn follow(&self, client: &reqwest::Client, scope: &Scope, start: &Url, req: &FetchRequest) -> Result<Fetched, FetchError> {
+        let mut url = start.clone();
+        let mut post = req.post.as_ref();
+        let mut chain: Vec<Url> = Vec::new();
+        loop {
+            let hop = match scope.check(&url) {
+                Err(reason) => Err(FetchError::Refused { url: url.to_string(), reason }),
+                Ok(()) => self.hop(client, &url, post, req).await,
+            };
+            match hop {
+                Ok(Hop::Done(fetched)) => return Ok(fetched),
+                Ok(Hop::Redirect { to, keep_method }) => {
+                    chain.push(url);
+                    if chain.len() > MAX_REDIRECTS {
+                        return Err(FetchError::TooManyRedirects { url: to.to_string() }.after(&chain));
+                    }
+                    url = to;
+                    post = post.filter(|_| keep_method);
+                }
+                Err(e) => return Err(e.after(&chain)),
             }
         }
     }
@@ -211,11 +382,17 @@ impl Fetcher {
         hosts.entry(host.to_string()).or_insert_with(|| Arc::new(Semaphore::new(self.inner.cfg.per_host.max(1)))).clone()
     }
 
-    async fn once(&self, url: &reqwest::Url, req: &FetchRequest) -> Result<Fetched, FetchError> {
-        let cfg = &self.inner.cfg;
-        let mut rb = match &req.post {
-            Some((ct, body)) => self.inner.client.post(url.clone()).header(header::CONTENT_TYPE, ct.as_str()).body(body.clone()),
-            None => self.inner.client.get(url.clone()),
+    async fn hop(
+        &self,
+        client: &reqwest::Client,
+        url: &Url,
+        post: Option<&(String, Vec<u8>)>,
+        req: &FetchRequest,
+    ) -> Result<Hop, FetchError> {
+        let at = url.as_str();
+        let mut rb = match post {
+            Some((ct, body)) => client.post(url.clone()).header(header::CONTENT_TYPE, ct.as_str()).body(body.clone()),
+            None => client.get(url.clone()),
         };
         if let Some(etag) = &req.etag {
             rb = rb.header(header::IF_NONE_MATCH, etag.as_str());
@@ -223,35 +400,105 @@ impl Fetcher {
         if let Some(lm) = &req.last_modified {
             rb = rb.header(header::IF_MODIFIED_SINCE, lm.as_str());
         }
-        let mut resp = rb.send().await.map_err(|e| classify(&req.url, e))?;
+        // The total time is kept here, not by reqwest: a wait for a large
+        // body's turn does not count against the request.
+        let mut deadline = tokio::time::Instant::now() + self.inner.cfg.total_timeout;
+        let timed_out = || FetchError::Timeout { url: at.to_string() };
+        let resp = tokio::time::timeout_at(deadline, rb.send()).await.map_err(|_| timed_out())?.map_err(|e| classify(at, e))?;
         let status = resp.status();
+        if status.is_redirection()
+            && let Some(location) = resp.headers().get(header::LOCATION)
+        {
+            let to = location
+                .to_str()
+                .ok()
+                .and_then(|l| url.join(l.trim()).ok())
+                .ok_or_else(|| FetchError::BadUrl { url: at.to_string(), reason: format!("ogiltig omdirigering {location:?}") })?;
+            let keep_method = matches!(status.as_u16(), 307 | 308);
+            return Ok(Hop::Redirect { to, keep_method });
+        }
         if status == reqwest::StatusCode::NOT_MODIFIED {
-            return Ok(Fetched::NotModified);
+            return Ok(Hop::Done(Fetched::NotModified));
         }
         if !status.is_success() {
             let retry_after = resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
-            return Err(FetchError::Status { url: req.url.clone(), status: status.as_u16(), retry_after });
+            return Err(FetchError::Status { url: at.to_string(), status: status.as_u16(), retry_after });
         }
         let text_header = |h: header::HeaderName| resp.headers().get(h).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let etag = text_header(header::ETAG);
-        let last_modified = text_header(header::LAST_MODIFIED);
-        let content_type = text_header(header::CONTENT_TYPE);
-        let final_url = resp.url().to_string();
-        if resp.content_length().is_some_and(|n| n > cfg.max_bytes as u64) {
-            return Err(FetchError::TooLarge { url: req.url.clone(), limit: cfg.max_bytes });
+        let (etag, last_modified, content_type) =
+            (text_header(header::ETAG), text_header(header::LAST_MODIFIED), text_header(header::CONTENT_TYPE));
+        let limit = req.max_bytes.map_or(self.inner.cfg.max_bytes, |m| m.min(self.inner.cfg.max_bytes));
+        let (bytes, turn) = self.read_body(resp, at, limit, &mut deadline).await?;
+        let body = FetchedBody { status: status.as_u16(), bytes, etag, last_modified, content_type, url: url.to_string(), turn };
+        Ok(Hop::Done(Fetched::Body(body)))
+    }
+
+    /// The body, up to `limit` bytes, by `deadline`; past [`SMALL_BODY`] it
+    /// waits for a large body's turn (and the deadline moves by the wait).
+    async fn read_body(
+        &self,
+        mut resp: reqwest::Response,
+        at: &str,
+        limit: usize,
+        deadline: &mut tokio::time::Instant,
+    ) -> Result<(Vec<u8>, Turn), FetchError> {
+        let too_large = || FetchError::TooLarge { url: at.to_string(), limit };
+        let announced = resp.content_length().unwrap_or(0);
+        if announced > limit as u64 {
+            return Err(too_large());
         }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&req.url, e))? {
-            if bytes.len() + chunk.len() > cfg.max_bytes {
-                return Err(FetchError::TooLarge { url: req.url.clone(), limit: cfg.max_bytes });
+        let mut turn = Turn::default();
+        if announced > SMALL_BODY as u64 {
+            turn = self.large_turn(deadline).await?;
+        }
+        let mut bytes = Vec::with_capacity(announced as usize);
+        loop {
+            let next = tokio::time::timeout_at(*deadline, resp.chunk()).await.map_err(|_| FetchError::Timeout { url: at.to_string() })?;
+            let Some(chunk) = next.map_err(|e| classify(at, e))? else { break };
+            if bytes.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            if turn.0.is_none() && bytes.len() + chunk.len() > SMALL_BODY {
+                turn = self.large_turn(deadline).await?;
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Body(FetchedBody { status: status.as_u16(), bytes, etag, last_modified, content_type, url: final_url }))
+        Ok((bytes, turn))
     }
 }
 
+impl Fetcher {
+    async fn large_turn(&self, deadline: &mut tokio::time::Instant) -> Result<Turn, FetchError> {
+        let asked = tokio::time::Instant::now();
+        let permit = self.inner.large.clone().acquire_owned().await.map_err(|e| FetchError::Client(e.to_string()))?;
+        *deadline += asked.elapsed();
+        Ok(Turn(Some(Arc::new(permit))))
+    }
+}
+
+/// A client for one side of the address rule. Redirects are not followed by
+/// reqwest (see [`Fetcher::follow`]), and no proxy is used: through a proxy
+/// the addresses would be resolved where this guard cannot see them.
+fn build_client(cfg: &FetchConfig, local_ok: bool) -> Result<reqwest::Client, FetchError> {
+    let ua = format!("psi-radar/{} (+{})", env!("CARGO_PKG_VERSION"), cfg.contact.trim());
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ACCEPT, HeaderValue::from_static("application/json, application/xml, text/html;q=0.9, */*;q=0.5"));
+    reqwest::Client::builder()
+        .user_agent(ua)
+        .default_headers(headers)
+        .connect_timeout(cfg.connect_timeout)
+        .gzip(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(GuardedResolver { local_ok })
+        .build()
+        .map_err(|e| FetchError::Client(e.to_string()))
+}
+
 fn classify(url: &str, e: reqwest::Error) -> FetchError {
+    if let Some(refused) = find_cause::<AddressRefused>(&e) {
+        return FetchError::Refused { url: url.to_string(), reason: refused.refusal.clone() };
+    }
     if e.is_timeout() {
         FetchError::Timeout { url: url.to_string() }
     } else if e.is_connect() {
@@ -261,6 +508,18 @@ fn classify(url: &str, e: reqwest::Error) -> FetchError {
     } else {
         FetchError::Client(root_cause(&e))
     }
+}
+
+/// The first error of type `T` in `e`'s chain of causes.
+fn find_cause<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(t) = err.downcast_ref::<T>() {
+            return Some(t);
+        }
+        cur = err.source();
+    }
+    None
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {

@@ -9,8 +9,10 @@ pub mod eu_portal;
 pub mod feed;
 pub mod fetch;
 pub mod fixture_server;
+pub mod guard;
 pub mod html;
 pub mod manual;
+pub mod offload;
 pub mod spec;
 pub mod standing;
 pub mod vinnova;
@@ -21,9 +23,11 @@ use crate::store::Store;
 use crate::store::sources::{SourceState, SourceSuccess};
 use chrono::{DateTime, Utc};
 use fetch::{FetchRequest, Fetched, Fetcher};
+use guard::Scope;
 use serde::Serialize;
 use spec::{SourceKind, SourceSpec};
 use std::fmt;
+use std::sync::Arc;
 
 pub use manual::{ImportedCall, ManualCall, add_manual, import_jsonl};
 pub use spec::{RawSourceSpec, SourcesConfigError, load_demo_sources, load_sources_file};
@@ -41,6 +45,16 @@ pub enum AdapterError {
     NoMatch { selector: String, what: &'static str },
     #[error("ogiltig CSS-väljare «{selector}»: {reason}")]
     Selector { selector: String, reason: String },
+    #[error("sidan är {bytes} byte, mer än de {limit} som läses")]
+    PageTooLarge { bytes: usize, limit: usize },
+    #[error("sidan är nästlad djupare än {limit} nivåer och läses inte")]
+    PageTooDeep { limit: usize },
+    #[error("sidan har fler än {limit} element och läses inte")]
+    PageTooManyElements { limit: usize },
+    #[error("tolkningen tog mer än {secs} s och gavs upp")]
+    TooSlow { secs: u64 },
+    #[error("tolkningen avbröts: {0}")]
+    Aborted(String),
     #[error("{0}")]
     Invalid(String),
 }
@@ -62,6 +76,10 @@ pub struct SourceReport {
     pub error: Option<String>,
     /// Body bytes received (0 when every answer was 304).
     pub bytes: u64,
+    /// What was not read although the source was: links out of the
+    /// source's scope, items beyond a listing page's cap.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// What a poll found, per source and in total.
@@ -99,6 +117,9 @@ impl PollReport {
         for s in &self.sources {
             let status = s.error.as_deref().map_or("ok".to_string(), |e| format!("{}: {e}", lang.pick("FEL", "FAILED")));
             t.push_str(&format!("{:<w$}  {:>5}  {:>7}  {:>9}  {:>9}  {status}\n", s.name, s.new, s.changed, s.unchanged, s.bytes));
+            for warning in &s.warnings {
+                t.push_str(&format!("    {}: {warning}\n", lang.pick("varning", "warning")));
+            }
         }
         let (n, c, f) = (self.new.len(), self.changed.len(), self.failed().count());
         t.push_str(&match lang {
@@ -125,6 +146,8 @@ struct Fetchout {
     etag: Option<String>,
     last_modified: Option<String>,
     cursor: Option<String>,
+    /// What was not read: links out of the source's scope, items beyond a page's cap.
+    warnings: Vec<String>,
 }
 
 /// Poll the configured sources (or only the one named): fetch concurrently
@@ -189,30 +212,34 @@ pub async fn poll_sources_with_progress(
         tasks.spawn(async move { (i, fetch_source(&f, &sp, &st, now).await) });
         slots.push((rep, state.or(Some(SourceState::default()))));
     }
-    let mut results: Vec<Option<Result<Fetchout, String>>> = (0..chosen.len()).map(|_| None).collect();
-    let total = tasks.len();
-    let mut done = 0;
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((i, r)) => {
-                done += 1;
-                progress(Progress { source: chosen.get(i).map_or("", |s| s.name.as_str()), done, total, ok: r.is_ok() });
-                if let Some(slot) = results.get_mut(i) {
-                    *slot = Some(r);
-                }
-            }
-            Err(e) => tracing::error!("hämtningen avbröts: {e}"),
-        }
-    }
+    let (mut results, cut) = collect_fetches(tasks, &chosen, fetcher, progress).await;
     // phase 2: store, one source after the other (deterministic de-duplication)
     for (i, (spec, (mut rep, state))) in chosen.iter().zip(slots).enumerate() {
         if rep.error.is_some() || state.is_none() {
             report.sources.push(rep);
             continue;
         }
-        let result = results.get_mut(i).and_then(Option::take).unwrap_or_else(|| Err("hämtningen avbröts".to_string()));
+        let result = match (results.get_mut(i).and_then(Option::take), cut) {
+            (Some(result), _) => result,
+            // Not the source's failure: nothing is recorded on its row.
+            (None, Some(CutShort::Stopping)) => {
+                rep.error = Some("avbröts: psi-radar avslutas".into());
+                report.sources.push(rep);
+                continue;
+            }
+            (None, Some(CutShort::Budget(budget))) => {
+                Err(format!("blev inte klar inom pollens tidsbudget på {} s ([sources] poll_budget_secs)", budget.as_secs()))
+            }
+            (None, None) => Err("hämtningen avbröts".to_string()),
+        };
         let outcome = match result {
-            Ok(out) => store_source(store, spec, out, state.as_ref(), now, &mut rep, &mut report).await,
+            Ok(mut out) => {
+                rep.warnings = std::mem::take(&mut out.warnings);
+                for w in &rep.warnings {
+                    tracing::warn!(source = %spec.name, "{w}");
+                }
+                store_source(store, spec, out, state.as_ref(), now, &mut rep, &mut report).await
+            }
             Err(e) => Err(e),
         };
         if let Err(e) = outcome {
@@ -225,6 +252,63 @@ pub async fn poll_sources_with_progress(
         report.sources.push(rep);
     }
     report
+}
+
+/// Why the fetch phase ended before every source was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CutShort {
+    /// The poll's time budget was spent.
+    Budget(std::time::Duration),
+    /// The daemon is stopping.
+    Stopping,
+}
+
+type Fetches = tokio::task::JoinSet<(usize, Result<Fetchout, String>)>;
+
+/// Wait for the sources' fetches until all are done, the poll's time budget
+/// is spent, or the daemon stops; what is unfinished then is abandoned (a
+/// parse in progress ends on its own, see `offload`).
+async fn collect_fetches(
+    mut tasks: Fetches,
+    chosen: &[&SourceSpec],
+    fetcher: &Fetcher,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> (Vec<Option<Result<Fetchout, String>>>, Option<CutShort>) {
+    let mut results: Vec<Option<Result<Fetchout, String>>> = (0..chosen.len()).map(|_| None).collect();
+    let budget = fetcher.config().poll_budget;
+    let deadline = tokio::time::Instant::now() + budget;
+    let (total, mut done) = (tasks.len(), 0);
+    let cut = loop {
+        let joined = tokio::select! {
+            joined = tasks.join_next() => joined,
+            _ = tokio::time::sleep_until(deadline) => break Some(CutShort::Budget(budget)),
+            _ = until_cancelled(fetcher) => break Some(CutShort::Stopping),
+        };
+        match joined {
+            None => break None,
+            Some(Ok((i, r))) => {
+                done += 1;
+                progress(Progress { source: chosen.get(i).map_or("", |s| s.name.as_str()), done, total, ok: r.is_ok() });
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = Some(r);
+                }
+            }
+            Some(Err(e)) => tracing::error!("hämtningen avbröts: {e}"),
+        }
+    };
+    if cut.is_some() {
+        tracing::warn!(unfinished = tasks.len(), ?cut, "pollen avbröt hämtningar som inte blivit klara");
+        tasks.abort_all();
+    }
+    (results, cut)
+}
+
+/// Resolves once the fetcher is cancelled (checked every 100 ms: the flag
+/// is the daemon's plain "stopping" boolean).
+async fn until_cancelled(fetcher: &Fetcher) {
+    while !fetcher.is_cancelled() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 async fn store_source(
@@ -287,10 +371,17 @@ async fn get(fetcher: &Fetcher, req: FetchRequest, out: &mut Fetchout) -> Result
     }
 }
 
-/// Fetch and read one source (no store access: runs concurrently).
+fn adapter(e: AdapterError) -> String {
+    e.to_string()
+}
+
+/// Fetch and read one source (no store access: runs concurrently). Every
+/// request stays within the source's scope; every body is parsed off the
+/// async workers and dropped once read.
 async fn fetch_source(fetcher: &Fetcher, spec: &SourceSpec, state: &SourceState, now: DateTime<Utc>) -> Result<Fetchout, String> {
     let mut out = Fetchout::default();
-    let adapter = |e: AdapterError| e.to_string();
+    let scope = Arc::new(spec.scope().map_err(|e| e.to_string())?);
+    let req = |url: &str| FetchRequest::get(url).within(&scope);
     match &spec.kind {
         SourceKind::Standing(o) => {
             out.calls = Some(vec![standing::call(&spec.name, &spec.url, spec.language, o)]);
@@ -299,9 +390,10 @@ async fn fetch_source(fetcher: &Fetcher, spec: &SourceSpec, state: &SourceState,
             let (ct, body) = eu_portal::search_body(query);
             let mut calls = Vec::new();
             for page in 1..=*max_pages {
-                let req = FetchRequest::post(eu_portal::page_url(&spec.url, page, *page_size), ct.clone(), body.clone());
+                let req = FetchRequest::post(eu_portal::page_url(&spec.url, page, *page_size), ct.clone(), body.clone()).within(&scope);
                 let Some(b) = get(fetcher, req, &mut out).await? else { break };
-                let p = eu_portal::parse_search(&b.bytes, identifier_prefixes).map_err(adapter)?;
+                let prefixes = identifier_prefixes.clone();
+                let p = offload::parse(move || eu_portal::parse_search(&b.bytes, &prefixes)).await.map_err(adapter)?;
                 let more = p.has_more();
                 calls.extend(p.calls);
                 if !more {
@@ -317,55 +409,149 @@ async fn fetch_source(fetcher: &Fetcher, spec: &SourceSpec, state: &SourceState,
             let from =
                 state.last_success_at.unwrap_or(now - chrono::Duration::days(*first_lookback_days)) - chrono::Duration::days(*margin_days);
             let since = from.with_timezone(&chrono_tz::Europe::Stockholm).date_naive();
-            let calls = get(fetcher, FetchRequest::get(vinnova::changes_url(&spec.url, "utlysningar", since)), &mut out).await?;
+            let calls = get(fetcher, req(&vinnova::changes_url(&spec.url, "utlysningar", since)), &mut out).await?;
             let rounds_body = if *rounds {
-                get(fetcher, FetchRequest::get(vinnova::changes_url(&spec.url, "ansokningsomgangar", since)), &mut out).await?
+                get(fetcher, req(&vinnova::changes_url(&spec.url, "ansokningsomgangar", since)), &mut out).await?
             } else {
                 None
             };
             let calls_bytes = calls.map(|b| b.bytes).unwrap_or_else(|| b"[]".to_vec());
-            out.calls = Some(vinnova::parse(&calls_bytes, rounds_body.as_ref().map(|b| b.bytes.as_slice()), item_url).map_err(adapter)?);
+            let item_url = item_url.clone();
+            let parsed = offload::parse(move || vinnova::parse(&calls_bytes, rounds_body.as_ref().map(|b| b.bytes.as_slice()), &item_url));
+            out.calls = Some(parsed.await.map_err(adapter)?);
             out.cursor = Some(since.format("%Y-%m-%d").to_string());
         }
         SourceKind::Feed => {
-            let req = FetchRequest::get(&spec.url).conditional(state.etag.clone(), state.last_modified.clone());
+            let req = req(&spec.url).conditional(state.etag.clone(), state.last_modified.clone());
             if let Some(b) = get(fetcher, req, &mut out).await? {
                 out.etag = b.etag;
                 out.last_modified = b.last_modified;
-                out.calls = Some(feed::parse(&b.bytes, spec.tz).map_err(adapter)?);
+                let (bytes, tz) = (b.bytes, spec.tz);
+                out.calls = Some(offload::parse(move || feed::parse(&bytes, tz)).await.map_err(adapter)?);
             }
         }
         SourceKind::Html { selectors, max_pages, max_details } => {
-            let req = FetchRequest::get(&spec.url).conditional(state.etag.clone(), state.last_modified.clone());
-            let Some(first) = get(fetcher, req, &mut out).await? else { return Ok(out) };
-            out.etag = first.etag.clone();
-            out.last_modified = first.last_modified.clone();
-            let mut listing = html::parse_listing(&first.bytes, &first.url, selectors, spec.tz).map_err(adapter)?;
-            let mut calls = std::mem::take(&mut listing.calls);
-            let mut next = listing.next_page.take();
-            let mut seen_pages = vec![first.url.clone()];
-            for _ in 1..*max_pages {
-                let Some(url) = next.take().filter(|u| !seen_pages.contains(u)) else { break };
-                seen_pages.push(url.clone());
-                let Some(b) = get(fetcher, FetchRequest::get(&url), &mut out).await? else { break };
-                let mut l = html::parse_listing(&b.bytes, &b.url, selectors, spec.tz).map_err(|e| format!("{url}: {e}"))?;
-                calls.append(&mut l.calls);
-                next = l.next_page;
-            }
-            if let Some(detail) = &selectors.detail {
-                for raw in calls.iter_mut().take(*max_details) {
-                    match get(fetcher, FetchRequest::get(&raw.url), &mut out).await {
-                        Ok(Some(b)) => match html::parse_detail(&b.bytes, detail) {
-                            Ok(text) => raw.text = text,
-                            Err(e) => tracing::debug!(url = %raw.url, "detaljsidan: {e}"),
-                        },
-                        Ok(None) => {}
-                        Err(e) => tracing::debug!(url = %raw.url, "detaljsidan: {e}"),
-                    }
-                }
-            }
-            out.calls = Some(calls);
+            let listing = HtmlSource { fetcher, scope: &scope, spec, selectors };
+            listing.fetch(state, *max_pages, *max_details, &mut out).await?;
         }
     }
     Ok(out)
+}
+
+/// One HTML source being read: its listing pages, then its detail pages.
+struct HtmlSource<'a> {
+    fetcher: &'a Fetcher,
+    scope: &'a Arc<Scope>,
+    spec: &'a SourceSpec,
+    selectors: &'a html::HtmlSelectors,
+}
+
+impl HtmlSource<'_> {
+    fn page(&self, url: &str) -> FetchRequest {
+        FetchRequest::get(url).within(self.scope).at_most(html::PAGE_BUDGET.max_bytes)
+    }
+
+    async fn fetch(&self, state: &SourceState, max_pages: u64, max_details: usize, out: &mut Fetchout) -> Result<(), String> {
+        let req = self.page(&self.spec.url).conditional(state.etag.clone(), state.last_modified.clone());
+        let Some(first) = get(self.fetcher, req, out).await? else { return Ok(()) };
+        out.etag = first.etag.clone();
+        out.last_modified = first.last_modified.clone();
+        let mut seen_pages = vec![first.url.clone()];
+        let listing = self.parse_listing(first).await.map_err(adapter)?;
+        note_unread(&listing, &self.spec.url, out);
+        let mut calls = listing.calls;
+        let mut next = listing.next_page;
+        for _ in 1..max_pages {
+            let Some(url) = next.take().filter(|u| !seen_pages.contains(u)) else { break };
+            seen_pages.push(url.clone());
+            let b = match self.fetcher.fetch(&self.page(&url)).await {
+                Ok(Fetched::Body(b)) => b,
+                Ok(Fetched::NotModified) => break,
+                Err(e) if e.is_refusal() => {
+                    out.warnings.push(format!("nästa sida hämtades inte: {e}"));
+                    break;
+                }
+                Err(e) => return Err(e.to_string()),
+            };
+            out.bytes += b.bytes.len() as u64;
+            let mut l = self.parse_listing(b).await.map_err(|e| format!("{url}: {e}"))?;
+            note_unread(&l, &url, out);
+            calls.append(&mut l.calls);
+            next = l.next_page;
+        }
+        if let Some(detail) = &self.selectors.detail {
+            self.read_details(&mut calls, detail, max_details, out).await;
+        }
+        out.calls = Some(calls);
+        Ok(())
+    }
+
+    async fn parse_listing(&self, page: fetch::FetchedBody) -> Result<html::HtmlListing, AdapterError> {
+        let (selectors, tz) = (self.selectors.clone(), self.spec.tz);
+        offload::parse(move || html::parse_listing(&page.bytes, &page.url, &selectors, tz)).await
+    }
+
+    /// Each call's detail page, `per_host` at a time, one try each (the
+    /// next poll tries again): three slow pages cost one timeout, not
+    /// twelve. A detail page out of the source's scope is not fetched and
+    /// is named in the report; other failures leave the call as listed.
+    async fn read_details(&self, calls: &mut [RawCall], detail: &str, max_details: usize, out: &mut Fetchout) {
+        use futures_util::StreamExt as _;
+        let wanted: Vec<(usize, String)> = calls.iter().take(max_details).map(|c| c.url.clone()).enumerate().collect();
+        let at_once = self.fetcher.config().per_host.max(1);
+        let read: Vec<(usize, DetailRead)> = futures_util::stream::iter(wanted)
+            .map(|(i, url)| async move { (i, self.read_detail(&url, detail).await) })
+            .buffer_unordered(at_once)
+            .collect()
+            .await;
+        for (i, result) in read {
+            match result {
+                DetailRead::Text { bytes, text } => {
+                    out.bytes += bytes;
+                    if let Some(call) = calls.get_mut(i) {
+                        call.text = text;
+                    }
+                }
+                DetailRead::Unread { bytes } => out.bytes += bytes,
+                DetailRead::Refused(warning) => out.warnings.push(warning),
+            }
+        }
+    }
+
+    async fn read_detail(&self, url: &str, detail: &str) -> DetailRead {
+        let body = match self.fetcher.fetch(&self.page(url).retries(0)).await {
+            Ok(Fetched::Body(b)) => b,
+            Ok(Fetched::NotModified) => return DetailRead::Unread { bytes: 0 },
+            Err(e) if e.is_refusal() => return DetailRead::Refused(format!("detaljsidan hämtades inte: {e}")),
+            Err(e) => {
+                tracing::debug!(url, "detaljsidan: {e}");
+                return DetailRead::Unread { bytes: 0 };
+            }
+        };
+        let bytes = body.bytes.len() as u64;
+        let detail = detail.to_string();
+        match offload::parse(move || html::parse_detail(&body.bytes, &detail)).await {
+            Ok(text) => DetailRead::Text { bytes, text },
+            Err(e) => {
+                tracing::debug!(url, "detaljsidan: {e}");
+                DetailRead::Unread { bytes }
+            }
+        }
+    }
+}
+
+fn note_unread(listing: &html::HtmlListing, url: &str, out: &mut Fetchout) {
+    if listing.unread > 0 {
+        out.warnings.push(format!("{url} listar fler än {} utlysningar; {} lästes inte", html::MAX_ITEMS, listing.unread));
+    }
+}
+
+/// What reading one detail page gave.
+enum DetailRead {
+    /// Its text (`None` when the selector found nothing) and size.
+    Text { bytes: u64, text: Option<String> },
+    /// Not read (logged); the call stays as listed.
+    Unread { bytes: u64 },
+    /// Out of the source's scope, not fetched: named in the report.
+    Refused(String),
 }

@@ -2,6 +2,7 @@
 //! strictly (unknown keys are errors) and validated into `SourceSpec`s that
 //! the poll runs. Errors name the file, the line and the key.
 
+use super::guard::{AddrClass, AllowedHost, Refusal, Scope, classify_ip, host_ip};
 use super::html::HtmlSelectors;
 use super::standing::StandingOptions;
 use crate::domain::Lang;
@@ -30,6 +31,9 @@ pub struct RawSourceSpec {
     /// Zone of dates without one (default Europe/Stockholm; eu_portal: Europe/Brussels).
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Hosts besides the source's own that its redirects and links may reach.
+    #[serde(default)]
+    pub allow_hosts: Option<Vec<String>>,
     // eu_portal
     #[serde(default)]
     pub query: Option<String>,
@@ -87,7 +91,17 @@ pub struct SourceSpec {
     pub programme: Option<String>,
     #[serde(serialize_with = "ser_tz")]
     pub tz: Tz,
+    /// Hosts besides its own the source's redirects and links may reach.
+    pub allow_hosts: Vec<AllowedHost>,
     pub kind: SourceKind,
+}
+
+impl SourceSpec {
+    /// Where this source's requests may go (see `guard`).
+    pub fn scope(&self) -> Result<Scope, String> {
+        let url = reqwest::Url::parse(&self.url).map_err(|e| format!("«{}» är ingen giltig adress ({e})", self.url))?;
+        Ok(Scope::new(&url, self.allow_hosts.clone()))
+    }
 }
 
 fn ser_tz<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
@@ -172,6 +186,13 @@ impl RawSourceSpec {
             (Some(u), _) => check_url(u).map_err(|e| format!("url: {e}"))?,
             (None, _) => return Err("url: saknas".into()),
         };
+        let allow_hosts = self
+            .allow_hosts
+            .unwrap_or_default()
+            .iter()
+            .map(|h| AllowedHost::parse(h))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("allow_hosts: {e}"))?;
         let kind = match kind {
             "eu_portal" => {
                 let query = match self.query {
@@ -257,6 +278,7 @@ impl RawSourceSpec {
             enabled: self.enabled,
             programme: self.programme,
             tz,
+            allow_hosts,
             kind,
         })
     }
@@ -269,6 +291,9 @@ fn check_url(u: &str) -> Result<String, String> {
     let parsed = reqwest::Url::parse(u).map_err(|e| format!("«{u}» är ingen giltig adress ({e})"))?;
     if parsed.scheme() != "http" && parsed.scheme() != "https" {
         return Err(format!("«{u}» ska börja med http:// eller https://"));
+    }
+    if let Some(ip) = host_ip(&parsed).filter(|ip| classify_ip(*ip) == AddrClass::Forbidden) {
+        return Err(format!("«{u}»: {}", Refusal::Forbidden(ip)));
     }
     Ok(u.to_string())
 }
@@ -353,6 +378,27 @@ mod tests {
         assert!(e.to_string().contains("url"), "{e}");
         let e = load("[[source]]\nname = \"a\"\nkind = \"feed\"\nfunder = \"X\"\nurl = \"https://x.se/\"\nitem = \"li\"\n").unwrap_err();
         assert!(e.to_string().contains("item: gäller bara"), "{e}");
+    }
+
+    #[test]
+    fn metadata_and_link_local_urls_are_refused_at_start_up() {
+        for (line, url) in [(7, "http://169.254.169.254/latest/meta-data/"), (7, "http://[fe80::1]/"), (7, "http://[fd00:ec2::254]/")] {
+            let e = load(&format!("# k\n\n[[source]]\nname = \"a\"\nkind = \"feed\"\nfunder = \"X\"\nurl = \"{url}\"\n")).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.starts_with(&format!("sources.toml:{line}: url:")) && msg.contains("metadataadress"), "{msg}");
+        }
+        let e = load("[[source]]\nname = \"a\"\nkind = \"feed\"\nfunder = \"X\"\nurl = \"http://127.0.0.1:8080/\"\nallow_hosts = [\"169.254.169.254\"]\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("allow_hosts:") && e.to_string().contains("metadataadress"), "{e}");
+        let e =
+            load("[[source]]\nname = \"a\"\nkind = \"feed\"\nfunder = \"X\"\nurl = \"https://x.se/\"\nallow_hosts = [\"https://y.se/\"]\n")
+                .unwrap_err();
+        assert!(e.to_string().contains("allow_hosts: «https://y.se/»"), "{e}");
+        let ok = load("[[source]]\nname = \"a\"\nkind = \"feed\"\nfunder = \"X\"\nurl = \"http://127.0.0.1:8080/\"\nallow_hosts = [\"Y.se\", \"127.0.0.1:9\"]\n")
+            .unwrap();
+        let hosts: Vec<String> = ok[0].allow_hosts.iter().map(ToString::to_string).collect();
+        assert_eq!(hosts, ["y.se", "127.0.0.1:9"]);
+        assert!(ok[0].scope().unwrap().local_ok());
     }
 
     #[test]

@@ -490,6 +490,64 @@ async fn sigterm_during_a_hung_poll_abandons_it_and_exits_within_ten_seconds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_the_page_of_200000_nested_divs_is_read_exits_within_ten_seconds() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let page = axum::body::Bytes::from(format!(
+        "<html><body><ul><li class='c'><h3><a href='/d'>Djup</a></h3></li></ul>{}",
+        "<div>".repeat(200_000)
+    ));
+    let reading = Arc::new(AtomicBool::new(false));
+    let (fast, slow, flag) = (page.clone(), page, reading.clone());
+    let app = Router::new()
+        .route("/fast", get(move || std::future::ready(([(header::CONTENT_TYPE, "text/html")], fast.clone()).into_response())))
+        .route(
+            "/slow",
+            get(move || {
+                flag.store(true, Ordering::SeqCst);
+                // The same page, 64 KiB every two seconds: still being read when SIGTERM comes.
+                let chunks: Vec<axum::body::Bytes> = slow.chunks(64 * 1024).map(axum::body::Bytes::copy_from_slice).collect();
+                let body = futures_util::stream::unfold(chunks.into_iter(), |mut it| async move {
+                    let next = it.next()?;
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    Some((Ok::<_, std::io::Error>(next), it))
+                });
+                std::future::ready(([(header::CONTENT_TYPE, "text/html")], axum::body::Body::from_stream(body)).into_response())
+            }),
+        );
+    let base = serve_app(app).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg_path = daemon_config(tmp.path(), None);
+    helpers::init_db(&cfg_path);
+    let source = |name: &str, path: &str| {
+        format!(
+            "[[source]]\nname = \"{name}\"\nkind = \"html\"\nurl = \"{base}/{path}\"\nfunder = \"Test\"\nitem = \"li.c\"\ntitle = \"h3\"\n"
+        )
+    };
+    std::fs::write(tmp.path().join("sources.toml"), source("djup", "fast") + &source("djup-seg", "slow")).unwrap();
+    // A new installation polls at once.
+    let mut child = spawn_serve(&cfg_path);
+    let started = Instant::now();
+    while !reading.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(child.try_wait().unwrap().is_none());
+    sigterm(&child);
+    let (status, took) = wait_exit(&mut child, Duration::from_secs(12));
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(10), "exit within 10 s: {took:?}");
+    println!("SIGTERM while the 200,000-div page is read: exit 0 after {:.2} s", took.as_secs_f64());
+    // The page read in full was refused by its depth, on its row; the one cut
+    // short by the shutdown is not held against its source.
+    let store = Store::open(&format!("sqlite://{}", tmp.path().join("psi.db").display())).await.unwrap();
+    let deep = store.source_state("djup").await.unwrap().unwrap();
+    assert_eq!(deep.consecutive_failures, 1);
+    assert!(deep.last_error.unwrap().contains("djupare än 512"));
+    assert_eq!(store.source_state("djup-seg").await.unwrap().unwrap().consecutive_failures, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_locked_by_another_process_makes_jobs_wait_not_fail() {
     use sqlx::Connection as _;
     let tmp = tempfile::tempdir().unwrap();

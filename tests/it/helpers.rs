@@ -97,6 +97,7 @@ pub fn spec(name: &str, url: String, kind: psi_radar::sources::spec::SourceKind)
         enabled: true,
         programme: None,
         tz: chrono_tz::Europe::Stockholm,
+        allow_hosts: Vec::new(),
         kind,
     }
 }

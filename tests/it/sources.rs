@@ -366,3 +366,300 @@ async fn eu_paging_stops_at_the_cap() {
     let r = poll_sources(&store, &fetcher(), &specs, None, now()).await;
     assert_eq!((r.sources[0].new, r.sources[0].error.as_deref()), (5, None));
 }
+
+// ───────────────────────── what a source owns ─────────────────────────
+
+/// A server that counts its requests and the most it had in flight at once.
+#[derive(Default)]
+struct Seen {
+    hits: std::sync::Mutex<Vec<String>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+impl Seen {
+    fn hits(&self, path: &str) -> usize {
+        self.hits.lock().unwrap().iter().filter(|p| *p == path).count()
+    }
+}
+
+async fn serve_counted(app: Router<()>, seen: Arc<Seen>) -> String {
+    let app = app.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let seen = seen.clone();
+        async move {
+            seen.hits.lock().unwrap().push(req.uri().path().to_string());
+            let now = seen.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            seen.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            let resp = next.run(req).await;
+            seen.in_flight.fetch_sub(1, Ordering::SeqCst);
+            resp
+        }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// Another service on this machine that no source owns.
+async fn secret_server() -> (String, Arc<Seen>) {
+    let seen = Arc::new(Seen::default());
+    let app = Router::new().fallback(|| async { axum::response::Html("<main>INTERNAL-SECRET: db-password=hunter2</main>") });
+    (serve_counted(app, seen.clone()).await, seen)
+}
+
+fn redirect(to: String) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
+}
+
+fn listing_page(links: &[&str], next: Option<&str>) -> String {
+    const TITLES: [&str; 4] =
+        ["Stöd till idéburna föreningar", "Bidrag för kommunal samverkan", "Medel för forskning om välfärd", "Pengar till landsbygden"];
+    let items: String = links
+        .iter()
+        .zip(TITLES.iter().cycle())
+        .map(|(href, title)| format!("<li class='c'><h3><a href='{href}'>{title}</a></h3></li>"))
+        .collect();
+    let next = next.map(|n| format!("<a class='next' href='{n}'>Nästa</a>")).unwrap_or_default();
+    format!("<html><body><ul>{items}</ul>{next}</body></html>")
+}
+
+fn html_source(name: &str, url: String, allow_hosts: &[&str]) -> SourceSpec {
+    let toml = format!(
+        "[[source]]\nname = \"{name}\"\nkind = \"html\"\nurl = \"{url}\"\nfunder = \"Testfinansiär\"\nitem = \"li.c\"\ntitle = \"h3\"\n\
+         detail = \"main\"\nnext_page = \"a.next\"\nallow_hosts = {allow_hosts:?}\n"
+    );
+    psi_radar::sources::spec::load_sources_str(&toml, Path::new("sources.toml")).unwrap().remove(0)
+}
+
+async fn stored_texts(store: &psi_radar::store::Store) -> Vec<String> {
+    store.list_calls(&Default::default()).await.unwrap().into_iter().map(|c| c.call.text).collect()
+}
+
+#[tokio::test]
+async fn links_to_another_loopback_port_are_not_followed_and_are_named() {
+    let (secret, secret_seen) = secret_server().await;
+    let (detail, page2) = (format!("{secret}/secret"), format!("{secret}/page2"));
+    let listing = listing_page(&["/d/1", &detail], Some(&page2));
+    let app = Router::new()
+        .route("/list", get(move || std::future::ready(axum::response::Html(listing.clone()))))
+        .route("/d/1", get(|| async { axum::response::Html("<main>Stöd till civilsamhället.</main>") }));
+    let base = serve_counted(app, Arc::new(Seen::default())).await;
+    let store = store().await;
+    let report = poll_sources(&store, &fetcher(), &[html_source("lista", format!("{base}/list"), &[])], None, now()).await;
+    let rep = &report.sources[0];
+    assert_eq!(rep.error, None, "the listing itself is read");
+    assert_eq!(rep.new, 2, "both calls are kept, with their links");
+    assert_eq!(secret_seen.hits.lock().unwrap().len(), 0, "no request reached the other port");
+    let texts = stored_texts(&store).await;
+    assert!(texts.iter().any(|t| t.contains("Stöd till civilsamhället")), "the own detail page is read: {texts:?}");
+    assert!(texts.iter().all(|t| !t.contains("INTERNAL-SECRET")), "{texts:?}");
+    // Each link not followed is named, with the reason.
+    assert_eq!(rep.warnings.len(), 2, "{:?}", rep.warnings);
+    assert!(rep.warnings.iter().any(|w| w.contains(&detail) && w.contains("utanför källans webbplats")), "{:?}", rep.warnings);
+    assert!(rep.warnings.iter().any(|w| w.contains(&page2)), "{:?}", rep.warnings);
+    assert!(report.to_string().contains(&format!("varning: detaljsidan hämtades inte: hämtar inte {detail}")), "{report}");
+}
+
+#[tokio::test]
+async fn redirects_to_another_loopback_port_are_refused_and_the_error_names_the_chain() {
+    let (secret, secret_seen) = secret_server().await;
+    let target = format!("{secret}/secret");
+    let (t1, t2) = (target.clone(), target.clone());
+    let app = Router::new()
+        .route("/start", get(|| async { redirect("/hop".into()) }))
+        .route("/hop", get(move || std::future::ready(redirect(t1.clone()))))
+        .route("/list", get(|| async { axum::response::Html(listing_page(&["/d/away"], None)) }))
+        .route("/d/away", get(move || std::future::ready(redirect(t2.clone()))));
+    let base = serve_counted(app, Arc::new(Seen::default())).await;
+    let store = store().await;
+    let specs = [html_source("omdirigerad", format!("{base}/start"), &[]), html_source("detalj", format!("{base}/list"), &[])];
+    let report = poll_sources(&store, &fetcher(), &specs, None, now()).await;
+    assert_eq!(secret_seen.hits.lock().unwrap().len(), 0, "no request reached the other port");
+    // The source that redirects away fails; its error names the URL refused and the redirects before it.
+    let err = report.sources[0].error.clone().unwrap();
+    assert!(err.contains(&format!("hämtar inte {target}")), "{err}");
+    assert!(err.contains(&format!("{base}/start → {base}/hop")), "{err}");
+    let row = store.source_state("omdirigerad").await.unwrap().unwrap();
+    assert_eq!(row.last_error.as_deref(), Some(err.as_str()), "on the source's row");
+    // A detail page that redirects away is left unread and named.
+    let rep = &report.sources[1];
+    assert_eq!((rep.error.as_deref(), rep.new), (None, 1));
+    assert!(rep.warnings.iter().any(|w| w.contains(&target) && w.contains(&format!("{base}/d/away"))), "{:?}", rep.warnings);
+}
+
+#[tokio::test]
+async fn a_redirect_to_the_metadata_address_is_refused_without_a_connection() {
+    let seen = Arc::new(Seen::default());
+    let app = Router::new()
+        .route("/meta", get(|| async { redirect("http://169.254.169.254/latest/meta-data/iam/".into()) }))
+        .route("/meta6", get(|| async { redirect("http://[fd00:ec2::254]/latest/".into()) }));
+    let base = serve_counted(app, seen.clone()).await;
+    let f = fetcher();
+    for path in ["/meta", "/meta6"] {
+        let e = f.fetch(&FetchRequest::get(format!("{base}{path}"))).await.unwrap_err();
+        assert!(e.is_refusal() && !e.is_transient(), "{e:?}");
+        assert!(matches!(e.root(), FetchError::Refused { reason: psi_radar::sources::guard::Refusal::Forbidden(_), .. }), "{e:?}");
+        assert!(e.to_string().contains("metadataadress") && e.to_string().contains(&format!("omdirigerad från {base}{path}")), "{e}");
+        assert_eq!(seen.hits(path), 1, "refused at once, never retried");
+    }
+}
+
+#[tokio::test]
+async fn a_name_that_resolves_to_a_refused_address_is_refused_by_the_resolver() {
+    // A source on a public name may list a host; a name that resolves to a
+    // loopback address is still refused, before any connection.
+    let seen = Arc::new(Seen::default());
+    let base = serve_counted(Router::new().fallback(|| async { "hemligt" }), seen.clone()).await;
+    let port = base.rsplit(':').next().unwrap();
+    let allowed = vec![psi_radar::sources::guard::AllowedHost::parse(&format!("localhost:{port}")).unwrap()];
+    let scope = Arc::new(psi_radar::sources::guard::Scope::new(&reqwest::Url::parse("https://funder.example/").unwrap(), allowed));
+    let e = fetcher().fetch(&FetchRequest::get(format!("http://localhost:{port}/x")).within(&scope)).await.unwrap_err();
+    assert!(matches!(e.root(), FetchError::Refused { reason: psi_radar::sources::guard::Refusal::Local(_), .. }), "{e:?}");
+    assert_eq!(seen.hits.lock().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn allow_hosts_lets_a_source_reach_a_listed_host() {
+    let (other, other_seen) = secret_server().await;
+    let port = other.rsplit(':').next().unwrap().to_string();
+    let detail = format!("http://localhost:{port}/d");
+    let listing = listing_page(&[&detail], None);
+    let base = serve_counted(
+        Router::new().route("/list", get(move || std::future::ready(axum::response::Html(listing.clone())))),
+        Arc::new(Seen::default()),
+    )
+    .await;
+    let store = store().await;
+    let spec = html_source("med-allow", format!("{base}/list"), &[&format!("localhost:{port}")]);
+    let report = poll_sources(&store, &fetcher(), &[spec], None, now()).await;
+    assert_eq!((report.sources[0].error.as_deref(), report.sources[0].warnings.len()), (None, 0), "{report}");
+    assert_eq!(other_seen.hits("/d"), 1);
+    assert!(stored_texts(&store).await.iter().any(|t| t.contains("INTERNAL-SECRET")), "the listed host's page was read");
+}
+
+// ───────────────────────── never frozen ─────────────────────────
+
+fn deep_page(n: usize) -> String {
+    format!("<html><body><ul><li class='c'><h3><a href='/d'>Djup</a></h3></li></ul>{}", "<div>".repeat(n))
+}
+
+#[tokio::test]
+async fn the_page_of_200000_nested_divs_is_refused_before_parsing() {
+    let page = deep_page(200_000);
+    assert!(page.len() > 1_000_000);
+    let app = Router::new()
+        .route("/deep", get(move || std::future::ready(axum::response::Html(page.clone()))))
+        .route("/huge", get(|| async { axum::response::Html("<p>stor</p>".repeat(500_000)) }));
+    let base = serve_counted(app, Arc::new(Seen::default())).await;
+    let mut cfg = FetchConfig::new("au@psi.example");
+    cfg.max_bytes = 20 * 1024 * 1024;
+    let f = Fetcher::new(cfg).unwrap();
+    let store = store().await;
+    let specs = [html_source("djup", format!("{base}/deep"), &[]), html_source("stor", format!("{base}/huge"), &[])];
+    let report = tokio::time::timeout(Duration::from_secs(60), poll_sources(&store, &f, &specs, None, now())).await.expect("bounded");
+    let err = |i: usize| report.sources[i].error.clone().unwrap_or_default();
+    assert!(err(0).contains("nästlad djupare än 512 nivåer"), "{}", err(0));
+    assert!(err(1).contains("är större än 4194304 byte"), "refused by its length, not read: {}", err(1));
+    let row = store.source_state("djup").await.unwrap().unwrap();
+    assert!(row.last_error.unwrap().contains("djupare"), "on the source's row");
+}
+
+#[tokio::test]
+async fn detail_pages_are_read_concurrently_within_the_per_host_limit_and_tried_once() {
+    for per_host in [2, 3] {
+        let seen = Arc::new(Seen::default());
+        let app = Router::new()
+            .route("/list", get(|| async { axum::response::Html(listing_page(&["/slow/1", "/slow/2", "/slow/3", "/hang"], None)) }))
+            .route(
+                "/slow/{n}",
+                get(|axum::extract::Path(n): axum::extract::Path<u32>| async move {
+                    tokio::time::sleep(Duration::from_millis(600)).await;
+                    axum::response::Html(format!("<main>Utförlig text {n}</main>"))
+                }),
+            )
+            .route(
+                "/hang",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                    axum::response::Html("<main>för sent</main>")
+                }),
+            );
+        let base = serve_counted(app, seen.clone()).await;
+        let mut cfg = FetchConfig::new("au@psi.example");
+        cfg.total_timeout = Duration::from_secs(2);
+        cfg.per_host = per_host;
+        cfg.backoff_base = Duration::from_millis(50);
+        let store = store().await;
+        let report =
+            poll_sources(&store, &Fetcher::new(cfg).unwrap(), &[html_source("lista", format!("{base}/list"), &[])], None, now()).await;
+        assert_eq!(
+            (report.sources[0].error.as_deref(), report.sources[0].new),
+            (None, 4),
+            "a detail page that fails leaves its call as listed"
+        );
+        // The slow pages overlap at the server, never more than per_host at a time.
+        assert_eq!(seen.max_in_flight.load(Ordering::SeqCst), per_host);
+        let texts = stored_texts(&store).await;
+        assert!((1..=3).all(|n| texts.iter().any(|t| t.contains(&format!("Utförlig text {n}")))), "{texts:?}");
+        // A page that times out is tried once: the next poll tries again.
+        assert_eq!(seen.hits("/hang"), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_poll_that_outlasts_its_budget_names_the_sources_still_being_read() {
+    let app = Router::new()
+        .route(
+            "/fast.atom",
+            get(|| async {
+                ([(header::CONTENT_TYPE, "application/atom+xml")], std::fs::read(fixture("sources/feed/forte.atom")).unwrap())
+            }),
+        )
+        .route(
+            "/slow.atom",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "för sent"
+            }),
+        );
+    let base = serve_counted(app, Arc::new(Seen::default())).await;
+    let mut cfg = FetchConfig::new("au@psi.example");
+    cfg.total_timeout = Duration::from_secs(60);
+    cfg.poll_budget = Duration::from_secs(1);
+    let store = store().await;
+    let specs = [spec("snabb", format!("{base}/fast.atom"), SourceKind::Feed), spec("seg", format!("{base}/slow.atom"), SourceKind::Feed)];
+    let report = tokio::time::timeout(Duration::from_secs(20), poll_sources(&store, &Fetcher::new(cfg).unwrap(), &specs, None, now()))
+        .await
+        .expect("the budget ends the poll");
+    assert_eq!((report.sources[0].error.as_deref(), report.sources[0].new), (None, 2));
+    let err = report.sources[1].error.clone().unwrap();
+    assert!(err.contains("tidsbudget på 1 s") && err.contains("poll_budget_secs"), "{err}");
+    assert_eq!(store.source_state("seg").await.unwrap().unwrap().consecutive_failures, 1);
+}
+
+#[tokio::test]
+async fn large_bodies_wait_their_turn_and_the_wait_is_not_a_timeout() {
+    let seen = Arc::new(Seen::default());
+    let big = "x".repeat(psi_radar::sources::fetch::SMALL_BODY + 1);
+    let app = Router::new().fallback(move || std::future::ready(big.clone()));
+    let base = serve_counted(app, seen.clone()).await;
+    let mut cfg = FetchConfig::new("au@psi.example");
+    cfg.large_bodies = 1;
+    cfg.total_timeout = Duration::from_millis(500);
+    cfg.per_host = 4;
+    let f = Fetcher::new(cfg).unwrap();
+    let Fetched::Body(first) = f.fetch(&FetchRequest::get(format!("{base}/a"))).await.unwrap() else { panic!() };
+    // While the first large body is held, a second one waits (past the 500 ms timeout) …
+    let second = tokio::spawn({
+        let f = f.clone();
+        async move { f.fetch(&FetchRequest::get(format!("{base}/b"))).await }
+    });
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(!second.is_finished(), "one large body at a time");
+    assert_eq!(seen.hits("/b"), 1, "its request was made; its body waits");
+    // … and is read once the first is dropped.
+    drop(first);
+    let Fetched::Body(b) = tokio::time::timeout(Duration::from_secs(5), second).await.unwrap().unwrap().unwrap() else { panic!() };
+    assert_eq!(b.bytes.len(), psi_radar::sources::fetch::SMALL_BODY + 1);
+}
