@@ -790,8 +790,12 @@ fn lang_text(ls: &[Lang]) -> String {
 /// Write `members` in the members-file format (all columns, one row per
 /// contact, a contact-less member as one row with empty contact fields),
 /// every cell a spreadsheet would run as a formula guarded with a `'`.
-pub fn export_members<W: Write>(members: &[Member], w: W) -> Result<(), ::csv::Error> {
-    let mut wtr = ::csv::WriterBuilder::new().from_writer(w);
+/// Written as Swedish Excel opens it with a double click: UTF-8 with a BOM
+/// (without one Excel reads Windows-1252 and åäö turn to mojibake), `;`
+/// between cells (Excel's list separator in a Swedish locale) and CRLF.
+pub fn export_members<W: Write>(members: &[Member], mut w: W) -> Result<(), ::csv::Error> {
+    w.write_all(b"\xEF\xBB\xBF")?;
+    let mut wtr = ::csv::WriterBuilder::new().delimiter(b';').terminator(::csv::Terminator::CRLF).from_writer(w);
     let header: Vec<&str> = REQUIRED_COLUMNS.iter().chain(OPTIONAL_COLUMNS.iter()).copied().collect();
     wtr.write_record(&header)?;
     for m in members {
@@ -994,6 +998,18 @@ mod tests {
         assert!(lines.iter().any(|l| l.starts_with("fel.csv:6: email: ogiltig e-postadress")), "{lines:#?}");
         assert!(!lines.iter().any(|l| l.contains("UTF-8") || l.contains("rubrik")), "{lines:#?}");
         assert_eq!(lines.len(), 2, "{lines:#?}");
+    }
+
+    #[test]
+    fn export_opens_in_swedish_excel() {
+        let s = format!("{HEADER}activa,Stiftelsen Activa,civil_society,Örebro,Åsa Ek,asa@activa.example.org,SC6;SC1,,ja,sv,,,\n");
+        let mut out = Vec::new();
+        export_members(&parse(&s).unwrap(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let want_header = format!("\u{feff}{}\r\n", HEADER.trim_end().replace(',', ";"));
+        assert!(text.starts_with(&want_header), "{text:?}");
+        assert!(text.contains("\r\nactiva;Stiftelsen Activa;civil_society;Örebro;Åsa Ek;asa@activa.example.org;\"SC6;SC1\";"), "{text:?}");
+        assert_eq!(text.matches('\n').count(), text.matches("\r\n").count(), "every line ends in CRLF: {text:?}");
     }
 
     #[test]
