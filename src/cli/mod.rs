@@ -93,7 +93,11 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Skicka medlemsutskick om nya utlysningar som passar
-    Notify,
+    Notify {
+        /// Visa bara hur många utskick till vilka, köa och skicka inget
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Utkorgen: visa kön, eller skicka det som ska ut nu (`outbox send`)
     Outbox(OutboxArgs),
     /// Svarsmejl: tolka, registrera (ingest) och hämta över IMAP (fetch)
@@ -468,21 +472,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let ctx = open(&cli.config).await?;
             core::digest(&ctx, week, dry_run, dir.as_deref(), now, out).await
         }
-        Command::Notify => {
+        Command::Notify { dry_run } => {
             let ctx = open(&cli.config).await?;
-            let r = crate::jobs::notify::run_notify(&ctx, now).await?;
-            let s = crate::jobs::send::run_send(&ctx, now).await?;
-            match ctx.config.partnership.lang {
-                Lang::Sv => {
-                    writeln!(out, "{} utskick till {} medlemmar om {} utlysningar.", r.queued, r.members, r.calls)?;
-                    writeln!(out, "Skickade {}, ej skickade {}.", s.sent, s.retrying + s.failed)?;
-                }
-                Lang::En => {
-                    writeln!(out, "{} notifications to {} members about {} calls.", r.queued, r.members, r.calls)?;
-                    writeln!(out, "Sent {}, not sent {}.", s.sent, s.retrying + s.failed)?;
-                }
-            }
-            Ok(())
+            core::notify(&ctx, dry_run, now, out).await
         }
         Command::Mail(args) => mail::run(&args, &cli.config, now, out).await,
         Command::Outbox(args) => {

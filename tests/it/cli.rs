@@ -433,3 +433,37 @@ async fn imported_calls_show_the_rules_read_from_their_text() {
     assert!(shown.contains("  Medfinansiering: 20 %\n"), "{shown}");
     assert!(shown.contains("«Stänger 22 juni 2023»"), "{shown}");
 }
+
+#[test]
+fn notify_dry_run_says_how_many_to_whom_and_queues_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    let run = |args: &[&str]| {
+        let o = bin().arg("--config").arg(&cfg).args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let members = repo("fixtures/members.csv");
+    run(&["init", "--members", members.to_str().unwrap()]);
+    let text = tmp.path().join("text.txt");
+    std::fs::write(&text, "Stöd till arbetsintegration och inkludering på arbetsmarknaden för personer långt från arbetsmarknaden. Idéburna organisationer och kommuner kan söka.").unwrap();
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(40)).date_naive().to_string();
+    run(&["calls", "add", "--title", "Arbetsintegration i Örebro län", "--url", "https://example.org/a", "--deadline", &deadline]
+        .into_iter()
+        .chain(["--text-file", text.to_str().unwrap()])
+        .collect::<Vec<_>>());
+
+    let dry = run(&["notify", "--dry-run"]);
+    assert!(dry.contains("Provkörning: inget läggs i utkorgen och inget skickas."), "{dry}");
+    let head = dry.lines().find(|l| l.starts_with("Skulle köa ")).unwrap_or_else(|| panic!("{dry}"));
+    let n: usize = head.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(n > 0, "{dry}");
+    assert_eq!(dry.lines().filter(|l| l.starts_with("  ") && l.ends_with(": 1 utlysning")).count(), n, "one line per message: {dry}");
+    assert_eq!(run(&["outbox"]).trim(), "Utkorgen är tom.", "nothing queued");
+
+    let real = run(&["notify"]);
+    assert!(real.contains(&format!("Köade {n} meddelanden:")) || (n == 1 && real.contains("Köade 1 meddelande:")), "{real}");
+    assert_eq!(run(&["outbox"]).lines().filter(|l| l.contains(" notify ")).count(), n, "the real run queued what the dry run named");
+    let digest = run(&["digest", "--dry-run"]);
+    assert!(digest.contains("Skulle köa 1 meddelande:\n  AU <au@example.org>"), "{digest}");
+}
