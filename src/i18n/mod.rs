@@ -58,8 +58,48 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// An OS error in words, without Rust's "(os error 2)": what happened to
+/// the file, for a sentence that names the file before it and says what to
+/// do after it.
+pub fn io_problem(e: &std::io::Error, lang: Lang) -> String {
+    use std::io::ErrorKind as K;
+    let (sv, en) = match e.kind() {
+        K::NotFound => ("finns inte", "does not exist"),
+        K::PermissionDenied => ("får inte läsas eller skrivas av den här användaren", "may not be read or written by this user"),
+        K::IsADirectory => ("är en katalog, inte en fil", "is a directory, not a file"),
+        K::NotADirectory => ("ligger under något som inte är en katalog", "is under something that is not a directory"),
+        K::AlreadyExists => ("finns redan", "already exists"),
+        K::StorageFull => ("får inte plats: disken är full", "does not fit: the disk is full"),
+        K::ReadOnlyFilesystem => ("ligger på en skrivskyddad disk", "is on a read-only disk"),
+        K::InvalidData => ("är inte text (UTF-8)", "is not text (UTF-8)"),
+        _ => return lang.pick("kunde inte läsas eller skrivas: ", "could not be read or written: ").to_string() + &without_os_code(e),
+    };
+    lang.pick(sv, en).to_string()
+}
+
+/// The OS's own message without the trailing "(os error N)".
+fn without_os_code(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => s.get(..i).unwrap_or(&s).to_string(),
+        _ => s,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn io_errors_in_words_without_os_codes() {
+        let missing = std::fs::read("/nonexistent/psi-radar.toml").unwrap_err();
+        assert_eq!(io_problem(&missing, Lang::Sv), "finns inte");
+        assert_eq!(io_problem(&missing, Lang::En), "does not exist");
+        let dir = std::fs::read_to_string(env!("CARGO_MANIFEST_DIR")).unwrap_err();
+        assert_eq!(io_problem(&dir, Lang::Sv), "är en katalog, inte en fil");
+        let other = std::io::Error::from_raw_os_error(5);
+        let text = io_problem(&other, Lang::Sv);
+        assert!(text.starts_with("kunde inte läsas eller skrivas: ") && !text.contains("os error"), "{text}");
+    }
     use super::*;
 
     #[test]

@@ -134,7 +134,7 @@ pub fn check_members<S: Reopen>(file: &str, source: S, themes: &[CategoryId]) ->
     let encoding = match source.reopen().and_then(detect_encoding) {
         Ok(e) => e,
         Err(e) => {
-            c.sink.err(0, "fil", format!("kan inte läsas: {e}"));
+            c.sink.err(0, "fil", format!("filen {}", crate::i18n::io_problem(&e, Lang::Sv)));
             return Err(c.sink.into_error());
         }
     };
@@ -338,7 +338,7 @@ impl<R: Read> RowReader<R> {
         let mut reader = match source.reopen() {
             Ok(r) => BufReader::new(Decode::new(r, encoding)),
             Err(e) => {
-                sink.err(0, "fil", format!("kan inte läsas: {e}"));
+                sink.err(0, "fil", format!("filen {}", crate::i18n::io_problem(&e, Lang::Sv)));
                 return None;
             }
         };

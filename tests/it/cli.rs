@@ -467,3 +467,54 @@ fn notify_dry_run_says_how_many_to_whom_and_queues_nothing() {
     let digest = run(&["digest", "--dry-run"]);
     assert!(digest.contains("Skulle köa 1 meddelande:\n  AU <au@example.org>"), "{digest}");
 }
+
+#[test]
+fn the_help_is_swedish_throughout() {
+    for args in [&["--help"][..], &["calls", "--help"], &["apps", "report", "--help"], &["notify", "-h"]] {
+        let o = bin().args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}");
+        let help = String::from_utf8(o.stdout).unwrap();
+        assert!(help.contains("Visa hjälpen") && help.contains("Användning: psi-radar"), "{args:?}: {help}");
+        for english in
+            ["Print help", "Print version", "Usage:", "Options:", "Commands:", "[default:", "[possible values:", "Print this message"]
+        {
+            assert!(!help.contains(english), "{args:?}: «{english}» in\n{help}");
+        }
+    }
+    let top = String::from_utf8(bin().arg("--help").output().unwrap().stdout).unwrap();
+    assert!(top.contains("Visa versionen") && top.contains("Kommandon:") && top.contains("[standard: config/psi-radar.toml]"), "{top}");
+    let v = bin().arg("-V").output().unwrap();
+    assert!(v.status.success() && String::from_utf8_lossy(&v.stdout).starts_with("psi-radar "));
+}
+
+#[test]
+fn a_missing_config_file_is_said_in_words_with_what_to_do() {
+    let o = bin().args(["--config", "/nonexistent/psi-radar.toml", "status"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("/nonexistent/psi-radar.toml: konfigurationsfilen finns inte; ange konfigurationsfilen med --config"), "{err}");
+    assert!(!err.contains("os error") && !err.contains("-:") && !err.contains("No such file"), "{err}");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_and_logs_have_no_colour_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    init_db(&cfg);
+    let o = bin().arg("--config").arg(&cfg).args(["members", "import"]).arg(repo("fixtures/members.csv")).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // `psi-radar members list | head -1` once head has gone: the reading end is closed before the first write.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = bin().arg("--config").arg(&cfg).args(["members", "list"]).stdout(writer).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stderr.is_empty(), "nothing on stderr: {}", String::from_utf8_lossy(&o.stderr));
+
+    // stderr to a file or pipe, not a terminal: plain text.
+    let o = bin().arg("--config").arg(&cfg).args(["members", "list"]).env("RUST_LOG", "debug").output().unwrap();
+    assert!(o.status.success());
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(log.contains("DEBUG"), "a debug log to look at: {log}");
+    assert!(!log.contains('\u{1b}'), "no ANSI colour codes: {log}");
+}
