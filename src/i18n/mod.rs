@@ -86,8 +86,46 @@ fn without_os_code(e: &std::io::Error) -> String {
     }
 }
 
+/// The Swedish genitive of a name: "Stiftelsen Activas", but no extra s
+/// after s, x or z ("Hans", "Max", "Schweiz") and a colon after an
+/// abbreviation or a number ("Karlskoga Energi & Miljö AB:s", "PSI:s", "SC7:s").
+pub fn genitive_sv(name: &str) -> String {
+    let name = name.trim_end();
+    let last_word = name.rsplit(|c: char| c.is_whitespace()).next().unwrap_or(name);
+    let letters: Vec<char> = last_word.chars().filter(|c| c.is_alphanumeric()).collect();
+    let abbreviation = !letters.is_empty() && letters.iter().all(|c| c.is_uppercase() || c.is_ascii_digit());
+    let ends_in_digit = last_word.chars().last().is_some_and(|c| c.is_ascii_digit());
+    match name.chars().last() {
+        None => String::new(),
+        Some(_) if abbreviation || ends_in_digit => format!("{name}:s"),
+        Some('s' | 'x' | 'z') => name.to_string(),
+        Some(_) => format!("{name}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn swedish_genitive_after_s_x_z_and_abbreviations() {
+        for (name, want) in [
+            ("Stiftelsen Activa", "Stiftelsen Activas"),
+            ("Röda Korset Örebro", "Röda Korset Örebros"),
+            ("Karlskoga Energi & Miljö AB", "Karlskoga Energi & Miljö AB:s"),
+            ("PSI", "PSI:s"),
+            ("PSI Örebro län", "PSI Örebro läns"),
+            ("Hallsbergs kommun", "Hallsbergs kommuns"),
+            ("Hans", "Hans"),
+            ("Region Västmanlands Fritidsgårdars", "Region Västmanlands Fritidsgårdars"),
+            ("Max", "Max"),
+            ("Schweiz", "Schweiz"),
+            ("Agenda 2030", "Agenda 2030:s"),
+            ("ABF Örebro län ", "ABF Örebro läns"),
+            ("", ""),
+        ] {
+            assert_eq!(genitive_sv(name), want, "{name:?}");
+        }
+    }
 
     #[test]
     fn io_errors_in_words_without_os_codes() {
