@@ -12,7 +12,7 @@ use toml::Spanned;
 
 /// A configuration error: file, line (when known), key and what is wrong.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}{}: {key}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+#[error("{file}{}: {}{message}", line.map(|l| format!(":{l}")).unwrap_or_default(), if key.is_empty() { String::new() } else { format!("{key}: ") })]
 pub struct ConfigError {
     pub file: String,
     pub line: Option<usize>,
@@ -480,11 +480,21 @@ pub const PSI_ROLES: [&str; 5] = ["reference_group", "stakeholder_group", "partn
 impl Config {
     /// Read and validate the configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: path.display().to_string(),
-            line: None,
-            key: "-".into(),
-            message: format!("kan inte läsa konfigurationsfilen: {e}"),
+        let src = std::fs::read_to_string(path).map_err(|e| {
+            // The file's own language setting is out of reach: Swedish, the default.
+            let problem = crate::i18n::io_problem(&e, Lang::Sv);
+            let hint = match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    "; ange konfigurationsfilen med --config FIL (utan --config läses config/psi-radar.toml i arbetskatalogen)"
+                }
+                _ => "",
+            };
+            ConfigError {
+                file: path.display().to_string(),
+                line: None,
+                key: String::new(),
+                message: format!("konfigurationsfilen {problem}{hint}"),
+            }
         })?;
         Config::from_str(&src, path)
     }

@@ -72,7 +72,7 @@ pub async fn run_demo(out: &Path, now: DateTime<Utc>) -> anyhow::Result<DemoRepo
     let poll = crate::jobs::poll::run_poll(&ctx, None, now).await?;
     server.abort();
 
-    let notify = crate::jobs::notify::run_notify(&ctx, now).await?;
+    let notify = crate::jobs::notify::run_notify(&ctx, now, false).await?;
     let replies = simulate_replies(&ctx, now).await?;
     // AU's digest half an hour later, after the answers came in; then everything is sent.
     let later = now + chrono::Duration::minutes(30);

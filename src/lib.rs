@@ -23,6 +23,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod csv_cell;
+pub mod csv_text;
 pub mod demo;
 pub mod domain;
 pub mod i18n;

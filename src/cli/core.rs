@@ -1,8 +1,8 @@
 //! CLI handlers for the foundation commands: init, status, calls, digest, outbox.
 
 use super::BadInput;
-use crate::domain::CallRef;
-use crate::jobs::Ctx;
+use crate::domain::{CallRef, Lang};
+use crate::jobs::{Ctx, Recipient};
 use crate::mail::digest::Week;
 use crate::normalize::rules::{Currency, Eligibility, OrgKind};
 use crate::store::calls::{CallFilter, StoredCall};
@@ -263,6 +263,7 @@ pub async fn digest(
     };
     let report = crate::jobs::digest::run_digest(ctx, week, now, dry_run).await?;
     let lang = ctx.config.partnership.lang;
+    print_recipients(&report.recipients, dry_run, lang, out)?;
     if dry_run {
         match out_dir {
             Some(dir) => {
@@ -289,6 +290,57 @@ pub async fn digest(
     }
     let sent = crate::jobs::send::run_send(ctx, now).await?;
     print_sent(&sent, lang, out)
+}
+
+/// `notify [--dry-run]`: queue the member notifications and send what is
+/// due, saying how many messages go to whom; a dry run says the same and
+/// queues nothing.
+pub async fn notify(ctx: &Ctx, dry_run: bool, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+    let r = crate::jobs::notify::run_notify(ctx, now, dry_run).await?;
+    let lang = ctx.config.partnership.lang;
+    let n = r.recipients.len();
+    match lang {
+        Lang::Sv => writeln!(out, "{n} utskick till {} medlemmar om {} utlysningar.", r.members, r.calls)?,
+        Lang::En => writeln!(out, "{n} notifications to {} members about {} calls.", r.members, r.calls)?,
+    }
+    print_recipients(&r.recipients, dry_run, lang, out)?;
+    if dry_run {
+        return Ok(());
+    }
+    let sent = crate::jobs::send::run_send(ctx, now).await?;
+    print_sent(&sent, lang, out)
+}
+
+/// How many messages to whom, one line per recipient (no prompt: this runs
+/// from cron too); a dry run starts by saying nothing was queued.
+fn print_recipients(recipients: &[Recipient], dry_run: bool, lang: Lang, out: &mut impl Write) -> anyhow::Result<()> {
+    if dry_run {
+        let (sv, en) = ("Provkörning: inget läggs i utkorgen och inget skickas.", "Dry run: nothing is queued and nothing is sent.");
+        writeln!(out, "{}", lang.pick(sv, en))?;
+    }
+    let verb = match (dry_run, recipients.len()) {
+        (true, 1) => lang.pick("Skulle köa 1 meddelande", "Would queue 1 message"),
+        (true, _) => lang.pick("Skulle köa {n} meddelanden", "Would queue {n} messages"),
+        (false, 1) => lang.pick("Köade 1 meddelande", "Queued 1 message"),
+        (false, _) => lang.pick("Köade {n} meddelanden", "Queued {n} messages"),
+    };
+    let head = verb.replace("{n}", &recipients.len().to_string());
+    writeln!(out, "{head}{}", if recipients.is_empty() { "." } else { ":" })?;
+    for r in recipients {
+        let who = match (&r.name, &r.member) {
+            (Some(name), Some(member)) => format!("{name} <{}>, {member}", r.email),
+            (Some(name), None) => format!("{name} <{}>", r.email),
+            (None, _) => format!("AU <{}>", r.email),
+        };
+        match (r.calls, lang) {
+            (0, _) => writeln!(out, "  {who}")?,
+            (1, Lang::Sv) => writeln!(out, "  {who}: 1 utlysning")?,
+            (n, Lang::Sv) => writeln!(out, "  {who}: {n} utlysningar")?,
+            (1, Lang::En) => writeln!(out, "  {who}: 1 call")?,
+            (n, Lang::En) => writeln!(out, "  {who}: {n} calls")?,
+        }
+    }
+    Ok(())
 }
 
 /// `outbox send`: send what is due now, through the same claims as the

@@ -93,7 +93,11 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Skicka medlemsutskick om nya utlysningar som passar
-    Notify,
+    Notify {
+        /// Visa bara hur många utskick till vilka, köa och skicka inget
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Utkorgen: visa kön, eller skicka det som ska ut nu (`outbox send`)
     Outbox(OutboxArgs),
     /// Svarsmejl: tolka, registrera (ingest) och hämta över IMAP (fetch)
@@ -196,8 +200,70 @@ pub enum EvalCommand {
     Rules(rules::EvalRulesArgs),
 }
 
+/// clap's own lines ("Print help", "Print version", "Usage:", "Options:")
+/// are English; the help is Swedish like the rest. Its `help` subcommand
+/// cannot be worded, so it is off (`--help` works on every command).
+fn swedish_help(cmd: clap::Command) -> clap::Command {
+    cmd.disable_help_flag(true)
+        .disable_help_subcommand(true)
+        .help_template("{before-help}{about-with-newline}\nAnvändning: {usage}\n\n{all-args}{after-help}")
+        .subcommand_help_heading("Kommandon")
+        .mut_args(|a| {
+            let a = swedish_defaults(a);
+            match a.get_help_heading() {
+                Some(_) => a,
+                None if a.is_positional() => a.help_heading("Argument"),
+                None => a.help_heading("Flaggor"),
+            }
+        })
+        .arg(clap::Arg::new("help").short('h').long("help").action(clap::ArgAction::Help).help("Visa hjälpen").help_heading("Flaggor"))
+        .mut_subcommands(swedish_help)
+}
+
+/// clap's "[default: …]" and "[possible values: …]" in Swedish.
+fn swedish_defaults(a: clap::Arg) -> clap::Arg {
+    // A flag (`--json`) shows neither; its implicit "false" is no default to print.
+    if !a.get_action().takes_values() {
+        return a;
+    }
+    let mut extra = Vec::new();
+    let values: Vec<String> = a.get_possible_values().iter().filter(|v| !v.is_hide_set()).map(|v| v.get_name().to_string()).collect();
+    if !values.is_empty() && !a.is_hide_possible_values_set() {
+        extra.push(format!("[möjliga värden: {}]", values.join(", ")));
+    }
+    let defaults: Vec<String> = a.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect();
+    if !defaults.is_empty() && !a.is_hide_default_value_set() {
+        extra.insert(0, format!("[standard: {}]", defaults.join(", ")));
+    }
+    if extra.is_empty() {
+        return a;
+    }
+    let help = a.get_help().map(|h| format!("{h} ")).unwrap_or_default();
+    let text = format!("{help}{}", extra.join(" "));
+    a.help(text).hide_default_value(true).hide_possible_values(true)
+}
+
+/// The command line as parsed, with the help in Swedish.
+fn parse_args() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let cmd = swedish_help(Cli::command()).disable_version_flag(true).arg(
+        clap::Arg::new("version")
+            .short('V')
+            .long("version")
+            .action(clap::ArgAction::Version)
+            .help("Visa versionen")
+            .help_heading("Flaggor"),
+    );
+    Cli::from_arg_matches(&cmd.get_matches()).unwrap_or_else(|e| e.exit())
+}
+
+/// Output piped into `head` that stopped reading: not a failure.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_args();
     init_tracing(matches!(cli.command, Command::Serve), cli.log_format);
     // An MTA pipe retries on EX_TEMPFAIL (75) instead of bouncing the member's reply.
     let tempfail = matches!(&cli.command, Command::Mail(m) if matches!(m.command, mail::MailCommand::Ingest { .. }));
@@ -223,6 +289,7 @@ pub fn main() -> ExitCode {
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) if e.is::<crate::jobs::dbguard::DatabaseGone>() => ExitCode::from(1), // logged when it happened
         Err(e) => {
             // The config's language when it can be read (it may be what failed).
@@ -243,7 +310,9 @@ pub fn main() -> ExitCode {
 fn init_tracing(daemon: bool, format: LogFormat) {
     let default = if daemon { "warn,psi_radar=info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    // Colour codes only for a person at a terminal, never into a log file or journal.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).with_ansi(ansi);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -412,7 +481,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(CallsCommand::Show { reference }) => calls::show(&ctx, &reference, now, out).await,
                 Some(CallsCommand::Split { reference, listing }) => calls::split(&ctx, &reference, &listing, now, out).await,
                 Some(CallsCommand::Import { file }) => {
-                    let f = std::fs::File::open(&file).map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
+                    let f = std::fs::File::open(&file).map_err(|e| {
+                        BadInput(format!("{}: {} {}", file.display(), lang.pick("filen", "the file"), crate::i18n::io_problem(&e, lang)))
+                    })?;
                     let got = crate::sources::manual::import_jsonl(&ctx.store, std::io::BufReader::new(f), now)
                         .await
                         .map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
@@ -426,7 +497,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Some(CallsCommand::Add { title, url, funder, deadline, text_file }) => {
                     let text = match text_file {
-                        Some(p) => Some(std::fs::read_to_string(&p).map_err(|e| BadInput(format!("{}: {e}", p.display())))?),
+                        Some(p) => Some(std::fs::read_to_string(&p).map_err(|e| {
+                            BadInput(format!(
+                                "--text-file {}: {} {}",
+                                p.display(),
+                                lang.pick("filen", "the file"),
+                                crate::i18n::io_problem(&e, lang)
+                            ))
+                        })?),
                         None => None,
                     };
                     let m = crate::sources::manual::ManualCall { title, url, funder, deadline, text, lang: None };
@@ -472,21 +550,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let ctx = open(&cli.config).await?;
             core::digest(&ctx, week, dry_run, dir.as_deref(), now, out).await
         }
-        Command::Notify => {
+        Command::Notify { dry_run } => {
             let ctx = open(&cli.config).await?;
-            let r = crate::jobs::notify::run_notify(&ctx, now).await?;
-            let s = crate::jobs::send::run_send(&ctx, now).await?;
-            match ctx.config.partnership.lang {
-                Lang::Sv => {
-                    writeln!(out, "{} utskick till {} medlemmar om {} utlysningar.", r.queued, r.members, r.calls)?;
-                    writeln!(out, "Skickade {}, ej skickade {}.", s.sent, s.retrying + s.failed)?;
-                }
-                Lang::En => {
-                    writeln!(out, "{} notifications to {} members about {} calls.", r.queued, r.members, r.calls)?;
-                    writeln!(out, "Sent {}, not sent {}.", s.sent, s.retrying + s.failed)?;
-                }
-            }
-            Ok(())
+            core::notify(&ctx, dry_run, now, out).await
         }
         Command::Mail(args) => mail::run(&args, &cli.config, now, out).await,
         Command::Outbox(args) => {

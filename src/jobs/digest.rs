@@ -16,8 +16,11 @@ use std::collections::HashMap;
 pub struct DigestReport {
     pub week: Week,
     pub rendered: Rendered,
-    /// Messages newly queued (0 when this week's digest was already composed).
+    /// Messages newly queued (0 when this week's digest was already composed,
+    /// and in a dry run).
     pub queued: usize,
+    /// One per message queued, or in a dry run one per message that would be.
+    pub recipients: Vec<super::Recipient>,
     pub new_calls: usize,
     pub changed_calls: usize,
 }
@@ -176,25 +179,29 @@ pub async fn run_digest(ctx: &Ctx, week: Option<Week>, now: DateTime<Utc>, dry_r
     let work = || async {
         let input = gather(ctx, week, now).await?;
         let rendered = render(&ctx.renderer, &input, &ctx.model)?;
-        let mut queued = 0;
-        if !dry_run {
-            for to in &ctx.config.mail.au {
-                let o = Outgoing {
-                    kind: "digest",
-                    period: week.to_string(),
-                    to: to.clone(),
-                    to_name: None,
-                    subject: rendered.subject.clone(),
-                    text: rendered.text.clone(),
-                    html: rendered.html.clone(),
-                    refs: Vec::new(),
-                    list_unsubscribe: false,
-                    in_reply_to: None,
-                    reply_to: None,
-                };
-                if ctx.store.enqueue(&compose(&ctx.config.mail, &o, now)?, now).await?.is_some() {
-                    queued += 1;
-                }
+        let mut recipients = Vec::new();
+        for to in &ctx.config.mail.au {
+            let o = Outgoing {
+                kind: "digest",
+                period: week.to_string(),
+                to: to.clone(),
+                to_name: None,
+                subject: rendered.subject.clone(),
+                text: rendered.text.clone(),
+                html: rendered.html.clone(),
+                refs: Vec::new(),
+                list_unsubscribe: false,
+                in_reply_to: None,
+                reply_to: None,
+            };
+            let message = compose(&ctx.config.mail, &o, now)?;
+            let queued = if dry_run {
+                !ctx.store.outbox_has("digest", &o.period, to.as_str()).await?
+            } else {
+                ctx.store.enqueue(&message, now).await?.is_some()
+            };
+            if queued {
+                recipients.push(super::Recipient { email: to.clone(), name: None, member: None, calls: 0 });
             }
         }
         Ok(DigestReport {
@@ -202,7 +209,8 @@ pub async fn run_digest(ctx: &Ctx, week: Option<Week>, now: DateTime<Utc>, dry_r
             new_calls: input.calls.iter().filter(|c| c.is_new).count(),
             changed_calls: input.calls.iter().filter(|c| !c.is_new && !c.changes.is_empty()).count(),
             rendered,
-            queued,
+            queued: if dry_run { 0 } else { recipients.len() },
+            recipients,
         })
     };
     if dry_run { work().await } else { super::recorded(ctx, "digest", now, work).await }

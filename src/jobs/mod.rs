@@ -93,6 +93,18 @@ where
 }
 
 /// A one-line summary of a job's report, for `status`.
+/// Whom a mail job queued (or, in a dry run, would queue) a message for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub email: crate::domain::Email,
+    /// The contact's name; `None` for an AU address.
+    pub name: Option<String>,
+    /// The member organisation's name; `None` for an AU address.
+    pub member: Option<String>,
+    /// How many calls the message is about (0 for the digest).
+    pub calls: usize,
+}
+
 pub trait Summary {
     fn summary(&self) -> String;
 }

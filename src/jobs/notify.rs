@@ -3,7 +3,7 @@
 //! reminders (14 and 3 days before, to AU and to members who said yes).
 //! Neither goes to a contact who said STOPP.
 
-use super::{Ctx, Summary};
+use super::{Ctx, Recipient, Summary};
 use crate::domain::{CallRef, Intent, Member};
 use crate::i18n::rules::rules_line;
 use crate::mail::digest::card;
@@ -27,11 +27,14 @@ const NEW_FOR_DAYS: i64 = 14;
 
 #[derive(Debug, Default)]
 pub struct NotifyReport {
+    /// Messages put in the outbox (none in a dry run).
     pub queued: usize,
     pub members: usize,
     pub calls: usize,
     /// Calls held back because the contact already got a notification today.
     pub deferred: usize,
+    /// One per message queued, or in a dry run one per message that would be.
+    pub recipients: Vec<Recipient>,
 }
 
 impl Summary for NotifyReport {
@@ -40,9 +43,11 @@ impl Summary for NotifyReport {
     }
 }
 
-/// Queue member notifications for new, open, not dismissed calls.
-pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyReport> {
-    super::recorded(ctx, "notify", now, || async {
+/// Queue member notifications for new, open, not dismissed calls. A dry
+/// run composes the same messages and reports them, but queues nothing and
+/// leaves no job record.
+pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>, dry_run: bool) -> anyhow::Result<NotifyReport> {
+    let work = || async {
         let cfg = &ctx.config;
         let tz = cfg.partnership.tz;
         let day = now.with_timezone(&tz).date_naive().to_string();
@@ -111,8 +116,15 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyR
                     in_reply_to: None,
                     reply_to: reply_address_for(ctx, contact.email.as_str()).await?,
                 };
-                if ctx.store.enqueue(&compose(&cfg.mail, &o, now)?, now).await?.is_some() {
-                    report.queued += 1;
+                let message = compose(&cfg.mail, &o, now)?;
+                if dry_run || ctx.store.enqueue(&message, now).await?.is_some() {
+                    report.queued += usize::from(!dry_run);
+                    report.recipients.push(Recipient {
+                        email: contact.email.clone(),
+                        name: Some(contact.name.clone()),
+                        member: Some(member.name.clone()),
+                        calls: todo.len(),
+                    });
                     member_queued = true;
                     called.extend(todo.iter().map(|(c, _, _)| c.reference));
                 }
@@ -123,8 +135,8 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<NotifyR
         }
         report.calls = called.len();
         Ok(report)
-    })
-    .await
+    };
+    if dry_run { work().await } else { super::recorded(ctx, "notify", now, work).await }
 }
 
 #[derive(Debug, Default)]

@@ -85,7 +85,7 @@ pub async fn run_job(ctx: &Ctx, kind: JobKind, now: DateTime<Utc>) -> anyhow::Re
             super::poll::run_poll(ctx, None, now).await?;
         }
         JobKind::Notify => {
-            super::notify::run_notify(ctx, now).await?;
+            super::notify::run_notify(ctx, now, false).await?;
         }
         JobKind::Digest => {
             super::digest::run_digest(ctx, None, now, false).await?;

@@ -67,8 +67,9 @@ pub fn member_notification(
     };
     let lead = match lang {
         Lang::Sv => format!(
-            "Hej! {partnership} bevakar utlysningar åt sina medlemmar. {} {member_name}s inriktning – vill ni vara med i en gemensam ansökan?",
-            if cards.len() == 1 { "Den här passar" } else { "De här passar" }
+            "Hej! {partnership} bevakar utlysningar åt sina medlemmar. {} {} inriktning – vill ni vara med i en gemensam ansökan?",
+            if cards.len() == 1 { "Den här passar" } else { "De här passar" },
+            crate::i18n::genitive_sv(member_name)
         ),
         Lang::En => format!(
             "Hello! {partnership} watches funding calls for its members. {} {member_name} – would you like to join a joint application?",
@@ -109,7 +110,7 @@ pub fn reminder(r: &Renderer, lang: Lang, partnership: &str, card: &CallCard, da
         (Lang::En, false) => "A reminder to AU about a call whose deadline is near.".to_string(),
     };
     let footer = match lang {
-        Lang::Sv => format!("Skickat av {partnership}s bevakning."),
+        Lang::Sv => format!("Skickat av {} bevakning.", crate::i18n::genitive_sv(partnership)),
         Lang::En => format!("Sent by {partnership}'s call watch."),
     };
     let ctx = context! {
@@ -200,6 +201,19 @@ mod tests {
 
     fn card(n: u32) -> CallCard {
         CallCard { reference: format!("PSI-{n:04}"), title: format!("Utlysning {n}"), ..Default::default() }
+    }
+
+    #[test]
+    fn the_member_and_partnership_take_a_swedish_genitive() {
+        let r = Renderer::new().unwrap();
+        let m = member_notification(&r, Lang::Sv, "PSI", "Karlskoga Energi & Miljö AB", &[card(42)]).unwrap();
+        assert!(m.text.contains("Karlskoga Energi & Miljö AB:s inriktning"), "{}", m.text);
+        assert!(!m.text.contains("ABs"), "{}", m.text);
+        let a = member_notification(&r, Lang::Sv, "PSI", "Stiftelsen Activa", &[card(42)]).unwrap();
+        assert!(a.text.contains("Stiftelsen Activas inriktning"), "{}", a.text);
+        let k = CallCard { reference: "PSI-0042".into(), title: "U".into(), ..Default::default() };
+        let rem = reminder(&r, Lang::Sv, "PSI", &k, 3, true).unwrap();
+        assert!(rem.text.contains("Skickat av PSI:s bevakning."), "{}", rem.text);
     }
 
     #[test]

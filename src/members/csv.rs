@@ -9,9 +9,12 @@
 //! the file again and yields each member's fields at its first row and each
 //! contact, for the store to write in one transaction. Cells go through
 //! [`crate::csv_cell`] both ways: a formula is written with a leading `'`
-//! and read back as the same text.
+//! and read back as the same text. A file is read as a Swedish office
+//! saves it ([`crate::csv_text`]): `;` or `,` as its header line has it,
+//! UTF-8 with or without a BOM or Windows-1252, CRLF or LF.
 
 use crate::csv_cell::{guard, read_cell};
+use crate::csv_text::{Decode, TextEncoding, detect_encoding, separator};
 use crate::domain::{CategoryId, Contact, Email, Lang, Member, MemberId, OrgType};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -128,10 +131,17 @@ fn collect<S: Reopen>(checked: &Checked<S>) -> Result<Vec<Member>, ImportError> 
 /// what the second pass ([`Checked::rows`]) needs.
 pub fn check_members<S: Reopen>(file: &str, source: S, themes: &[CategoryId]) -> Result<Checked<S>, ImportError> {
     let mut c = Checker { sink: Sink::new(file), themes, seen: HashMap::new(), emails: HashMap::new(), pending: Vec::new() };
+    let encoding = match source.reopen().and_then(detect_encoding) {
+        Ok(e) => e,
+        Err(e) => {
+            c.sink.err(0, "fil", format!("filen {}", crate::i18n::io_problem(&e, Lang::Sv)));
+            return Err(c.sink.into_error());
+        }
+    };
     let mut members = 0;
     let mut contacts = 0;
     let digest = {
-        let Some(mut rows) = RowReader::open(&source, &mut c.sink) else { return Err(c.sink.into_error()) };
+        let Some(mut rows) = RowReader::open(&source, encoding, &mut c.sink) else { return Err(c.sink.into_error()) };
         while let Some(next) = rows.next_row() {
             match next {
                 Ok((line, row)) => {
@@ -145,18 +155,20 @@ pub fn check_members<S: Reopen>(file: &str, source: S, themes: &[CategoryId]) ->
         rows.digest()
     };
     if !c.pending.is_empty() {
-        c.fill_in_agreement(&source);
+        c.fill_in_agreement(&source, encoding);
     }
     if !c.sink.errors.is_empty() {
         return Err(c.sink.into_error());
     }
-    Ok(Checked { file: file.to_string(), source, themes: themes.to_vec(), seen: c.seen, members, contacts, digest })
+    Ok(Checked { file: file.to_string(), source, encoding, themes: themes.to_vec(), seen: c.seen, members, contacts, digest })
 }
 
 /// A members file that passed [`check_members`].
 pub struct Checked<S> {
     file: String,
     source: S,
+    /// Found by the first pass, so the second one does not look again.
+    encoding: TextEncoding,
     themes: Vec<CategoryId>,
     seen: HashMap<MemberId, Seen>,
     members: usize,
@@ -181,7 +193,7 @@ impl<S: Reopen> Checked<S> {
     /// changed since it was checked: the caller then writes nothing.
     pub fn rows(&self) -> Result<Rows<'_, S>, ImportError> {
         let mut sink = Sink::new(&self.file);
-        match RowReader::open(&self.source, &mut sink) {
+        match RowReader::open(&self.source, self.encoding, &mut sink) {
             Some(reader) => Ok(Rows { checked: self, reader, queued: None, done: false }),
             None => Err(sink.into_error()),
         }
@@ -309,7 +321,7 @@ impl Row {
 
 /// The rows of a members file, one at a time, after its header was checked.
 struct RowReader<R: Read> {
-    records: ::csv::ByteRecordsIntoIter<BufReader<R>>,
+    records: ::csv::ByteRecordsIntoIter<BufReader<Decode<R>>>,
     file: String,
     /// For each column of the file, its position in [`ALL_COLUMNS`].
     cols: Vec<usize>,
@@ -319,19 +331,23 @@ struct RowReader<R: Read> {
 }
 
 impl<R: Read> RowReader<R> {
-    /// Open `source` and read its header; `None` (with the errors in `sink`) when it cannot be used.
-    fn open<S: Reopen<Reader = R>>(source: &S, sink: &mut Sink) -> Option<RowReader<R>> {
+    /// Open `source` as text in `encoding` and read its header (its
+    /// separator, `;` or `,`, taken from it); `None` (with the errors in
+    /// `sink`) when it cannot be used.
+    fn open<S: Reopen<Reader = R>>(source: &S, encoding: TextEncoding, sink: &mut Sink) -> Option<RowReader<R>> {
         let mut reader = match source.reopen() {
-            Ok(r) => BufReader::new(r),
+            Ok(r) => BufReader::new(Decode::new(r, encoding)),
             Err(e) => {
-                sink.err(0, "fil", format!("kan inte läsas: {e}"));
+                sink.err(0, "fil", format!("filen {}", crate::i18n::io_problem(&e, Lang::Sv)));
                 return None;
             }
         };
         if reader.fill_buf().is_ok_and(|b| b.starts_with(b"\xEF\xBB\xBF")) {
             reader.consume(3);
         }
-        let mut records = ::csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader).into_byte_records();
+        let delimiter = reader.fill_buf().map(separator).unwrap_or(b',');
+        let mut records =
+            ::csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(reader).into_byte_records();
         let header = match records.next() {
             None => {
                 sink.err(1, "rubrik", "filen är tom");
@@ -605,11 +621,11 @@ impl Checker<'_> {
 
     /// Complete the messages of [`Checker::agree`] with the first rows' text,
     /// read again (only when some later row disagreed).
-    fn fill_in_agreement<S: Reopen>(&mut self, source: &S) {
+    fn fill_in_agreement<S: Reopen>(&mut self, source: &S, encoding: TextEncoding) {
         let wanted: HashSet<u64> = self.pending.iter().map(|p| p.first_line).collect();
         let mut firsts: HashMap<u64, [String; AGREED]> = HashMap::new();
         let mut scratch = Sink::new(&self.sink.file);
-        if let Some(mut rows) = RowReader::open(source, &mut scratch) {
+        if let Some(mut rows) = RowReader::open(source, encoding, &mut scratch) {
             while let Some(next) = rows.next_row() {
                 if let Ok((line, row)) = next
                     && wanted.contains(&line)
@@ -774,8 +790,12 @@ fn lang_text(ls: &[Lang]) -> String {
 /// Write `members` in the members-file format (all columns, one row per
 /// contact, a contact-less member as one row with empty contact fields),
 /// every cell a spreadsheet would run as a formula guarded with a `'`.
-pub fn export_members<W: Write>(members: &[Member], w: W) -> Result<(), ::csv::Error> {
-    let mut wtr = ::csv::WriterBuilder::new().from_writer(w);
+/// Written as Swedish Excel opens it with a double click: UTF-8 with a BOM
+/// (without one Excel reads Windows-1252 and åäö turn to mojibake), `;`
+/// between cells (Excel's list separator in a Swedish locale) and CRLF.
+pub fn export_members<W: Write>(members: &[Member], mut w: W) -> Result<(), ::csv::Error> {
+    w.write_all(b"\xEF\xBB\xBF")?;
+    let mut wtr = ::csv::WriterBuilder::new().delimiter(b';').terminator(::csv::Terminator::CRLF).from_writer(w);
     let header: Vec<&str> = REQUIRED_COLUMNS.iter().chain(OPTIONAL_COLUMNS.iter()).copied().collect();
     wtr.write_record(&header)?;
     for m in members {
@@ -907,7 +927,8 @@ mod tests {
         assert!(text.contains("m.csv:4: primary: medlemmen «b» har redan en primär kontakt (rad 3)"), "{text}");
     }
 
-    /// A file that reads differently the second time.
+    /// A file that reads differently from the third opening on (the
+    /// first pass opens it twice: to find its encoding, then to check it).
     struct Changing(std::cell::Cell<usize>, [String; 2]);
 
     impl Reopen for Changing {
@@ -915,7 +936,7 @@ mod tests {
         fn reopen(&self) -> std::io::Result<Self::Reader> {
             let n = self.0.get();
             self.0.set(n + 1);
-            Ok(std::io::Cursor::new(self.1[n.min(1)].clone().into_bytes()))
+            Ok(std::io::Cursor::new(self.1[usize::from(n >= 2)].clone().into_bytes()))
         }
     }
 
@@ -941,6 +962,54 @@ mod tests {
         let checked = check_members("m.csv", changed, &themes()).unwrap();
         let last = checked.rows().unwrap().last().unwrap();
         assert!(last.unwrap_err().to_string().contains("m.csv:0: fil: filen ändrades medan den lästes in"));
+    }
+
+    /// The members files of `fixtures/members/` saved as Excel saves them.
+    fn excel_fixture(name: &str) -> Vec<u8> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/members").join(name);
+        std::fs::read(path).unwrap()
+    }
+
+    #[test]
+    fn excel_files_in_both_dialects_read_the_same() {
+        // "CSV (semikolonavgränsad)" on Swedish Windows: `;`, Windows-1252, CRLF, no BOM.
+        let semikolon = excel_fixture("excel-semikolon-cp1252.csv");
+        assert!(semikolon.contains(&0xc5) && !semikolon.starts_with(b"\xEF\xBB\xBF"), "the fixture is Windows-1252");
+        // "CSV UTF-8 (kommaavgränsad)": `,`, UTF-8 with a BOM, CRLF.
+        let utf8 = excel_fixture("excel-utf8-bom-komma.csv");
+        let a = parse_members("semikolon.csv", &semikolon, &themes()).unwrap();
+        let b = parse_members("utf8.csv", &utf8, &themes()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 3);
+        assert_eq!(a[0].contacts[0].name, "Åsa Öberg");
+        assert_eq!(a[0].keywords, ["arbetsmarknad", "näringsliv"]);
+        assert_eq!(a[0].categories.len(), 2);
+        assert_eq!(a[1].name, "Föreningen Sjöglimten");
+        assert_eq!(a[1].notes, "träffas i \"Gula huset\"\nvarje tisdag");
+        assert_eq!(a[2].name, "Tivedens Energi & Miljö AB");
+    }
+
+    #[test]
+    fn errors_in_an_excel_file_are_on_the_lines_excel_shows() {
+        let err = parse_members("fel.csv", &excel_fixture("excel-semikolon-cp1252-fel.csv"), &themes()).unwrap_err();
+        let lines: Vec<String> = err.errors.iter().map(|e| e.to_string()).collect();
+        // Line 3 holds a cell with a line break, so Lekeberg is on line 5 and Fjugesta on 6.
+        assert!(lines.iter().any(|l| l.starts_with("fel.csv:5: org_type: okänd organisationstyp «kommun»")), "{lines:#?}");
+        assert!(lines.iter().any(|l| l.starts_with("fel.csv:6: email: ogiltig e-postadress")), "{lines:#?}");
+        assert!(!lines.iter().any(|l| l.contains("UTF-8") || l.contains("rubrik")), "{lines:#?}");
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+    }
+
+    #[test]
+    fn export_opens_in_swedish_excel() {
+        let s = format!("{HEADER}activa,Stiftelsen Activa,civil_society,Örebro,Åsa Ek,asa@activa.example.org,SC6;SC1,,ja,sv,,,\n");
+        let mut out = Vec::new();
+        export_members(&parse(&s).unwrap(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let want_header = format!("\u{feff}{}\r\n", HEADER.trim_end().replace(',', ";"));
+        assert!(text.starts_with(&want_header), "{text:?}");
+        assert!(text.contains("\r\nactiva;Stiftelsen Activa;civil_society;Örebro;Åsa Ek;asa@activa.example.org;\"SC6;SC1\";"), "{text:?}");
+        assert_eq!(text.matches('\n').count(), text.matches("\r\n").count(), "every line ends in CRLF: {text:?}");
     }
 
     #[test]

@@ -33,7 +33,7 @@ async fn world(cfg_edit: impl FnOnce(&mut psi_radar::config::Config)) -> World {
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0);
     let a = helpers::add_call(&ctx, "Arbetsintegrerande insatser i Örebro län", INCLUSION, "2027-03-10", now).await;
     let b = helpers::add_call(&ctx, "Sociala företag och arbetsintegration", INCLUSION, "2027-03-20", now).await;
-    run_notify(&ctx, now).await.unwrap();
+    run_notify(&ctx, now, false).await.unwrap();
     let note = ctx
         .store
         .outbox_list(false)

@@ -433,3 +433,88 @@ async fn imported_calls_show_the_rules_read_from_their_text() {
     assert!(shown.contains("  Medfinansiering: 20 %\n"), "{shown}");
     assert!(shown.contains("«Stänger 22 juni 2023»"), "{shown}");
 }
+
+#[test]
+fn notify_dry_run_says_how_many_to_whom_and_queues_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    let run = |args: &[&str]| {
+        let o = bin().arg("--config").arg(&cfg).args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let members = repo("fixtures/members.csv");
+    run(&["init", "--members", members.to_str().unwrap()]);
+    let text = tmp.path().join("text.txt");
+    std::fs::write(&text, "Stöd till arbetsintegration och inkludering på arbetsmarknaden för personer långt från arbetsmarknaden. Idéburna organisationer och kommuner kan söka.").unwrap();
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(40)).date_naive().to_string();
+    run(&["calls", "add", "--title", "Arbetsintegration i Örebro län", "--url", "https://example.org/a", "--deadline", &deadline]
+        .into_iter()
+        .chain(["--text-file", text.to_str().unwrap()])
+        .collect::<Vec<_>>());
+
+    let dry = run(&["notify", "--dry-run"]);
+    assert!(dry.contains("Provkörning: inget läggs i utkorgen och inget skickas."), "{dry}");
+    let head = dry.lines().find(|l| l.starts_with("Skulle köa ")).unwrap_or_else(|| panic!("{dry}"));
+    let n: usize = head.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(n > 0, "{dry}");
+    assert_eq!(dry.lines().filter(|l| l.starts_with("  ") && l.ends_with(": 1 utlysning")).count(), n, "one line per message: {dry}");
+    assert_eq!(run(&["outbox"]).trim(), "Utkorgen är tom.", "nothing queued");
+
+    let real = run(&["notify"]);
+    assert!(real.contains(&format!("Köade {n} meddelanden:")) || (n == 1 && real.contains("Köade 1 meddelande:")), "{real}");
+    assert_eq!(run(&["outbox"]).lines().filter(|l| l.contains(" notify ")).count(), n, "the real run queued what the dry run named");
+    let digest = run(&["digest", "--dry-run"]);
+    assert!(digest.contains("Skulle köa 1 meddelande:\n  AU <au@example.org>"), "{digest}");
+}
+
+#[test]
+fn the_help_is_swedish_throughout() {
+    for args in [&["--help"][..], &["calls", "--help"], &["apps", "report", "--help"], &["notify", "-h"]] {
+        let o = bin().args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}");
+        let help = String::from_utf8(o.stdout).unwrap();
+        assert!(help.contains("Visa hjälpen") && help.contains("Användning: psi-radar"), "{args:?}: {help}");
+        for english in
+            ["Print help", "Print version", "Usage:", "Options:", "Commands:", "[default:", "[possible values:", "Print this message"]
+        {
+            assert!(!help.contains(english), "{args:?}: «{english}» in\n{help}");
+        }
+    }
+    let top = String::from_utf8(bin().arg("--help").output().unwrap().stdout).unwrap();
+    assert!(top.contains("Visa versionen") && top.contains("Kommandon:") && top.contains("[standard: config/psi-radar.toml]"), "{top}");
+    let v = bin().arg("-V").output().unwrap();
+    assert!(v.status.success() && String::from_utf8_lossy(&v.stdout).starts_with("psi-radar "));
+}
+
+#[test]
+fn a_missing_config_file_is_said_in_words_with_what_to_do() {
+    let o = bin().args(["--config", "/nonexistent/psi-radar.toml", "status"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("/nonexistent/psi-radar.toml: konfigurationsfilen finns inte; ange konfigurationsfilen med --config"), "{err}");
+    assert!(!err.contains("os error") && !err.contains("-:") && !err.contains("No such file"), "{err}");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_and_logs_have_no_colour_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), "");
+    init_db(&cfg);
+    let o = bin().arg("--config").arg(&cfg).args(["members", "import"]).arg(repo("fixtures/members.csv")).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // `psi-radar members list | head -1` once head has gone: the reading end is closed before the first write.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = bin().arg("--config").arg(&cfg).args(["members", "list"]).stdout(writer).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stderr.is_empty(), "nothing on stderr: {}", String::from_utf8_lossy(&o.stderr));
+
+    // stderr to a file or pipe, not a terminal: plain text.
+    let o = bin().arg("--config").arg(&cfg).args(["members", "list"]).env("RUST_LOG", "debug").output().unwrap();
+    assert!(o.status.success());
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(log.contains("DEBUG"), "a debug log to look at: {log}");
+    assert!(!log.contains('\u{1b}'), "no ANSI colour codes: {log}");
+}

@@ -606,7 +606,7 @@ async fn hostile_text_from_a_source_stays_text_from_the_store_to_the_mail() {
     let now = at("2026-01-12T06:00:00Z");
     let poll = psi_radar::jobs::poll::run_poll(&ctx, None, now).await.unwrap();
     assert_eq!(poll.poll.new.len(), 1, "{:?}", poll.poll.sources);
-    psi_radar::jobs::notify::run_notify(&ctx, now).await.unwrap();
+    psi_radar::jobs::notify::run_notify(&ctx, now, false).await.unwrap();
     psi_radar::jobs::digest::run_digest(&ctx, None, now, false).await.unwrap();
     let sent = psi_radar::jobs::send::run_send(&ctx, now).await.unwrap();
     assert!(sent.sent >= 2, "the digest and at least one notification: {sent:?}");

@@ -57,13 +57,40 @@ async fn moved_deadline_shows_as_changed() {
 }
 
 #[tokio::test]
+async fn a_dry_run_names_the_same_recipients_and_queues_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ctx = helpers::ctx(tmp.path()).await;
+    let now = monday();
+    helpers::add_call(&ctx, "Arbetsintegrerande insatser i Örebro län", INCLUSION, "2026-12-10", now).await;
+    let dry = run_notify(&ctx, now, true).await.unwrap();
+    assert!(!dry.recipients.is_empty() && dry.members > 0 && dry.calls == 1, "{dry:?}");
+    assert_eq!(dry.queued, 0);
+    let digest = run_digest(&ctx, None, now, true).await.unwrap();
+    assert_eq!(digest.recipients.len(), 2, "one digest per AU address: {:?}", digest.recipients);
+    assert!(ctx.store.outbox_list(false).await.unwrap().is_empty(), "a dry run queues nothing");
+
+    let real = run_notify(&ctx, now, false).await.unwrap();
+    assert_eq!(real.recipients, dry.recipients, "the dry run named exactly who the real run mails");
+    assert_eq!((real.queued, real.members, real.calls), (dry.recipients.len(), dry.members, dry.calls));
+    let rows = ctx.store.outbox_list(false).await.unwrap();
+    assert_eq!(rows.len(), real.queued);
+    assert!(real.recipients.iter().all(|r| rows.iter().any(|o| o.recipient == r.email.as_str()) && r.calls == 1));
+    assert!(real.recipients.iter().all(|r| r.name.is_some() && r.member.is_some()));
+
+    // Already queued: a dry run now says nothing more would go out.
+    assert!(run_notify(&ctx, now, true).await.unwrap().recipients.is_empty());
+    run_digest(&ctx, None, now, false).await.unwrap();
+    assert!(run_digest(&ctx, None, now, true).await.unwrap().recipients.is_empty());
+}
+
+#[tokio::test]
 async fn notifications_bundle_once_per_day_and_respect_stopp_and_no() {
     let tmp = tempfile::tempdir().unwrap();
     let ctx = helpers::ctx(tmp.path()).await;
     let now = monday();
     let a = helpers::add_call(&ctx, "Arbetsintegrerande insatser i Örebro län", INCLUSION, "2026-12-10", now).await;
     let b = helpers::add_call(&ctx, "Sociala företag och arbetsintegration", INCLUSION, "2026-12-20", now).await;
-    let first = run_notify(&ctx, now).await.unwrap();
+    let first = run_notify(&ctx, now, false).await.unwrap();
     assert!(first.queued > 0 && first.calls == 2, "{first:?}");
     let rows = ctx.store.outbox_list(false).await.unwrap();
     let per_recipient: std::collections::HashMap<_, usize> = rows.iter().fold(Default::default(), |mut m, r| {
@@ -76,8 +103,8 @@ async fn notifications_bundle_once_per_day_and_respect_stopp_and_no() {
     assert!(String::from_utf8_lossy(&bundled.unwrap().body).contains("List-Unsubscribe"));
 
     // The same day again: nothing new. The next day: nothing either (already told).
-    assert_eq!(run_notify(&ctx, now + Duration::hours(2)).await.unwrap().queued, 0);
-    assert_eq!(run_notify(&ctx, now + Duration::days(1)).await.unwrap().queued, 0);
+    assert_eq!(run_notify(&ctx, now + Duration::hours(2), false).await.unwrap().queued, 0);
+    assert_eq!(run_notify(&ctx, now + Duration::days(1), false).await.unwrap().queued, 0);
 
     // A new call the next day: a contact who said STOPP gets nothing, a member who said no to it neither.
     let activa = ctx.store.member(&MemberId::parse("activa").unwrap()).await.unwrap().expect("activa in members.csv");
@@ -86,7 +113,7 @@ async fn notifications_bundle_once_per_day_and_respect_stopp_and_no() {
     let c = helpers::add_call(&ctx, "Nya vägar till arbete för unga", INCLUSION, "2027-01-20", now + Duration::days(1)).await;
     let verdandi = MemberId::parse("verdandi").unwrap();
     ctx.store.record_interest(c, &verdandi, None, Intent::No, None, "", None, now).await.unwrap();
-    run_notify(&ctx, now + Duration::days(1)).await.unwrap();
+    run_notify(&ctx, now + Duration::days(1), false).await.unwrap();
     let rows = ctx.store.outbox_list(false).await.unwrap();
     let about_c: Vec<_> = rows.iter().filter(|r| r.subject.contains(&c.to_string())).collect();
     assert!(!about_c.is_empty());
@@ -153,14 +180,14 @@ async fn notifications_resume_after_start() {
     let contact = ctx.store.contact_by_email(activa.contacts[0].email.as_str()).await.unwrap().unwrap();
     ctx.store.set_unsubscribed(contact.id, now - Duration::days(3)).await.unwrap();
     helpers::add_call(&ctx, "Arbetsintegrerande insatser i Örebro län", INCLUSION, "2026-12-10", now).await;
-    run_notify(&ctx, now).await.unwrap();
+    run_notify(&ctx, now, false).await.unwrap();
     let told = |rows: Vec<psi_radar::store::outbox::OutboxRow>| {
         rows.iter().any(|r| r.kind == "notify" && r.recipient == contact.contact.email.as_str())
     };
     assert!(!told(ctx.store.outbox_list(false).await.unwrap()), "no notification after STOPP");
     assert!(ctx.store.set_resubscribed(contact.id).await.unwrap());
     assert!(!ctx.store.set_resubscribed(contact.id).await.unwrap(), "START twice changes nothing");
-    run_notify(&ctx, now + Duration::days(1)).await.unwrap();
+    run_notify(&ctx, now + Duration::days(1), false).await.unwrap();
     assert!(told(ctx.store.outbox_list(false).await.unwrap()), "notified again after START");
 }
 
@@ -198,6 +225,6 @@ async fn watched_calls_stay_on_top_and_dismissed_calls_disappear() {
     assert!(text.contains("== Bevakade utlysningar =="));
     assert!(!text.contains(&dismissed.to_string()), "dismissed call hidden");
     // Dismissed calls get no member notifications either.
-    run_notify(&ctx, now).await.unwrap();
+    run_notify(&ctx, now, false).await.unwrap();
     assert!(ctx.store.outbox_list(false).await.unwrap().iter().all(|r| !r.subject.contains(&dismissed.to_string())));
 }

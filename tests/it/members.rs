@@ -320,7 +320,8 @@ async fn export_guards_formulas_and_the_round_trip_gives_back_the_text() {
     let out = dir.path().join("export.csv");
     cli::export(&st, &out, Lang::Sv, &mut Vec::new()).await.unwrap();
     let written = std::fs::read(&out).unwrap();
-    let mut rd = csv::ReaderBuilder::new().has_headers(true).from_reader(written.as_slice());
+    assert!(written.starts_with(b"\xEF\xBB\xBFid;name;"), "UTF-8 with a BOM, `;` between cells, for Swedish Excel");
+    let mut rd = csv::ReaderBuilder::new().has_headers(true).delimiter(b';').from_reader(&written[3..]);
     let mut cells = Vec::new();
     for rec in rd.records() {
         cells.extend(rec.unwrap().iter().map(str::to_string));

@@ -67,12 +67,12 @@ async fn digest_and_notifications_through_a_real_smtp_server() {
     let r = helpers::add_call(&ctx, "Arbetsintegrerande sociala företag <b>&</b> inkludering", text, "2026-12-10", now).await;
 
     psi_radar::jobs::digest::run_digest(&ctx, None, now, false).await.unwrap();
-    psi_radar::jobs::notify::run_notify(&ctx, now).await.unwrap();
+    psi_radar::jobs::notify::run_notify(&ctx, now, false).await.unwrap();
     let sent = psi_radar::jobs::send::run_send(&ctx, now).await.unwrap();
     assert_eq!(sent.failed + sent.retrying, 0, "{sent:?}");
     // Running everything again sends nothing twice.
     psi_radar::jobs::digest::run_digest(&ctx, None, now + Duration::hours(1), false).await.unwrap();
-    psi_radar::jobs::notify::run_notify(&ctx, now + Duration::hours(1)).await.unwrap();
+    psi_radar::jobs::notify::run_notify(&ctx, now + Duration::hours(1), false).await.unwrap();
     assert_eq!(psi_radar::jobs::send::run_send(&ctx, now + Duration::hours(1)).await.unwrap().sent, 0);
 
     let got = maildir_messages(&maildir);

@@ -58,7 +58,7 @@ async fn a_call_closed_to_the_home_county_reaches_no_member_gets_no_proposal_and
     assert!(psi_radar::jobs::closed_to_home(&stored));
 
     // notifications: the open call reaches members, the closed one never
-    let sent = psi_radar::jobs::notify::run_notify(&ctx, now).await.unwrap();
+    let sent = psi_radar::jobs::notify::run_notify(&ctx, now, false).await.unwrap();
     assert_eq!(sent.calls, 1, "{sent:?}");
     let rows = ctx.store.outbox_list(false).await.unwrap();
     assert!(rows.iter().any(|r| r.subject.contains(&open.to_string())));
@@ -128,7 +128,7 @@ async fn the_digest_card_and_the_member_mail_show_the_rules_in_one_line_in_eithe
     let tmp = tempfile::tempdir().unwrap();
     let ctx = helpers::ctx(tmp.path()).await;
     helpers::add_call(&ctx, "Arbetsintegrerande insatser", &page, "2026-12-10", monday()).await;
-    psi_radar::jobs::notify::run_notify(&ctx, monday()).await.unwrap();
+    psi_radar::jobs::notify::run_notify(&ctx, monday(), false).await.unwrap();
     let rows = ctx.store.outbox_list(false).await.unwrap();
     assert!(!rows.is_empty());
     let body = String::from_utf8_lossy(&rows[0].body).to_string();
