@@ -9,10 +9,31 @@
 //! classes that occur in the gold labels.
 
 use super::{Model, classify_text, text::truncate_chars};
-use crate::cli::BadInput;
-use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
+
+/// Why a labelled file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// The file could not be opened (a runtime failure, not the file's content).
+    #[error("kunde inte öppna {path}")]
+    Open {
+        path: String,
+        #[source]
+        source: csv::Error,
+    },
+    /// The file's content is wrong: a missing column, a bad row or label
+    /// (the message names the file and the line).
+    #[error("{0}")]
+    BadData(String),
+}
+
+impl EvalError {
+    /// The user's mistake (exit code 2 on the command line), not a failure.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, EvalError::BadData(_))
+    }
+}
 
 /// Class names in table order: SC1…SC7, then `none`.
 pub const CLASSES: [&str; 8] = ["SC1", "SC2", "SC3", "SC4", "SC5", "SC6", "SC7", "none"];
@@ -56,21 +77,24 @@ pub fn parse_labels(cell: &str) -> Result<Vec<usize>, String> {
     Ok(out)
 }
 
-fn open_csv(path: &Path) -> anyhow::Result<csv::Reader<std::fs::File>> {
-    csv::ReaderBuilder::new().flexible(false).from_path(path).with_context(|| format!("kunde inte öppna {}", path.display()))
+fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>, EvalError> {
+    csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_path(path)
+        .map_err(|source| EvalError::Open { path: path.display().to_string(), source })
 }
 
-fn column(headers: &csv::StringRecord, name: &str, path: &Path) -> anyhow::Result<usize> {
+fn column(headers: &csv::StringRecord, name: &str, path: &Path) -> Result<usize, EvalError> {
     headers
         .iter()
         .position(|h| h.trim() == name)
-        .ok_or_else(|| BadInput(format!("{}: kolumnen «{name}» saknas i rubrikraden", path.display())).into())
+        .ok_or_else(|| EvalError::BadData(format!("{}: kolumnen «{name}» saknas i rubrikraden", path.display())))
 }
 
 /// Read `id,title,text,label`.
-pub fn read_labelled(path: &Path) -> anyhow::Result<Vec<Labelled>> {
+pub fn read_labelled(path: &Path) -> Result<Vec<Labelled>, EvalError> {
     let mut rdr = open_csv(path)?;
-    let headers = rdr.headers().map_err(|e| BadInput(format!("{}: {e}", path.display())))?.clone();
+    let headers = rdr.headers().map_err(|e| EvalError::BadData(format!("{}: {e}", path.display())))?.clone();
     let (ci, ct, cx, cl) = (
         column(&headers, "id", path)?,
         column(&headers, "title", path)?,
@@ -80,9 +104,9 @@ pub fn read_labelled(path: &Path) -> anyhow::Result<Vec<Labelled>> {
     let mut rows = Vec::new();
     for (n, rec) in rdr.records().enumerate() {
         let line = n + 2;
-        let rec = rec.map_err(|e| BadInput(format!("{}: rad {line}: {e}", path.display())))?;
+        let rec = rec.map_err(|e| EvalError::BadData(format!("{}: rad {line}: {e}", path.display())))?;
         let get = |i: usize| rec.get(i).unwrap_or_default().to_string();
-        let labels = parse_labels(&get(cl)).map_err(|m| BadInput(format!("{}: rad {line}, fält «label»: {m}", path.display())))?;
+        let labels = parse_labels(&get(cl)).map_err(|m| EvalError::BadData(format!("{}: rad {line}, fält «label»: {m}", path.display())))?;
         rows.push(Labelled { id: get(ci), title: get(ct), text: get(cx), labels });
     }
     Ok(rows)
@@ -215,9 +239,9 @@ pub struct Agreement {
 }
 
 /// Swedish/English twins given the same top prediction (a challenge or none).
-pub fn agreement(path: &Path, model: &Model) -> anyhow::Result<Agreement> {
+pub fn agreement(path: &Path, model: &Model) -> Result<Agreement, EvalError> {
     let mut rdr = open_csv(path)?;
-    let headers = rdr.headers().map_err(|e| BadInput(format!("{}: {e}", path.display())))?.clone();
+    let headers = rdr.headers().map_err(|e| EvalError::BadData(format!("{}: {e}", path.display())))?.clone();
     let cols = [
         column(&headers, "title_sv", path)?,
         column(&headers, "text_sv", path)?,
@@ -226,7 +250,7 @@ pub fn agreement(path: &Path, model: &Model) -> anyhow::Result<Agreement> {
     ];
     let mut a = Agreement::default();
     for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| BadInput(format!("{}: rad {}: {e}", path.display(), i + 2)))?;
+        let rec = rec.map_err(|e| EvalError::BadData(format!("{}: rad {}: {e}", path.display(), i + 2)))?;
         let g = |k: usize| rec.get(cols[k]).unwrap_or_default();
         let sv = top_class(g(0), g(1), model);
         let en = top_class(g(2), g(3), model);

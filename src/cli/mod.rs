@@ -325,6 +325,7 @@ fn is_bad_input(e: &anyhow::Error) -> bool {
             || c.is::<crate::config::ConfigError>()
             || c.is::<crate::sources::spec::SourcesConfigError>()
             || c.is::<crate::classify::ClassifyError>()
+            || c.downcast_ref::<crate::classify::eval::EvalError>().is_some_and(|e| e.is_bad_input())
             || c.is::<crate::members::ImportError>()
     })
 }
