@@ -3,9 +3,9 @@
 //! `crate::tracking` and the store. The user's mistakes exit with 2.
 
 use super::BadInput;
+use crate::domain::application::{AppUpdate, Application, NewApplication, apply_update, check_new, parse_amount};
 use crate::domain::{CallRef, Lang, MemberId};
 use crate::jobs::Ctx;
-use crate::tracking::register::{AppUpdate, Application, NewApplication, apply_update, check_new, parse_amount};
 use crate::tracking::{AppStatus, CallLink, Currency, Party, PsiRole, RegisterError, TrackingError, export, outlook, proposals};
 use anyhow::Context as _;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};

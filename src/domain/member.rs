@@ -270,6 +270,41 @@ impl Role {
     }
 }
 
+/// Whose personal data `members forget` erases: one address (that contact,
+/// and any stored mail from or to it even if it is no contact), a contact's
+/// row id, or a member (all its contacts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForgetTarget {
+    Address(Email),
+    Contact(i64),
+    Member(MemberId),
+}
+
+impl ForgetTarget {
+    /// Read a target as a person writes it: an address has an `@`, a contact
+    /// id is a number, anything else is a member id.
+    pub fn parse(s: &str) -> Result<ForgetTarget, String> {
+        let s = s.trim();
+        if s.contains('@') {
+            Email::parse(s).map(ForgetTarget::Address)
+        } else if let Ok(id) = s.parse::<i64>() {
+            Ok(ForgetTarget::Contact(id))
+        } else {
+            MemberId::parse(s).map(ForgetTarget::Member)
+        }
+    }
+}
+
+impl fmt::Display for ForgetTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ForgetTarget::Address(e) => e.fmt(f),
+            ForgetTarget::Contact(id) => id.fmt(f),
+            ForgetTarget::Member(m) => m.fmt(f),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -123,7 +123,7 @@ pub async fn gather(ctx: &Ctx, week: Week, now: DateTime<Utc>) -> anyhow::Result
         .collect();
 
     let year = now.with_timezone(&tz).year();
-    let counted = ctx.store.apps_counting(year, &cfg.goal.counting_roles).await?;
+    let counted = crate::tracking::apps_counting(&ctx.store, year, &cfg.goal.counting_roles).await?;
     let titles_by_ref: HashMap<u32, &StoredCall> = all.iter().map(|c| (c.reference.0, c)).collect();
     let in_progress = ctx
         .store

@@ -3,7 +3,7 @@
 
 use super::{Result, SqliteQuery, Store, StoreError, parse_ts, ts};
 use crate::domain::CallRef;
-use crate::tracking::register::{AppEvent, AppStatus, Application, CallLink, Currency, Party, PsiRole, StatusDates};
+use crate::domain::application::{AppEvent, AppStatus, Application, CallLink, Currency, Party, PsiRole, StatusDates};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -192,30 +192,20 @@ impl Store {
         Ok(rows.iter().filter_map(|r| u32::try_from(r.get::<i64, _>(0)).ok()).map(CallRef).collect())
     }
 
-    /// Applications submitted in `year` (by their `submitted` date) with a PSI role that counts.
-    pub async fn apps_counting(&self, year: i32, roles: &[String]) -> Result<Vec<AppLine>> {
-        let roles = crate::tracking::goal::counting_roles(roles);
-        Ok(self
-            .list_apps()
-            .await?
-            .iter()
-            .filter(|a| crate::tracking::goal::verdict(a, year, &roles, crate::domain::Lang::Sv).counts)
-            .map(line)
-            .collect())
-    }
-
     /// Applications being prepared (idea, forming, writing).
     pub async fn apps_in_progress(&self) -> Result<Vec<AppLine>> {
-        Ok(self.list_apps().await?.iter().filter(|a| a.status.in_progress()).map(line).collect())
+        Ok(self.list_apps().await?.iter().filter(|a| a.status.in_progress()).map(AppLine::from).collect())
     }
 }
 
-fn line(a: &Application) -> AppLine {
-    AppLine {
-        id: a.id,
-        title: a.title.clone(),
-        status: a.status.as_str().to_string(),
-        psi_role: a.psi_role.as_str().to_string(),
-        lead: a.lead.as_ref().map(|p| p.key().to_string()).unwrap_or_default(),
+impl From<&Application> for AppLine {
+    fn from(a: &Application) -> AppLine {
+        AppLine {
+            id: a.id,
+            title: a.title.clone(),
+            status: a.status.as_str().to_string(),
+            psi_role: a.psi_role.as_str().to_string(),
+            lead: a.lead.as_ref().map(|p| p.key().to_string()).unwrap_or_default(),
+        }
     }
 }

@@ -4,8 +4,8 @@
 //! dates with stable UIDs.
 
 use super::goal::{YearReport, bar};
-use super::register::{AppStatus, Application, CallLink, Currency, Party, PsiRole, RegisterError, StatusDates, parse_amount};
 use crate::csv_cell::{guard, read_cell};
+use crate::domain::application::{AppStatus, Application, CallLink, Currency, Party, PsiRole, RegisterError, StatusDates, parse_amount};
 use crate::domain::{CallStatus, Lang, MemberId};
 use crate::store::calls::StoredCall;
 use chrono::{DateTime, Duration, NaiveDate, Utc};

@@ -2,8 +2,8 @@
 //! a PSI role the config counts) and why the others do not; funder levels;
 //! the year's report by status, level and challenge.
 
-use super::register::{AppStatus, Application, PsiRole};
 use crate::domain::Lang;
+use crate::domain::application::{AppStatus, Application, PsiRole};
 use chrono::Datelike;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -228,8 +228,8 @@ pub fn bar(count: usize, goal: u32) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::register::{Currency, StatusDates};
     use super::*;
+    use crate::domain::application::{Currency, StatusDates};
     use chrono::{NaiveDate, Utc};
 
     fn app(status: AppStatus, role: PsiRole, submitted: Option<&str>) -> Application {

@@ -7,10 +7,12 @@ pub mod export;
 pub mod goal;
 pub mod outlook;
 pub mod proposals;
-pub mod register;
 
+pub use crate::domain::application::{
+    AppStatus, AppUpdate, Application, CallLink, Currency, NewApplication, Party, PsiRole, RegisterError,
+};
+use crate::store::apps::AppLine;
 pub use goal::{FunderLevel, Verdict, YearReport, funder_level, verdict};
-pub use register::{AppStatus, AppUpdate, Application, CallLink, Currency, NewApplication, Party, PsiRole, RegisterError};
 
 /// What a register operation can fail with: the user's mistake
 /// (`Register`, exit code 2 on the command line) or the database.
@@ -20,6 +22,13 @@ pub enum TrackingError {
     Register(#[from] RegisterError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+}
+
+/// The applications that count towards `year`'s goal (submitted that year
+/// with a PSI role in `roles`), as the digest lists them.
+pub async fn apps_counting(store: &crate::store::Store, year: i32, roles: &[String]) -> Result<Vec<AppLine>, crate::store::StoreError> {
+    let roles = goal::counting_roles(roles);
+    Ok(store.list_apps().await?.iter().filter(|a| verdict(a, year, &roles, crate::domain::Lang::Sv).counts).map(AppLine::from).collect())
 }
 
 /// Build `year`'s report from the register: every application that belongs

@@ -4,7 +4,7 @@
 //! (or turns it down with `apps decline`).
 
 use super::TrackingError;
-use super::register::{AppStatus, Application, CallLink, Currency, Party, PsiRole, RegisterError, StatusDates};
+use crate::domain::application::{AppStatus, Application, CallLink, Currency, Party, PsiRole, RegisterError, StatusDates};
 use crate::domain::{CallRef, Intent, Lang, MemberId, Role};
 use crate::store::Store;
 use crate::store::calls::{CallFilter, is_open_at};

@@ -1,4 +1,5 @@
-//! The application record: typed values (PSI's role, status, currency, the
+//! Domain: the application register's record (pure; the store keeps it,
+//! `tracking` counts and exports it): typed values (PSI's role, status, currency, the
 //! call, the parties), the status rules (which transitions make sense) and
 //! the history of changes.
 
