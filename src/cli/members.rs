@@ -4,7 +4,7 @@
 //! partnership's language (`lang`), Swedish by default; JSON is the same in both.
 
 use super::BadInput;
-use crate::domain::{CallRef, CategoryId, Lang, Member, MemberId};
+use crate::domain::{CallRef, CategoryId, ForgetTarget, Lang, Member, MemberId};
 use crate::matching::{MemberMatch, Proposal, match_members, propose};
 use crate::members::{self, ImportRow};
 use crate::store::{Store, StoreError};
@@ -236,7 +236,8 @@ pub async fn export(store: &Store, file: &Path, lang: Lang, out: &mut impl Write
 
 /// `members forget ID|EMAIL`
 pub async fn forget(store: &Store, target: &str, now: DateTime<Utc>, lang: Lang, out: &mut impl Write) -> anyhow::Result<()> {
-    let rep = match store.forget(target, now).await {
+    let target = ForgetTarget::parse(target).map_err(BadInput)?;
+    let rep = match store.forget(&target, now).await {
         Ok(r) => r,
         Err(e @ (StoreError::NotFound(_) | StoreError::Invalid(_))) => return Err(BadInput(e.to_string()).into()),
         Err(e) => return Err(e.into()),

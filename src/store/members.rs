@@ -3,7 +3,7 @@
 //! contact's personal data (`members forget`). Logs name ids, never people.
 
 use super::{Result, Store, StoreError, parse_ts, ts};
-use crate::domain::{CallRef, CategoryId, Contact, Email, Intent, Lang, Member, MemberId, OrgType, Role};
+use crate::domain::{CallRef, CategoryId, Contact, Email, ForgetTarget, Intent, Lang, Member, MemberId, OrgType, Role};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
@@ -463,30 +463,33 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// GDPR erasure. `target` is an e-mail address (that contact; also any
-    /// stored replies from, and mail to, that address even if it is not a
-    /// contact), a contact's row id, or a member id (all its contacts).
+    /// The contacts `target` names, and the address it names (if it is one).
+    async fn contacts_of<'c>(&self, target: &ForgetTarget, contacts: &'c [ContactRow]) -> Result<(Vec<&'c ContactRow>, Option<Email>)> {
+        Ok(match target {
+            ForgetTarget::Address(e) => {
+                let key = e.without_tag();
+                (contacts.iter().filter(|c| c.contact.email.without_tag() == key).collect(), Some(e.clone()))
+            }
+            ForgetTarget::Contact(id) => (contacts.iter().filter(|c| c.id == *id).collect(), None),
+            ForgetTarget::Member(id) => {
+                if self.member(id).await?.is_none() {
+                    return Err(StoreError::NotFound(format!("medlemmen «{id}»")));
+                }
+                (contacts.iter().filter(|c| c.member == *id).collect(), None)
+            }
+        })
+    }
+
+    /// GDPR erasure of `target` (see [`ForgetTarget`]: an address also
+    /// clears stored replies from, and mail to, it even if it is no contact).
     /// Contact rows are deleted; interests keep the organisation's answer but
     /// lose the person; replies lose sender address and raw message (the
     /// reading and reason are redacted); outbox messages to the address are
     /// redacted (and cancelled if still pending), and other outbox bodies have
     /// the address and name replaced by [`REDACTED`].
-    pub async fn forget(&self, target: &str, now: DateTime<Utc>) -> Result<ForgetReport> {
-        let target = target.trim();
+    pub async fn forget(&self, target: &ForgetTarget, now: DateTime<Utc>) -> Result<ForgetReport> {
         let contacts = self.list_contacts().await?;
-        let (chosen, extra_addr): (Vec<&ContactRow>, Option<Email>) = if target.contains('@') {
-            let e = Email::parse(target).map_err(StoreError::Invalid)?;
-            let key = e.without_tag();
-            (contacts.iter().filter(|c| c.contact.email.without_tag() == key).collect(), Some(e))
-        } else if let Ok(id) = target.parse::<i64>() {
-            (contacts.iter().filter(|c| c.id == id).collect(), None)
-        } else {
-            let id = MemberId::parse(target).map_err(StoreError::Invalid)?;
-            if self.member(&id).await?.is_none() {
-                return Err(StoreError::NotFound(format!("medlemmen «{id}»")));
-            }
-            (contacts.iter().filter(|c| c.member == id).collect(), None)
-        };
+        let (chosen, extra_addr) = self.contacts_of(target, &contacts).await?;
         if chosen.is_empty() && extra_addr.is_none() {
             return Err(StoreError::NotFound(format!("ingen kontakt «{target}»")));
         }
