@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use chrono::Utc;
+use psi_radar::jobs::poll::poll_sources;
 use psi_radar::sources::fetch::{FetchConfig, Fetcher};
-use psi_radar::sources::poll_sources;
 use psi_radar::sources::spec::{SourceKind, SourceSpec};
 use std::time::{Duration, Instant};
 

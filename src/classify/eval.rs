@@ -78,10 +78,7 @@ pub fn parse_labels(cell: &str) -> Result<Vec<usize>, String> {
 }
 
 fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>, EvalError> {
-    csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_path(path)
-        .map_err(|source| EvalError::Open { path: path.display().to_string(), source })
+    csv::ReaderBuilder::new().flexible(false).from_path(path).map_err(|source| EvalError::Open { path: path.display().to_string(), source })
 }
 
 fn column(headers: &csv::StringRecord, name: &str, path: &Path) -> Result<usize, EvalError> {
@@ -106,7 +103,8 @@ pub fn read_labelled(path: &Path) -> Result<Vec<Labelled>, EvalError> {
         let line = n + 2;
         let rec = rec.map_err(|e| EvalError::BadData(format!("{}: rad {line}: {e}", path.display())))?;
         let get = |i: usize| rec.get(i).unwrap_or_default().to_string();
-        let labels = parse_labels(&get(cl)).map_err(|m| EvalError::BadData(format!("{}: rad {line}, fält «label»: {m}", path.display())))?;
+        let labels =
+            parse_labels(&get(cl)).map_err(|m| EvalError::BadData(format!("{}: rad {line}, fält «label»: {m}", path.display())))?;
         rows.push(Labelled { id: get(ci), title: get(ct), text: get(cx), labels });
     }
     Ok(rows)

@@ -447,7 +447,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let fetched = lang.pick("hämtat", "fetched");
-            let progress = move |p: crate::sources::Progress<'_>| {
+            let progress = move |p: crate::jobs::poll::Progress<'_>| {
                 let mark = if p.ok { "ok" } else { lang.pick("FEL", "FAILED") };
                 if tty {
                     let filled = p.done * 20 / p.total.max(1);
@@ -485,7 +485,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let f = std::fs::File::open(&file).map_err(|e| {
                         BadInput(format!("{}: {} {}", file.display(), lang.pick("filen", "the file"), crate::i18n::io_problem(&e, lang)))
                     })?;
-                    let got = crate::sources::manual::import_jsonl(&ctx.store, std::io::BufReader::new(f), now)
+                    let got = crate::jobs::ingest::import_jsonl(&ctx.store, std::io::BufReader::new(f), now)
                         .await
                         .map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
                     let refs: Vec<_> = got.iter().map(|g| g.reference).collect();
@@ -509,7 +509,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         None => None,
                     };
                     let m = crate::sources::manual::ManualCall { title, url, funder, deadline, text, lang: None };
-                    let got = crate::sources::manual::add_manual(&ctx.store, &m, now).await.map_err(|e| BadInput(e.to_string()))?;
+                    let got = crate::jobs::ingest::add_manual(&ctx.store, &m, now).await.map_err(|e| BadInput(e.to_string()))?;
                     crate::jobs::poll::read_rules(&ctx, now).await?;
                     crate::jobs::poll::classify_refs(&ctx, &[got.reference]).await?;
                     writeln!(out, "{} {}", got.reference, new_or_updated(got.new))?;

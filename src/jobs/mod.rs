@@ -4,6 +4,7 @@
 
 pub mod dbguard;
 pub mod digest;
+pub mod ingest;
 pub mod lease;
 pub mod notify;
 pub mod poll;
@@ -119,7 +120,12 @@ pub trait Summary {
 /// (`open_to_home == false`): it is never sent to members and never gets a
 /// proposed consortium; AU's digest only counts it. Unknown (`None`) is not closed.
 pub fn closed_to_home(c: &StoredCall) -> bool {
-    c.rules.as_ref().is_some_and(|r| r.eligibility.open_to_home == Some(false))
+    closed_to_home_by(c.rules.as_ref())
+}
+
+/// [`closed_to_home`] by the call's rules alone (a call the poll holds in memory).
+pub fn closed_to_home_by(rules: Option<&crate::normalize::rules::CallRules>) -> bool {
+    rules.is_some_and(|r| r.eligibility.open_to_home == Some(false))
 }
 
 /// The regional theme ids the model knows: what a members file may name besides SC1–SC7.

@@ -1,11 +1,27 @@
-//! Job: poll the sources, then classify what is new or changed and match it
-//! against the members (the count goes to `status`; notify sends).
+//! Job: the poll owns the flow from the sources to stored scores:
+//!
+//! ```text
+//!  rules catch-up ─▶ fetch every source ─▶ per source ONE transaction: ingest ─▶ the calls it wrote
+//!  (calls stored      (concurrent, pure      (dedup, merge, insert/update)        │ in memory, never read back
+//!   before)            adapters)                                                  ▼
+//!                                               rules + classify ─▶ store rules and scores ─▶ refresh_matches
+//! ```
+//!
+//! `sources` (fetching and reading) and `normalize` (deciding) stay pure;
+//! the store only persists; this job decides the order, the transactions
+//! and the back-off of a failing source.
+
+mod report;
+mod sources;
+
+pub use report::{PollReport, SourceReport};
+pub use sources::{Polled, Progress, poll_and_store, poll_sources, source_backoff};
 
 use super::{Ctx, Summary};
-use crate::domain::CallRef;
-use crate::normalize::rules::{RulesInput, read_rules as read_rules_from};
-use crate::sources::{PollReport, Progress, poll_sources_with_progress};
-use crate::store::calls::{CallFilter, StoredCall};
+use crate::domain::{Call, CallRef, CategoryScore};
+use crate::jobs::ingest::WrittenCall;
+use crate::normalize::rules::{CallRules, RulesInput, read_rules as read_rules_from};
+use crate::store::calls::CallFilter;
 use chrono::{DateTime, Utc};
 
 #[derive(Debug)]
@@ -30,6 +46,16 @@ impl Summary for PollJobReport {
     }
 }
 
+/// A call this poll wrote, with what the poll read from it: its rules and
+/// its scores (both stored too).
+#[derive(Debug, Clone)]
+pub struct PolledCall {
+    pub reference: CallRef,
+    pub call: Call,
+    pub rules: CallRules,
+    pub categories: Vec<CategoryScore>,
+}
+
 /// Fetch every source (or only `only`), store what is new or changed, and classify it.
 pub async fn run_poll(ctx: &Ctx, only: Option<&str>, now: DateTime<Utc>) -> anyhow::Result<PollJobReport> {
     run_poll_with_progress(ctx, only, now, &|_| {}).await
@@ -43,39 +69,48 @@ pub async fn run_poll_with_progress(
     progress: &(dyn Fn(Progress<'_>) + Sync),
 ) -> anyhow::Result<PollJobReport> {
     super::recorded(ctx, "poll", now, || async {
-        let poll = poll_sources_with_progress(&ctx.store, &ctx.fetcher, &ctx.sources, only, now, progress).await;
-        let mut refs: Vec<CallRef> = poll.new.iter().chain(poll.changed.iter()).chain(poll.merged.iter()).copied().collect();
-        refs.sort();
-        refs.dedup();
+        // Calls stored before (by an older rules reader, or before the home
+        // county changed) first, so that nothing this poll writes is read back.
         read_rules(ctx, now).await?;
-        // classified with the rules just read, so closed calls are not counted as matches
-        let calls = classify_calls(ctx, &refs).await?;
-        let matches = count_matches(ctx, &calls).await?;
-        Ok(PollJobReport { poll, classified: calls.len(), matches })
+        let polled = poll_and_store(&ctx.store, &ctx.fetcher, &ctx.sources, only, now, progress).await;
+        let calls = read_and_classify(ctx, polled.written, now).await?;
+        let matches = refresh_matches(ctx, &calls).await?;
+        Ok(PollJobReport { poll: polled.report, classified: calls.len(), matches })
     })
     .await
 }
 
-/// Classify these calls with the current model and store the scores.
-pub async fn classify_refs(ctx: &Ctx, refs: &[CallRef]) -> anyhow::Result<usize> {
-    Ok(classify_calls(ctx, refs).await?.len())
-}
-
-/// [`classify_refs`], returning the calls with their new scores.
-async fn classify_calls(ctx: &Ctx, refs: &[CallRef]) -> anyhow::Result<Vec<StoredCall>> {
-    let mut out = Vec::with_capacity(refs.len());
-    for r in refs {
-        if let Some(mut c) = ctx.store.get_call(*r).await? {
-            c.categories = crate::classify::classify(&c.call, &ctx.model);
-            ctx.store.set_categories(*r, &c.categories).await?;
-            out.push(c);
-        }
+/// Read the rules of, and classify, the calls the poll wrote, in memory,
+/// and store both: the rules first, so that a call closed to the home
+/// county is known as such when it is matched.
+async fn read_and_classify(ctx: &Ctx, written: Vec<WrittenCall>, now: DateTime<Utc>) -> anyhow::Result<Vec<PolledCall>> {
+    let home = ctx.config.partnership.county.as_str();
+    let mut calls = Vec::with_capacity(written.len());
+    for WrittenCall { reference, call } in written {
+        let rules = read_rules_from(&rules_input(&call, ctx));
+        ctx.store.set_rules(reference, &rules, &rules_fingerprint(&call, home), now).await?;
+        let categories = crate::classify::classify(&call, &ctx.model);
+        calls.push(PolledCall { reference, call, rules, categories });
     }
-    Ok(out)
+    let scores: Vec<(CallRef, &[CategoryScore])> = calls.iter().map(|c| (c.reference, c.categories.as_slice())).collect();
+    ctx.store.set_categories_of(&scores).await?;
+    Ok(calls)
 }
 
-/// How many (call, member) pairs of these calls reach the notification threshold.
-async fn count_matches(ctx: &Ctx, calls: &[StoredCall]) -> anyhow::Result<usize> {
+fn rules_input<'a>(call: &'a Call, ctx: &'a Ctx) -> RulesInput<'a> {
+    RulesInput {
+        title: &call.title,
+        text: &call.text,
+        funder: &call.funder,
+        home_county: ctx.config.partnership.county.as_str(),
+        tz: ctx.config.partnership.tz,
+    }
+}
+
+/// Match the calls the poll wrote against the members; today only the
+/// count of (call, member) pairs that reach the notification threshold is
+/// kept (notify matches again when it sends).
+async fn refresh_matches(ctx: &Ctx, calls: &[PolledCall]) -> anyhow::Result<usize> {
     if calls.is_empty() {
         return Ok(0);
     }
@@ -83,7 +118,7 @@ async fn count_matches(ctx: &Ctx, calls: &[StoredCall]) -> anyhow::Result<usize>
     let ix = crate::matching::MemberIndex::new(&members);
     let threshold = ctx.config.matching.notify_threshold;
     let mut n = 0;
-    for c in calls.iter().filter(|c| !super::closed_to_home(c)) {
+    for c in calls.iter().filter(|c| !super::closed_to_home_by(Some(&c.rules))) {
         let answers = ctx.store.answers_for_call(c.reference).await?;
         n += crate::matching::match_members_indexed(&ix, &c.call, &c.categories, &answers, usize::MAX)
             .iter()
@@ -93,26 +128,32 @@ async fn count_matches(ctx: &Ctx, calls: &[StoredCall]) -> anyhow::Result<usize>
     Ok(n)
 }
 
+/// Classify these calls with the current model and store the scores
+/// (calls added or imported by hand; the poll classifies in memory).
+pub async fn classify_refs(ctx: &Ctx, refs: &[CallRef]) -> anyhow::Result<usize> {
+    let mut scored = Vec::with_capacity(refs.len());
+    for r in refs {
+        if let Some(c) = ctx.store.get_call(*r).await? {
+            scored.push((*r, crate::classify::classify(&c.call, &ctx.model)));
+        }
+    }
+    let scores: Vec<(CallRef, &[CategoryScore])> = scored.iter().map(|(r, s)| (*r, s.as_slice())).collect();
+    ctx.store.set_categories_of(&scores).await?;
+    Ok(scored.len())
+}
+
 /// Read the rules of every call whose title, text or funder (or the home
 /// county) changed since its rules were read, or that has none yet, and
 /// store them. Returns how many were read.
 pub async fn read_rules(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<usize> {
-    let stored = ctx.store.rules_read_from().await?;
-    let all = ctx.store.list_calls(&CallFilter { include_dismissed: true, ..Default::default() }).await?;
     let home = ctx.config.partnership.county.as_str();
     let mut n = 0;
-    for c in &all {
-        let read_from = rules_fingerprint(&c.call, home);
-        if stored.get(&c.reference) == Some(&read_from) {
+    for c in ctx.store.rules_sources().await? {
+        let read_from = fingerprint(&c.title, &c.text, &c.funder, home);
+        if c.read_from.as_deref() == Some(read_from.as_str()) {
             continue;
         }
-        let input = RulesInput {
-            title: &c.call.title,
-            text: &c.call.text,
-            funder: &c.call.funder,
-            home_county: home,
-            tz: ctx.config.partnership.tz,
-        };
+        let input = RulesInput { title: &c.title, text: &c.text, funder: &c.funder, home_county: home, tz: ctx.config.partnership.tz };
         ctx.store.set_rules(c.reference, &read_rules_from(&input), &read_from, now).await?;
         n += 1;
     }
@@ -122,13 +163,18 @@ pub async fn read_rules(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<usize> 
 /// Bump when the rules reader changes, so that every call is read again.
 const RULES_READER_VERSION: u32 = 1;
 
-/// What a call's rules were read from, as a stable 64-bit FNV-1a digest
-/// (std's hasher may change between Rust releases; a changed digest would
-/// only cost one needless re-read, but a stable one costs nothing).
-fn rules_fingerprint(call: &crate::domain::Call, home: &str) -> String {
+/// What a call's rules were read from (see [`fingerprint`]).
+fn rules_fingerprint(call: &Call, home: &str) -> String {
+    fingerprint(&call.title, &call.text, &call.funder, home)
+}
+
+/// What rules were read from, as a stable 64-bit FNV-1a digest (std's
+/// hasher may change between Rust releases; a changed digest would only
+/// cost one needless re-read, but a stable one costs nothing).
+fn fingerprint(title: &str, text: &str, funder: &str, home: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let version = RULES_READER_VERSION.to_string();
-    for part in [version.as_str(), call.title.as_str(), call.text.as_str(), call.funder.as_str(), home] {
+    for part in [version.as_str(), title, text, funder, home] {
         for b in part.bytes().chain(std::iter::once(0xff)) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -140,6 +186,9 @@ fn rules_fingerprint(call: &crate::domain::Call, home: &str) -> String {
 /// Re-classify every stored call (after the model or lexicon changed).
 pub async fn classify_all(ctx: &Ctx) -> anyhow::Result<usize> {
     let all = ctx.store.list_calls(&CallFilter { include_dismissed: true, ..Default::default() }).await?;
-    let refs: Vec<CallRef> = all.iter().map(|c| c.reference).collect();
-    classify_refs(ctx, &refs).await
+    let scored: Vec<(CallRef, Vec<CategoryScore>)> =
+        all.iter().map(|c| (c.reference, crate::classify::classify(&c.call, &ctx.model))).collect();
+    let scores: Vec<(CallRef, &[CategoryScore])> = scored.iter().map(|(r, s)| (*r, s.as_slice())).collect();
+    ctx.store.set_categories_of(&scores).await?;
+    Ok(scored.len())
 }

@@ -2,7 +2,7 @@
 //! [`same_call`] decides over two [`Listing`]s with a typed reason or a typed
 //! refusal; [`choose_call`] picks, among candidate calls, the one a new
 //! listing belongs to; [`match_keys`] are what the store indexes so that
-//! candidates are found without reading every call. `ingest.rs` runs it
+//! candidates are found without reading every call. `jobs::ingest` runs it
 //! against the store.
 //!
 //! The rule: listings with different stable identities (an EU topic
@@ -20,8 +20,6 @@ use crate::domain::RawCall;
 use chrono::NaiveDate;
 use chrono_tz::Europe::Stockholm;
 use serde::{Deserialize, Serialize};
-
-pub use super::ingest::{Ingested, Outcome, SplitError, ingest, split_listing};
 
 /// An identifier that names exactly one call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,14 +1,15 @@
 //! Adapters → normalize → store: a source's `RawCall` becomes a `Call`
 //! (plain trimmed text, language, funder, sorted deadlines, status by the
 //! dates), with the canonical URL and title key that de-duplication
-//! (`dedup.rs`) matches on.
+//! (`dedup.rs`) matches on, and how readings merge (`merge.rs`). Pure: the
+//! ingest that applies them to the store is `jobs::ingest`.
 
 use crate::domain::{Call, CallStatus, Deadline, Lang, RawCall, Translation};
 use crate::sources::html::strip_tags;
 use chrono::{DateTime, Utc};
 
 pub mod dedup;
-mod ingest;
+pub mod merge;
 pub mod rules;
 pub mod titles;
 

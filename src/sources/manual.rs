@@ -1,12 +1,11 @@
 //! Sources → manual: calls that no source covers (a regional fund, a
 //! foundation), added by AU with `calls add` or `calls import FILE.jsonl`.
-//! They take the same normalise/dedup path as fetched calls, marked manual.
+//! Pure: the fields are checked and become a `RawCall`; `jobs::ingest`
+//! stores them through the same de-duplication as fetched calls, marked manual.
 
 use super::dates::find_date;
-use crate::domain::{CallRef, Deadline, Lang, RawCall};
+use crate::domain::{Deadline, Lang, RawCall};
 use crate::normalize::canonical_url;
-use crate::normalize::dedup::{Outcome, ingest};
-use crate::store::{Store, StoreError};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Europe::Stockholm;
 use serde::Deserialize;
@@ -31,13 +30,6 @@ pub struct ManualCall {
     pub lang: Option<String>,
 }
 
-/// The reference an imported call got, and whether it was new.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ImportedCall {
-    pub reference: CallRef,
-    pub new: bool,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ManualError {
     #[error("rad {line}: {message}")]
@@ -46,8 +38,6 @@ pub enum ManualError {
     Invalid(String),
     #[error("kan inte läsa filen: {0}")]
     Io(#[from] std::io::Error),
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 impl ManualCall {
@@ -105,23 +95,13 @@ pub fn parse_deadline(s: &str) -> Option<Deadline> {
     }
 }
 
-const UNKNOWN_FUNDER: &str = "Okänd finansiär";
+/// The funder of a manual call that names none.
+pub const UNKNOWN_FUNDER: &str = "Okänd finansiär";
 
-/// `calls add`: one call.
-pub async fn add_manual(store: &Store, call: &ManualCall, now: DateTime<Utc>) -> Result<ImportedCall, ManualError> {
-    let raw = call.to_raw().map_err(ManualError::Invalid)?;
-    store_one(store, &raw, now).await
-}
-
-async fn store_one(store: &Store, raw: &RawCall, now: DateTime<Utc>) -> Result<ImportedCall, ManualError> {
-    let got = ingest(store, MANUAL_SOURCE, raw, UNKNOWN_FUNDER, true, now).await?;
-    Ok(ImportedCall { reference: got.reference, new: got.outcome == Outcome::New })
-}
-
-/// `calls import FILE.jsonl`: one JSON object a line (blank lines and lines
-/// starting with `#` skipped). Every line is checked first; a file with an
-/// error imports nothing, and the error names the line.
-pub async fn import_jsonl<R: std::io::BufRead>(store: &Store, reader: R, now: DateTime<Utc>) -> Result<Vec<ImportedCall>, ManualError> {
+/// `calls import FILE.jsonl`, read: one JSON object a line (blank lines
+/// and lines starting with `#` skipped). Every line is checked; the first
+/// error names its line.
+pub fn parse_jsonl<R: std::io::BufRead>(reader: R) -> Result<Vec<RawCall>, ManualError> {
     let mut raws = Vec::new();
     for (i, line) in reader.lines().enumerate() {
         let line = line?;
@@ -132,36 +112,12 @@ pub async fn import_jsonl<R: std::io::BufRead>(store: &Store, reader: R, now: Da
         let call: ManualCall = serde_json::from_str(t).map_err(|e| ManualError::Line { line: i + 1, message: e.to_string() })?;
         raws.push(call.to_raw().map_err(|message| ManualError::Line { line: i + 1, message })?);
     }
-    let mut out = Vec::with_capacity(raws.len());
-    for raw in &raws {
-        out.push(store_one(store, raw, now).await?);
-    }
-    Ok(out)
+    Ok(raws)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    #[tokio::test]
-    async fn import_names_bad_line_and_imports_nothing() {
-        let store = Store::memory().await.unwrap();
-        let now = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
-        let bad = "{\"title\":\"A\",\"url\":\"https://a.se/1\"}\n\n{\"title\":\"B\",\"url\":\"https://a.se/2\",\"deadline\":\"snart\"}\n";
-        let e = import_jsonl(&store, bad.as_bytes(), now).await.unwrap_err();
-        assert!(e.to_string().starts_with("rad 3: deadline"), "{e}");
-        assert!(store.list_calls(&Default::default()).await.unwrap().is_empty());
-        let good = "{\"title\":\"Lokala initiativ för trygghet\",\"url\":\"https://stiftelse.se/u?utm_source=x\",\"funder\":\"Sparbanksstiftelsen\",\"deadline\":\"2026-03-15\"}\n\
-                    {\"title\":\"Lokala initiativ för trygghet\",\"url\":\"https://stiftelse.se/u\",\"deadline\":\"2026-03-15T14:00\",\"lang\":\"sv\"}\n";
-        let got = import_jsonl(&store, good.as_bytes(), now).await.unwrap();
-        assert_eq!(got.len(), 2);
-        assert!(got[0].new && !got[1].new);
-        assert_eq!(got[0].reference, got[1].reference);
-        let c = store.get_call(got[0].reference).await.unwrap().unwrap();
-        assert!(c.manual);
-        assert_eq!(c.call.funder, "Sparbanksstiftelsen");
-    }
 
     #[test]
     fn deadlines() {

@@ -32,6 +32,17 @@ impl StoredCall {
     }
 }
 
+/// What a call's rules are read from, and what its stored rules were read from.
+#[derive(Debug, Clone)]
+pub struct RulesSource {
+    pub reference: CallRef,
+    pub title: String,
+    pub text: String,
+    pub funder: String,
+    /// `None`: no rules stored yet.
+    pub read_from: Option<String>,
+}
+
 /// One recorded material change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
@@ -94,7 +105,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<Change>> {
         let mut tx = self.begin_calls().await?;
-        let changes = tx.update_call(r, call, canonical_url, title_key, now).await?;
+        let old = tx.call_content(r).await?.ok_or_else(|| StoreError::NotFound(r.to_string()))?;
+        let changes = tx.update_call(r, &old, call, canonical_url, title_key, now).await?;
         tx.commit().await?;
         Ok(changes)
     }
@@ -107,6 +119,13 @@ impl CallTx {
 
     pub async fn get_call(&mut self, r: CallRef) -> Result<Option<StoredCall>> {
         Ok(load_calls(&mut self.tx, "WHERE c.id = ?", Some(r.0 as i64)).await?.pop())
+    }
+
+    /// Call `r`'s content with its deadlines: what a newer reading is
+    /// compared with and merged into (its scores, rules and sources are not
+    /// read: two queries, not four).
+    pub async fn call_content(&mut self, r: CallRef) -> Result<Option<Call>> {
+        load_content(&mut self.tx, r).await
     }
 
     /// Only the status of call `r` (a relisting that changed nothing else).
@@ -137,18 +156,19 @@ impl CallTx {
         Ok(CallRef(id as u32))
     }
 
-    /// Replace a call's content with a newer reading, recording material
-    /// changes (title, deadlines, status). Returns the changes.
+    /// Replace call `r`'s content (`old`, as the caller read it in this
+    /// transaction) with a newer reading, recording material changes
+    /// (title, deadlines, status). Returns the changes.
     pub async fn update_call(
         &mut self,
         r: CallRef,
+        old: &Call,
         call: &Call,
         canonical_url: &str,
         title_key: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Change>> {
-        let old = self.get_call(r).await?.ok_or_else(|| StoreError::NotFound(r.to_string()))?;
-        let changes = material_changes(&old.call, call);
+        let changes = material_changes(old, call);
         let q = sqlx::query(
             "UPDATE calls SET title=?, url=?, funder=?, programme=?, summary=?, body=?, lang=?, translations=?, opens_at=?,
                  status=?, budget_amount=?, budget_currency=?, decision_dates=?, eligibility=?, canonical_url=?, title_key=?,
@@ -198,16 +218,23 @@ fn material_changes(old: &Call, new: &Call) -> Vec<Change> {
 
 impl Store {
     pub async fn set_categories(&self, r: CallRef, scores: &[CategoryScore]) -> Result<()> {
+        self.set_categories_of(&[(r, scores)]).await
+    }
+
+    /// Replace the scores of several calls, in one transaction.
+    pub async fn set_categories_of(&self, calls: &[(CallRef, &[CategoryScore])]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM call_categories WHERE call_id=?").bind(r.0 as i64).execute(&mut *tx).await?;
-        for s in scores {
-            sqlx::query("INSERT INTO call_categories (call_id, category, score, evidence) VALUES (?,?,?,?)")
-                .bind(r.0 as i64)
-                .bind(s.category.as_str())
-                .bind(s.score as f64)
-                .bind(json(&s.evidence))
-                .execute(&mut *tx)
-                .await?;
+        for (r, scores) in calls {
+            sqlx::query("DELETE FROM call_categories WHERE call_id=?").bind(r.0 as i64).execute(&mut *tx).await?;
+            for s in *scores {
+                sqlx::query("INSERT INTO call_categories (call_id, category, score, evidence) VALUES (?,?,?,?)")
+                    .bind(r.0 as i64)
+                    .bind(s.category.as_str())
+                    .bind(s.score as f64)
+                    .bind(json(&s.evidence))
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -238,6 +265,26 @@ impl Store {
     pub async fn rules_read_from(&self) -> Result<std::collections::HashMap<CallRef, String>> {
         let rows = sqlx::query("SELECT call_id, read_from FROM call_rules").fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(|r| (CallRef(r.get::<i64, _>(0) as u32), r.get(1))).collect())
+    }
+
+    /// What every call's rules are read from (title, text, funder), with the
+    /// fingerprint of what its stored rules were read from: one query, no
+    /// deadlines, scores or sources.
+    pub async fn rules_sources(&self) -> Result<Vec<RulesSource>> {
+        let rows =
+            sqlx::query("SELECT c.id, c.title, c.body, c.funder, r.read_from FROM calls c LEFT JOIN call_rules r ON r.call_id = c.id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RulesSource {
+                reference: CallRef(r.get::<i64, _>(0) as u32),
+                title: r.get(1),
+                text: r.get(2),
+                funder: r.get(3),
+                read_from: r.get(4),
+            })
+            .collect())
     }
 
     /// All calls, newest first, filtered.
@@ -308,6 +355,53 @@ impl Store {
     }
 }
 
+/// Call `r`'s content columns and deadlines.
+async fn load_content(conn: &mut sqlx::SqliteConnection, r: CallRef) -> Result<Option<Call>> {
+    let row = sqlx::query(
+        "SELECT title, url, funder, programme, summary, body, lang, translations, opens_at, status, budget_amount,
+                budget_currency, decision_dates, eligibility FROM calls WHERE id = ?",
+    )
+    .bind(r.0 as i64)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut deadlines = Vec::new();
+    for d in sqlx::query("SELECT at, tz, date_only FROM call_deadlines WHERE call_id = ?").bind(r.0 as i64).fetch_all(&mut *conn).await? {
+        deadlines.push(deadline_of(&d.get::<String, _>(0), &d.get::<String, _>(1), d.get(2))?);
+    }
+    deadlines.sort();
+    Ok(Some(content_of(&row, 0, r, deadlines)))
+}
+
+fn deadline_of(at: &str, tz: &str, date_only: bool) -> Result<Deadline> {
+    Ok(Deadline { at: parse_ts(at)?, tz: tz.parse().unwrap_or(chrono_tz::Europe::Stockholm), date_only })
+}
+
+/// A call from its content columns (title … eligibility), starting at column `at`.
+fn content_of(r: &sqlx::sqlite::SqliteRow, at: usize, reference: CallRef, deadlines: Vec<Deadline>) -> Call {
+    let opt_ts = |s: Option<String>| s.and_then(|s| parse_ts(&s).ok());
+    Call {
+        reference: Some(reference),
+        title: r.get(at),
+        url: r.get(at + 1),
+        funder: r.get(at + 2),
+        programme: r.get(at + 3),
+        summary: r.get(at + 4),
+        text: r.get(at + 5),
+        lang: Lang::parse(&r.get::<String, _>(at + 6)).unwrap_or_default(),
+        translations: serde_json::from_str(&r.get::<String, _>(at + 7)).unwrap_or_default(),
+        deadlines,
+        opens: opt_ts(r.get(at + 8)),
+        status: CallStatus::parse(&r.get::<String, _>(at + 9)).unwrap_or_default(),
+        budget: match (r.get::<Option<f64>, _>(at + 10), r.get::<Option<String>, _>(at + 11)) {
+            (Some(amount), Some(currency)) => Some(Budget { amount, currency }),
+            _ => None,
+        },
+        decision_dates: serde_json::from_str(&r.get::<String, _>(at + 12)).unwrap_or_default(),
+        eligibility: r.get(at + 13),
+    }
+}
+
 /// Calls (all, or the one `id` names) with their deadlines, categories and sources.
 async fn load_calls(conn: &mut sqlx::SqliteConnection, where_clause: &str, id: Option<i64>) -> Result<Vec<StoredCall>> {
     let sql = format!(
@@ -340,8 +434,7 @@ async fn load_calls(conn: &mut sqlx::SqliteConnection, where_clause: &str, id: O
     }
     let mut deadlines: std::collections::HashMap<i64, Vec<Deadline>> = Default::default();
     for r in dq.fetch_all(&mut *conn).await? {
-        let tz = r.get::<String, _>(2).parse().unwrap_or(chrono_tz::Europe::Stockholm);
-        deadlines.entry(r.get(0)).or_default().push(Deadline { at: parse_ts(&r.get::<String, _>(1))?, tz, date_only: r.get(3) });
+        deadlines.entry(r.get(0)).or_default().push(deadline_of(&r.get::<String, _>(1), &r.get::<String, _>(2), r.get(3))?);
     }
     let mut cats: std::collections::HashMap<i64, Vec<CategoryScore>> = Default::default();
     for r in cq.fetch_all(&mut *conn).await? {
@@ -364,26 +457,7 @@ async fn load_calls(conn: &mut sqlx::SqliteConnection, where_clause: &str, id: O
         let mut cs = cats.remove(&id).unwrap_or_default();
         cs.sort_by(|a, b| b.score.total_cmp(&a.score));
         let opt_ts = |s: Option<String>| s.and_then(|s| parse_ts(&s).ok());
-        let call = Call {
-            reference: Some(CallRef(id as u32)),
-            title: r.get(1),
-            url: r.get(2),
-            funder: r.get(3),
-            programme: r.get(4),
-            summary: r.get(5),
-            text: r.get(6),
-            lang: Lang::parse(&r.get::<String, _>(7)).unwrap_or_default(),
-            translations: serde_json::from_str(&r.get::<String, _>(8)).unwrap_or_default(),
-            deadlines: ds,
-            opens: opt_ts(r.get(9)),
-            status: CallStatus::parse(&r.get::<String, _>(10)).unwrap_or_default(),
-            budget: match (r.get::<Option<f64>, _>(11), r.get::<Option<String>, _>(12)) {
-                (Some(amount), Some(currency)) => Some(Budget { amount, currency }),
-                _ => None,
-            },
-            decision_dates: serde_json::from_str(&r.get::<String, _>(13)).unwrap_or_default(),
-            eligibility: r.get(14),
-        };
+        let call = content_of(&r, 1, CallRef(id as u32), ds);
         let mut srcs = sources.remove(&id).unwrap_or_default();
         srcs.sort();
         srcs.dedup();

@@ -1,5 +1,6 @@
 //! Store: the fetch state of each source (the `sources` table): last
-//! success, last error, consecutive failures, next check (back-off),
+//! success, last error, consecutive failures, next check (the wait is the
+//! caller's: `jobs::poll` owns the back-off),
 //! validators for conditional GET and the adapter's cursor.
 
 use super::{Result, Store, parse_ts, ts};
@@ -113,10 +114,16 @@ impl Store {
         Ok(())
     }
 
-    /// A failed poll: counts the failure and sets the next check with
-    /// exponential back-off (15 min · 2^(failures−1), at most 24 h). Returns
-    /// the failure count.
-    pub async fn record_source_failure(&self, name: &str, now: DateTime<Utc>, error: &str) -> Result<u32> {
+    /// A failed poll: counts the failure and sets the next check `wait`
+    /// (the caller's back-off policy) gives for the new count. Returns the
+    /// failure count.
+    pub async fn record_source_failure(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+        error: &str,
+        wait: impl FnOnce(u32) -> chrono::Duration,
+    ) -> Result<u32> {
         let failures: i64 = sqlx::query_scalar(
             "UPDATE sources SET last_attempt_at=?, last_error=?, consecutive_failures=consecutive_failures+1 WHERE name=?
              RETURNING consecutive_failures",
@@ -127,16 +134,11 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .unwrap_or(1);
-        let next = now + backoff(failures.max(1) as u32);
+        let failures = u32::try_from(failures.max(1)).unwrap_or(u32::MAX);
+        let next = now + wait(failures);
         sqlx::query("UPDATE sources SET next_check_at=? WHERE name=?").bind(ts(next)).bind(name).execute(&self.pool).await?;
-        Ok(failures.max(1) as u32)
+        Ok(failures)
     }
-}
-
-/// The wait after `failures` consecutive failures.
-pub fn backoff(failures: u32) -> chrono::Duration {
-    let minutes = 15i64.saturating_mul(1i64 << failures.saturating_sub(1).min(10));
-    chrono::Duration::minutes(minutes.min(24 * 60))
 }
 
 #[cfg(test)]
@@ -145,18 +147,18 @@ mod tests {
     use chrono::TimeZone;
 
     #[tokio::test]
-    async fn failures_back_off_and_success_resets() {
+    async fn failures_count_and_wait_and_success_resets() {
         let store = Store::memory().await.unwrap();
         let now = Utc.with_ymd_and_hms(2026, 1, 1, 6, 0, 0).unwrap();
         store.ensure_source("a", "feed", "https://a.se/rss").await.unwrap();
-        assert_eq!(store.record_source_failure("a", now, "svarade 500").await.unwrap(), 1);
-        assert_eq!(store.record_source_failure("a", now, "svarade 500").await.unwrap(), 2);
+        let wait = |n: u32| chrono::Duration::minutes(15 * i64::from(n));
+        assert_eq!(store.record_source_failure("a", now, "svarade 500", wait).await.unwrap(), 1);
+        assert_eq!(store.record_source_failure("a", now, "svarade 500", wait).await.unwrap(), 2);
         let s = store.source_state("a").await.unwrap().unwrap();
-        assert_eq!(s.next_check_at, Some(now + chrono::Duration::minutes(30)));
+        assert_eq!(s.next_check_at, Some(now + chrono::Duration::minutes(30)), "the wait the caller gave for 2 failures");
         assert_eq!(s.last_error.as_deref(), Some("svarade 500"));
         store.record_source_success("a", now, &SourceSuccess { etag: Some("\"x\"".into()), seen: 3, ..Default::default() }).await.unwrap();
         let s = store.source_state("a").await.unwrap().unwrap();
         assert_eq!((s.consecutive_failures, s.last_error, s.next_check_at, s.etag.as_deref()), (0, None, None, Some("\"x\"")));
-        assert_eq!(backoff(20), chrono::Duration::hours(24));
     }
 }

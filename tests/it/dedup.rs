@@ -9,8 +9,8 @@ use axum::Router;
 use axum::http::header;
 use axum::routing::get;
 use chrono::{DateTime, TimeZone, Utc};
+use psi_radar::jobs::poll::poll_sources;
 use psi_radar::sources::fetch::{FetchConfig, Fetcher};
-use psi_radar::sources::poll_sources;
 use psi_radar::sources::spec::SourceKind;
 use std::time::Instant;
 

@@ -64,7 +64,7 @@ pub async fn add_call(
         text: Some(text.into()),
         lang: None,
     };
-    let got = psi_radar::sources::manual::add_manual(&ctx.store, &m, now).await.expect("add call");
+    let got = psi_radar::jobs::ingest::add_manual(&ctx.store, &m, now).await.expect("add call");
     psi_radar::jobs::poll::read_rules(ctx, now).await.expect("rules");
     psi_radar::jobs::poll::classify_refs(ctx, &[got.reference]).await.expect("classify");
     got.reference

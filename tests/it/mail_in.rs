@@ -7,8 +7,9 @@ use crate::helpers::{self, fixture};
 use chrono::{DateTime, Duration, Utc};
 use psi_radar::domain::{CallRef, Intent, MemberId, Role};
 use psi_radar::jobs::Ctx;
+use psi_radar::jobs::ingest::add_manual;
 use psi_radar::mail::inbound::{Status, ingest};
-use psi_radar::sources::manual::{ManualCall, add_manual};
+use psi_radar::sources::manual::ManualCall;
 use std::path::Path;
 
 struct World {

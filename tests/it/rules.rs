@@ -3,8 +3,9 @@
 
 use crate::helpers;
 use chrono::{DateTime, Utc};
+use psi_radar::jobs::ingest::add_manual;
 use psi_radar::normalize::rules::OrgKind;
-use psi_radar::sources::manual::{ManualCall, add_manual};
+use psi_radar::sources::manual::ManualCall;
 
 fn monday() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-23T06:00:00Z").unwrap().with_timezone(&Utc)

@@ -12,9 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, TimeZone, Utc};
 use psi_radar::domain::{CallStatus, RawCall};
+use psi_radar::jobs::poll::poll_sources;
 use psi_radar::sources::fetch::{FetchConfig, FetchError, FetchRequest, Fetched, Fetcher};
 use psi_radar::sources::spec::{SourceKind, SourceSpec, load_demo_sources};
-use psi_radar::sources::{eu_portal, feed, fixture_server, html, poll_sources, vinnova};
+use psi_radar::sources::{eu_portal, feed, fixture_server, html, vinnova};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -302,7 +303,7 @@ async fn demo() -> (psi_radar::store::Store, Fetcher, Vec<SourceSpec>, tokio::ta
 async fn poll_stores_calls_deduplicates_and_survives_a_failing_source() {
     let (store, f, specs, _h) = demo().await;
     let r1 = poll_sources(&store, &f, &specs, None, now()).await;
-    let by = |r: &psi_radar::sources::PollReport, n: &str| r.sources.iter().find(|s| s.name == n).cloned().unwrap();
+    let by = |r: &psi_radar::jobs::poll::PollReport, n: &str| r.sources.iter().find(|s| s.name == n).cloned().unwrap();
     assert!(by(&r1, "trasig").error.unwrap().contains("404"));
     let counts: Vec<(String, u32, u32)> = r1.sources.iter().map(|s| (s.name.clone(), s.new, s.unchanged)).collect();
     assert_eq!(

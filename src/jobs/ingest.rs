@@ -1,12 +1,18 @@
-//! Normalize → dedup → **store**: one listing into the store, in one
-//! transaction — the call it already is (the same source and key), the call
-//! it joins (decided by `dedup::choose_call` over candidates the store finds
-//! by key), or a new call. Each merge is recorded with its reason. And
-//! [`split_listing`]: a person's correction of a merge.
+//! Jobs → ingest: listings into the store, one transaction per batch (a
+//! source's poll, an import): for each listing the call it already is (the
+//! same source and key), the call it joins (decided by
+//! `normalize::dedup::choose_call` over candidates the store finds by key),
+//! or a new call; readings combine by `normalize::merge`. Each merge is
+//! recorded with its reason. The batch returns what it wrote, so that the
+//! poll classifies it without reading it back. And [`split_listing`]: a
+//! person's correction of a merge; [`add_manual`] and [`import_jsonl`]: AU's
+//! calls that no source covers.
 
-use super::dedup::{Listing, MATCH_KEYS_VERSION, MatchKey, MergeReason, choose_call, match_keys, url_key};
-use super::{canonical_url, normalize, title_key};
-use crate::domain::{Call, CallRef, RawCall, Translation};
+use crate::domain::{Call, CallRef, RawCall};
+use crate::normalize::dedup::{Listing, MATCH_KEYS_VERSION, MatchKey, MergeReason, choose_call, match_keys, url_key};
+use crate::normalize::merge::{absorb, keep_missing, rebuild};
+use crate::normalize::{canonical_url, normalize, title_key};
+use crate::sources::manual::{MANUAL_SOURCE, ManualCall, ManualError, UNKNOWN_FUNDER, parse_jsonl};
 use crate::store::calls::{CallTx, Change};
 use crate::store::listings::{ListingId, StoredListing};
 use crate::store::{Result, Store, StoreError};
@@ -35,6 +41,34 @@ pub struct Ingested {
     pub outcome: Outcome,
 }
 
+/// A call's content as a batch wrote it (what the store now holds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrittenCall {
+    pub reference: CallRef,
+    pub call: Call,
+}
+
+/// What one batch did: each listing's outcome, in order, and each call it
+/// wrote (new, changed or merged into), once, as last written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngestBatch {
+    pub outcomes: Vec<Ingested>,
+    pub written: Vec<WrittenCall>,
+}
+
+impl IngestBatch {
+    fn push(&mut self, got: Ingested, written: Option<Call>) {
+        if let Some(call) = written {
+            let reference = got.reference;
+            match self.written.iter_mut().find(|w| w.reference == reference) {
+                Some(w) => w.call = call,
+                None => self.written.push(WrittenCall { reference, call }),
+            }
+        }
+        self.outcomes.push(got);
+    }
+}
+
 /// Normalise one listing and store it: update the call it already is, or
 /// attach it to the same call from another source, or insert it.
 pub async fn ingest(
@@ -45,13 +79,34 @@ pub async fn ingest(
     manual: bool,
     now: DateTime<Utc>,
 ) -> Result<Ingested> {
-    let mut tx = store.begin_calls().await?;
-    key_older_listings(&mut tx).await?;
-    let got = ingest_in(&mut tx, source, raw, funder_default, manual, now).await?;
-    tx.commit().await?;
-    Ok(got)
+    let batch = ingest_all(store, source, std::slice::from_ref(raw), funder_default, manual, now).await?;
+    batch.outcomes.into_iter().next().ok_or_else(|| StoreError::Invalid("inläsningen gav inget resultat".into()))
 }
 
+/// [`ingest`] every listing of `raws`, in order, in ONE transaction (begun
+/// with `BEGIN IMMEDIATE`: a writer beside it waits, and nothing slips in
+/// between a de-duplication decision and its insert). An error rolls the
+/// whole batch back.
+pub async fn ingest_all(
+    store: &Store,
+    source: &str,
+    raws: &[RawCall],
+    funder_default: &str,
+    manual: bool,
+    now: DateTime<Utc>,
+) -> Result<IngestBatch> {
+    let mut tx = store.begin_calls().await?;
+    key_older_listings(&mut tx).await?;
+    let mut batch = IngestBatch::default();
+    for raw in raws {
+        let (got, written) = ingest_in(&mut tx, source, raw, funder_default, manual, now).await?;
+        batch.push(got, written);
+    }
+    tx.commit().await?;
+    Ok(batch)
+}
+
+/// One listing inside the batch's transaction; with the call's content when it was written.
 async fn ingest_in(
     tx: &mut CallTx,
     source: &str,
@@ -59,7 +114,7 @@ async fn ingest_in(
     funder_default: &str,
     manual: bool,
     now: DateTime<Utc>,
-) -> Result<Ingested> {
+) -> Result<(Ingested, Option<Call>)> {
     let call = normalize(raw, funder_default, now);
     let mut listing = Listing::from_raw(source, raw, funder_default);
     if let Some(known) = tx.listing(source, &raw.source_key).await? {
@@ -67,16 +122,22 @@ async fn ingest_in(
     }
     let (own, shared) = match_keys(&listing);
     if let Some((r, reason, matched)) = find_call(tx, &mut listing, own.as_ref(), &shared).await? {
-        absorb_into(tx, r, &call, now).await?;
+        let (_, merged) = absorb_into(tx, r, &call, now).await?;
         let id = tx.upsert_listing(r, source, raw, &listing.funder, MATCH_KEYS_VERSION, now).await?;
         tx.add_listing_keys(id, source, &all_keys(own, shared)).await?;
         tx.record_merge(id, r, &reason, Some(matched), now).await?;
-        return Ok(Ingested { reference: r, outcome: Outcome::Merged });
+        return Ok((Ingested { reference: r, outcome: Outcome::Merged }, merged));
     }
     let r = tx.insert_call(&call, &canonical_url(&call.url), &title_key(&call.title), manual, now).await?;
     let id = tx.upsert_listing(r, source, raw, &listing.funder, MATCH_KEYS_VERSION, now).await?;
     tx.add_listing_keys(id, source, &all_keys(own, shared)).await?;
-    Ok(Ingested { reference: r, outcome: Outcome::New })
+    Ok((Ingested { reference: r, outcome: Outcome::New }, Some(written_as(call, r))))
+}
+
+/// A call as the store holds it once written under reference `r`.
+fn written_as(mut call: Call, r: CallRef) -> Call {
+    call.reference = Some(r);
+    call
 }
 
 /// A listing seen before: it updates its call when its source is the
@@ -88,25 +149,18 @@ async fn relist(
     raw: &RawCall,
     call: Call,
     now: DateTime<Utc>,
-) -> Result<Ingested> {
+) -> Result<(Ingested, Option<Call>)> {
     let r = known.call;
     let same_raw = known.raw == *raw;
-    let outcome = if known.primary_source != listing.source {
+    let (outcome, written) = if known.primary_source != listing.source {
         // Another source's call: this listing adds its language, never rewrites the call.
-        absorb_into(tx, r, &call, now).await?
+        let (outcome, written) = absorb_into(tx, r, &call, now).await?;
+        let changed = matches!(outcome, Outcome::Changed(_));
+        (outcome, written.filter(|_| changed))
     } else if same_raw && tx.call_status(r).await? == Some(call.status) {
-        Outcome::Unchanged
+        (Outcome::Unchanged, None)
     } else {
-        match tx.get_call(r).await? {
-            Some(s) => {
-                // a listing that names no funder keeps the one the call has
-                let call = if raw.funder.is_none() { normalize(raw, &s.call.funder, now) } else { call };
-                let call = keep_missing(call, &s.call);
-                let changes = tx.update_call(r, &call, &canonical_url(&call.url), &title_key(&call.title), now).await?;
-                if changes.is_empty() { Outcome::Unchanged } else { Outcome::Changed(changes) }
-            }
-            None => Outcome::Unchanged,
-        }
+        reread(tx, r, raw, call, now).await?
     };
     if same_raw && known.funder == listing.funder {
         tx.touch_listing(known.id, now).await?;
@@ -115,7 +169,22 @@ async fn relist(
         let (own, shared) = match_keys(listing);
         tx.replace_listing_keys(id, &listing.source, &all_keys(own, shared), MATCH_KEYS_VERSION).await?;
     }
-    Ok(Ingested { reference: r, outcome })
+    Ok((Ingested { reference: r, outcome }, written))
+}
+
+/// The primary source's newer reading of call `r`: it replaces the call's
+/// content, keeping what it lacks. With the content when anything changed.
+async fn reread(tx: &mut CallTx, r: CallRef, raw: &RawCall, call: Call, now: DateTime<Utc>) -> Result<(Outcome, Option<Call>)> {
+    let Some(old) = tx.call_content(r).await? else { return Ok((Outcome::Unchanged, None)) };
+    // a listing that names no funder keeps the one the call has
+    let call = if raw.funder.is_none() { normalize(raw, &old.funder, now) } else { call };
+    let call = written_as(keep_missing(call, &old), r);
+    let changes = tx.update_call(r, &old, &call, &canonical_url(&call.url), &title_key(&call.title), now).await?;
+    // The content may have changed (text, translations) without a material
+    // change: it is written all the same, and classified again.
+    let outcome = if changes.is_empty() { Outcome::Unchanged } else { Outcome::Changed(changes) };
+    let written = (call != old).then_some(call);
+    Ok((outcome, written))
 }
 
 /// The call `listing` belongs to, if any: candidates by key, each with all
@@ -174,64 +243,17 @@ async fn key_older_listings(tx: &mut CallTx) -> Result<()> {
     }
 }
 
-/// A newer reading that lacks a field (a Vinnova round listed without its
-/// call, a feed item without text) keeps what the stored call has.
-fn keep_missing(mut new: Call, old: &Call) -> Call {
-    if new.text.is_empty() {
-        new.text = old.text.clone();
-    }
-    if new.summary.is_empty() {
-        new.summary = old.summary.clone();
-    }
-    if new.translations.is_empty() {
-        new.translations = old.translations.clone();
-    }
-    new.programme = new.programme.or_else(|| old.programme.clone());
-    new.budget = new.budget.or_else(|| old.budget.clone());
-    new.eligibility = new.eligibility.or_else(|| old.eligibility.clone());
-    new.opens = new.opens.or(old.opens);
-    new
-}
-
-/// A second source's reading of a call in another language becomes the
-/// call's translation (so classification and AU see both); a call with no
-/// deadline takes the second source's. True when the call changed.
-fn absorb(call: &mut Call, other: &Call) -> bool {
-    let mut touched = false;
-    if other.lang != call.lang && !other.title.trim().is_empty() {
-        let text = if other.text.is_empty() { other.summary.clone() } else { other.text.clone() };
-        match call.translations.iter_mut().find(|t| t.lang == other.lang) {
-            Some(t) if t.title == other.title && (t.text == text || text.is_empty()) => {}
-            Some(t) => {
-                t.title = other.title.clone();
-                if !text.is_empty() {
-                    t.text = text;
-                }
-                touched = true;
-            }
-            None => {
-                call.translations.push(Translation { lang: other.lang, title: other.title.clone(), text });
-                touched = true;
-            }
-        }
-    }
-    if call.deadlines.is_empty() && !other.deadlines.is_empty() {
-        call.deadlines = other.deadlines.clone();
-        touched = true;
-    }
-    touched
-}
-
 /// [`absorb`] another source's reading into stored call `r`. `Changed` when
-/// it changed the call (the poll then classifies it again).
-async fn absorb_into(tx: &mut CallTx, r: CallRef, other: &Call, now: DateTime<Utc>) -> Result<Outcome> {
-    let Some(stored) = tx.get_call(r).await? else { return Ok(Outcome::Unchanged) };
-    let mut call = stored.call;
+/// it changed the call; with the call's content either way (the poll
+/// classifies a call again when a further source lists it).
+async fn absorb_into(tx: &mut CallTx, r: CallRef, other: &Call, now: DateTime<Utc>) -> Result<(Outcome, Option<Call>)> {
+    let Some(old) = tx.call_content(r).await? else { return Ok((Outcome::Unchanged, None)) };
+    let mut call = old.clone();
     if !absorb(&mut call, other) {
-        return Ok(Outcome::Unchanged);
+        return Ok((Outcome::Unchanged, Some(old)));
     }
-    let changes = tx.update_call(r, &call, &canonical_url(&call.url), &title_key(&call.title), now).await?;
-    Ok(Outcome::Changed(changes))
+    let changes = tx.update_call(r, &old, &call, &canonical_url(&call.url), &title_key(&call.title), now).await?;
+    Ok((Outcome::Changed(changes), Some(call)))
 }
 
 /// Why a listing could not be split out.
@@ -265,33 +287,54 @@ pub async fn split_listing(store: &Store, r: CallRef, source: &str, key: &str, n
     let own = normalize(&moved.raw, &moved.funder, now);
     let new_ref = tx.insert_call(&own, &canonical_url(&own.url), &title_key(&own.title), old.manual, now).await?;
     tx.move_listing(moved.id, r, new_ref, now).await?;
-    let rebuilt = rebuild(&listings, &old.call, pos == 0, now);
-    tx.update_call(r, &rebuilt, &canonical_url(&rebuilt.url), &title_key(&rebuilt.title), now).await?;
+    let readings = listings.iter().map(|l| normalize(&l.raw, &l.funder, now));
+    let rebuilt = rebuild(readings, &old.call, pos == 0);
+    tx.update_call(r, &old.call, &rebuilt, &canonical_url(&rebuilt.url), &title_key(&rebuilt.title), now).await?;
     tx.commit().await?;
     Ok(new_ref)
 }
 
-/// A call read again from the listings it keeps after a split: the oldest
-/// is its content (with what earlier readings of that same listing gave,
-/// unless the one split out was the primary), the others add their language.
-fn rebuild(remaining: &[StoredListing], old: &Call, primary_moved: bool, now: DateTime<Utc>) -> Call {
-    let mut readings = remaining.iter().map(|l| normalize(&l.raw, &l.funder, now));
-    let Some(mut call) = readings.next() else { return old.clone() };
-    if !primary_moved {
-        let own_translations = call.translations.clone();
-        call = keep_missing(call, old);
-        call.translations = own_translations;
-    }
-    for other in readings {
-        absorb(&mut call, &other);
-    }
-    call
+/// The reference an imported call got, and whether it was new.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportedCall {
+    pub reference: CallRef,
+    pub new: bool,
+}
+
+/// Why AU's call could not be added.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    #[error(transparent)]
+    Manual(#[from] ManualError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// `calls add`: one call, through the same de-duplication as fetched
+/// calls, marked manual.
+pub async fn add_manual(store: &Store, call: &ManualCall, now: DateTime<Utc>) -> Result<ImportedCall, AddError> {
+    let raw = call.to_raw().map_err(ManualError::Invalid)?;
+    Ok(store_manual(store, &[raw], now).await?.pop().ok_or_else(|| StoreError::Invalid("inläsningen gav inget resultat".into()))?)
+}
+
+/// `calls import FILE.jsonl`: every line is checked first (a file with an
+/// error imports nothing, and the error names the line), then all are
+/// stored in one transaction.
+pub async fn import_jsonl<R: std::io::BufRead>(store: &Store, reader: R, now: DateTime<Utc>) -> Result<Vec<ImportedCall>, AddError> {
+    let raws = parse_jsonl(reader)?;
+    Ok(store_manual(store, &raws, now).await?)
+}
+
+async fn store_manual(store: &Store, raws: &[RawCall], now: DateTime<Utc>) -> Result<Vec<ImportedCall>> {
+    let batch = ingest_all(store, MANUAL_SOURCE, raws, UNKNOWN_FUNDER, true, now).await?;
+    Ok(batch.outcomes.into_iter().map(|g| ImportedCall { reference: g.reference, new: g.outcome == Outcome::New }).collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Deadline, Lang};
+    use crate::domain::{Deadline, Lang, Translation};
+    use crate::normalize::dedup::MergeReason;
     use crate::store::listings::Joined;
     use chrono::{NaiveDate, TimeZone};
     use chrono_tz::Europe::Stockholm;
@@ -527,5 +570,24 @@ mod tests {
         let same = raw("n2", "Skolkultur", "https://funder.se/u/kultur-i-skolan/", dl(2026, 5, 2));
         let b = ingest(&store, "nyhetsbrev", &same, "Kulturrådet", false, now()).await.unwrap();
         assert_eq!(b, Ingested { reference: a.reference, outcome: Outcome::Merged });
+    }
+
+    #[tokio::test]
+    async fn import_names_bad_line_and_imports_nothing() {
+        let store = Store::memory().await.unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
+        let bad = "{\"title\":\"A\",\"url\":\"https://a.se/1\"}\n\n{\"title\":\"B\",\"url\":\"https://a.se/2\",\"deadline\":\"snart\"}\n";
+        let e = import_jsonl(&store, bad.as_bytes(), now).await.unwrap_err();
+        assert!(e.to_string().starts_with("rad 3: deadline"), "{e}");
+        assert!(store.list_calls(&Default::default()).await.unwrap().is_empty());
+        let good = "{\"title\":\"Lokala initiativ för trygghet\",\"url\":\"https://stiftelse.se/u?utm_source=x\",\"funder\":\"Sparbanksstiftelsen\",\"deadline\":\"2026-03-15\"}\n\
+                    {\"title\":\"Lokala initiativ för trygghet\",\"url\":\"https://stiftelse.se/u\",\"deadline\":\"2026-03-15T14:00\",\"lang\":\"sv\"}\n";
+        let got = import_jsonl(&store, good.as_bytes(), now).await.unwrap();
+        assert_eq!(got.len(), 2);
+        assert!(got[0].new && !got[1].new);
+        assert_eq!(got[0].reference, got[1].reference);
+        let c = store.get_call(got[0].reference).await.unwrap().unwrap();
+        assert!(c.manual);
+        assert_eq!(c.call.funder, "Sparbanksstiftelsen");
     }
 }
