@@ -8,6 +8,7 @@ mod daemon;
 mod dedup;
 mod helpers;
 mod jobs;
+mod layers;
 mod mail_in;
 mod mail_out;
 mod mail_reply;
