@@ -81,12 +81,42 @@ fn listing_row(r: &SqliteRow) -> Result<StoredListing> {
     })
 }
 
+/// The query [`CallTx::listing`] runs.
+fn listing_by_key_sql() -> String {
+    format!("SELECT {LISTING_COLUMNS} FROM call_listings l JOIN calls c ON c.id = l.call_id WHERE l.source=? AND l.source_key=?")
+}
+
+/// The query [`CallTx::listings_of`] runs for `n` calls.
+fn listings_of_sql(n: usize) -> String {
+    let marks = vec!["?"; n].join(",");
+    format!(
+        "SELECT {LISTING_COLUMNS} FROM call_listings l JOIN calls c ON c.id = l.call_id
+         WHERE l.call_id IN ({marks}) ORDER BY l.call_id, l.first_seen_at, l.id"
+    )
+}
+
+/// The query [`CallTx::key_shared_in_source`] runs.
+const KEY_SHARED_SQL: &str = "SELECT listing_id FROM listing_keys WHERE key=? AND source=? AND listing_id<>? LIMIT 1";
+
+/// The query [`CallTx::calls_by_keys`] runs (`None` when it has no key to look up).
+fn calls_by_keys_sql(own: bool, shared: usize, limit: u32) -> Option<String> {
+    let by_key = "SELECT call_id FROM (SELECT l.call_id FROM listing_keys k JOIN call_listings l ON l.id = k.listing_id WHERE k.key = ?";
+    let mut parts = Vec::new();
+    if own {
+        parts.push(format!("{by_key} LIMIT {limit})"));
+    }
+    for _ in 0..shared {
+        parts.push(format!("{by_key} AND k.source < ? LIMIT {limit})"));
+        parts.push(format!("{by_key} AND k.source > ? LIMIT {limit})"));
+    }
+    (!parts.is_empty()).then(|| parts.join(" UNION ALL "))
+}
+
 impl CallTx {
     /// The listing a source has under this key.
     pub async fn listing(&mut self, source: &str, source_key: &str) -> Result<Option<StoredListing>> {
-        let sql =
-            format!("SELECT {LISTING_COLUMNS} FROM call_listings l JOIN calls c ON c.id = l.call_id WHERE l.source=? AND l.source_key=?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(source).bind(source_key).fetch_optional(&mut *self.tx).await?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(listing_by_key_sql())).bind(source).bind(source_key).fetch_optional(&mut *self.tx).await?;
         row.as_ref().map(listing_row).transpose()
     }
 
@@ -96,12 +126,7 @@ impl CallTx {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
-        let marks = vec!["?"; calls.len()].join(",");
-        let sql = format!(
-            "SELECT {LISTING_COLUMNS} FROM call_listings l JOIN calls c ON c.id = l.call_id
-             WHERE l.call_id IN ({marks}) ORDER BY l.call_id, l.first_seen_at, l.id"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(listings_of_sql(calls.len())));
         for r in calls {
             q = q.bind(r.0 as i64);
         }
@@ -187,20 +212,7 @@ impl CallTx {
     /// into the SQL, not bound: SQLite prepares a statement again each time a
     /// LIMIT parameter is bound, which cost more than the query itself.
     pub async fn calls_by_keys(&mut self, source: &str, own: Option<&MatchKey>, shared: &[MatchKey], limit: u32) -> Result<Vec<CallRef>> {
-        let by_key =
-            "SELECT call_id FROM (SELECT l.call_id FROM listing_keys k JOIN call_listings l ON l.id = k.listing_id WHERE k.key = ?";
-        let mut parts = Vec::new();
-        if own.is_some() {
-            parts.push(format!("{by_key} LIMIT {limit})"));
-        }
-        for _ in shared {
-            parts.push(format!("{by_key} AND k.source < ? LIMIT {limit})"));
-            parts.push(format!("{by_key} AND k.source > ? LIMIT {limit})"));
-        }
-        if parts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = parts.join(" UNION ALL ");
+        let Some(sql) = calls_by_keys_sql(own.is_some(), shared.len(), limit) else { return Ok(Vec::new()) };
         let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
         if let Some(k) = own {
             q = q.bind(k.as_str());
@@ -216,7 +228,7 @@ impl CallTx {
 
     /// Whether a listing of `source` other than `except` has this key.
     pub async fn key_shared_in_source(&mut self, key: &MatchKey, source: &str, except: Option<ListingId>) -> Result<bool> {
-        let hit: Option<i64> = sqlx::query_scalar("SELECT listing_id FROM listing_keys WHERE key=? AND source=? AND listing_id<>? LIMIT 1")
+        let hit: Option<i64> = sqlx::query_scalar(KEY_SHARED_SQL)
             .bind(key.as_str())
             .bind(source)
             .bind(except.map_or(-1, |e| e.0))
@@ -324,4 +336,30 @@ fn listing_record(r: &SqliteRow) -> Result<ListingRecord> {
         last_seen_at: parse_ts(&r.get::<String, _>(4))?,
         joined,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What SQLite plans for `sql`, one line per step.
+    async fn plan(store: &Store, sql: &str) -> Vec<String> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(&store.pool).await.unwrap();
+        rows.iter().map(|r| r.get::<String, _>(3)).collect()
+    }
+
+    /// What each listing's ingest asks (its own listing, candidates by key,
+    /// whether a page is shared, the candidates' listings) is looked up by
+    /// index: no query reads a whole table per listing.
+    #[tokio::test]
+    async fn an_ingest_finds_its_candidates_by_index_never_by_reading_a_table() {
+        let store = Store::memory().await.unwrap();
+        for sql in [calls_by_keys_sql(true, 3, 8).unwrap(), listing_by_key_sql(), KEY_SHARED_SQL.to_string(), listings_of_sql(2)] {
+            let steps = plan(&store, &sql).await;
+            assert!(steps.iter().any(|s| s.starts_with("SEARCH")), "{sql}\n{steps:#?}");
+            // A subquery's rows are scanned as they come; a table never is.
+            let table_scan = |s: &&String| s.starts_with("SCAN") && !s.starts_with("SCAN (subquery");
+            assert!(!steps.iter().any(|s| table_scan(&s)), "{sql}\n{steps:#?}");
+        }
+    }
 }
