@@ -577,7 +577,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve => {
             let ctx = open(&cli.config).await?;
-            crate::jobs::schedule::serve(ctx).await
+            crate::jobs::schedule::serve(ctx, crate::jobs::schedule::signals()).await
         }
     }
 }

@@ -411,20 +411,19 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(7);
 
 /// The daemon: take the database's instance lease (waiting while another
 /// `serve` holds it), register every job, catch up on what was missed while
-/// it was down (pending mail first), and run until SIGTERM or Ctrl-C; then
+/// it was down (pending mail first), and run until `shutdown` resolves (the
+/// binary passes [`signals`]: SIGTERM or Ctrl-C; a test, any future); then
 /// stop taking work, let the job in hand finish (or abandon it safely),
 /// release the lease, close the database and return. Losing the lease (it
 /// was taken over) stops the daemon the same way, with an error.
-pub async fn serve(ctx: Ctx) -> anyhow::Result<()> {
-    // Listen before anything else: a SIGTERM while waiting for the lease
-    // must end the wait, not kill the process.
-    let mut shutdown = Shutdown::listen();
+pub async fn serve(ctx: Ctx, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    let mut shutdown = std::pin::pin!(shutdown);
     let holder = crate::instance::Holder::current();
     let timing = LeaseTiming::default();
     let db = DbGuard::new(&ctx.config);
     tokio::select! {
         got = acquire_lease(&ctx, &db, holder, timing) => got?,
-        _ = shutdown.wait() => {
+        _ = &mut shutdown => {
             tracing::info!("avslutar innan instanslåset blev ledigt");
             ctx.store.close().await;
             return Ok(());
@@ -435,7 +434,7 @@ pub async fn serve(ctx: Ctx) -> anyhow::Result<()> {
     // A lost lease, or a deleted or replaced database file, stops the
     // daemon like a signal, then fails it.
     let failed: Option<anyhow::Error> = tokio::select! {
-        _ = shutdown.wait() => None,
+        _ = &mut shutdown => None,
         lost = lease::keep(daemon.ctx.store.clone(), holder.clone(), timing) => {
             tracing::error!("avslutar: {lost:#}");
             Some(lost)
@@ -513,27 +512,19 @@ async fn stop_jobs(daemon: &Daemon, mut sched: JobScheduler, catch_up: tokio::ta
     catch_up.abort();
 }
 
-/// SIGTERM or Ctrl-C. The SIGTERM handler is installed when this is made,
-/// not when it is first awaited.
-struct Shutdown {
+/// Resolves on SIGTERM or Ctrl-C: the binary's shutdown for [`serve`]. The
+/// SIGTERM handler is installed when this is called, not when it is first
+/// awaited, so a SIGTERM while `serve` waits for the lease ends the wait
+/// instead of killing the process.
+pub fn signals() -> impl std::future::Future<Output = ()> + Send {
     #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-}
-
-impl Shutdown {
-    fn listen() -> Shutdown {
+    let term = {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::terminate()).ok()
+    };
+    async move {
         #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Shutdown { term: signal(SignalKind::terminate()).ok() }
-        }
-        #[cfg(not(unix))]
-        Shutdown {}
-    }
-
-    async fn wait(&mut self) {
-        #[cfg(unix)]
-        if let Some(term) = self.term.as_mut() {
+        if let Some(mut term) = term {
             tokio::select! {
                 _ = term.recv() => {}
                 _ = tokio::signal::ctrl_c() => {}

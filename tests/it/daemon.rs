@@ -724,3 +724,40 @@ async fn a_read_only_database_is_said_once_and_the_jobs_pause() {
     assert!(errors[0].contains("går inte att skriva") && errors[0].contains("psi.db"), "{log}");
     assert!(log.matches("startar").count() <= 2, "the jobs pause instead of failing every second: {log}");
 }
+
+// ───────────────────────── in process ─────────────────────────
+
+/// `serve` with a shutdown future of the test's own, in this process: it
+/// takes the lease, sends what was queued, and on the future stops within
+/// 10 s, lets go of the lease and closes the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_in_process_until_its_shutdown_future_resolves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = helpers::config(0, tmp.path());
+    cfg.database_url = format!("sqlite://{}", tmp.path().join("psi.db").display());
+    let store = Store::open(&cfg.database_url).await.unwrap();
+    let ctx = psi_radar::jobs::Ctx::with_sources(cfg.clone(), store, Vec::new()).unwrap();
+    let watch = Store::open_existing(&cfg.database_url).await.unwrap();
+    queue(&watch, &cfg, "2026-W50", 2).await;
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = psi_radar::jobs::schedule::serve(ctx, async {
+        let _ = stopped.await;
+    });
+    let drive = async {
+        let started = Instant::now();
+        while pending(&watch).await > 0 && started.elapsed() < Duration::from_secs(30) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let holder = watch.lease_holder("serve").await.unwrap();
+        stop.send(()).unwrap();
+        (holder, Instant::now())
+    };
+    let (served, (holder, stop_sent)) =
+        tokio::time::timeout(Duration::from_secs(60), async { tokio::join!(serving, drive) }).await.expect("bounded");
+    served.expect("serve returns Ok after its shutdown future");
+    assert!(stop_sent.elapsed() < Duration::from_secs(10), "stopped {:?} after the shutdown future", stop_sent.elapsed());
+    assert_eq!(pending(&watch).await, 0, "the daemon in this process sent what was queued");
+    assert!(holder.is_some_and(|(h, _)| h.pid == std::process::id()), "it held the lease as this process");
+    assert!(watch.lease_holder("serve").await.unwrap().is_none(), "and let go of it");
+}
