@@ -3,21 +3,30 @@
 //! member organisations, mails a weekly digest and reads the members' replies.
 //!
 //! ```text
-//!  sources ──fetch──▶ adapters ──RawCall──▶ normalize+dedup ──Call──▶ store
-//!                                                                      │
-//!  members+interests ───────────────────────────▶ classify ─▶ match ─▶ consortium
-//!                                                                      │
-//!             ┌─ outbox (one row per message, claimed before sending) ◀┘ digest / notify / remind
+//!                       jobs::poll owns this flow
+//!  ┌──────────────────────────────────────────────────────────────────────────────┐
+//!  sources ──fetch──▶ adapters ──RawCall──▶ jobs::ingest: ONE transaction per source ──▶ store
+//!  (pure, concurrent)              normalize + dedup + merge (pure decisions) │ the calls it wrote,
+//!                                                                           ▼ in memory
+//!  members+interests ──────────────────────▶ rules + classify ─▶ match ─▶ scores stored; consortium
+//!                                                                           │
+//!             ┌─ outbox (one row per message, claimed before sending) ◀─────┘ digest / notify / remind
 //!             ▼
 //!         SMTP or file outbox ──▶ AU and members ──reply──▶ IMAP or stdin ──▶ reply parser ──▶ interests
-//!                                                                      │
-//!  coordinators ◀── report, CSV, ICS calendar, HTML ◀── application register
+//!                                                                           │
+//!  coordinators ◀── report, CSV, ICS calendar, HTML ◀── application register (tracking)
 //! ```
 //!
 //! Each stage is a module; each arrow a plain function callable from a test
-//! or the CLI. `jobs` glues stages together; the scheduler only decides when;
-//! only the outbox sender sends. `instance` (process identity for claims and
-//! the daemon's lease) is a leaf every layer may use.
+//! or the CLI. Layers point one way (`tests/it/layers.rs` checks it):
+//! `domain` ← `sources`, `normalize`, `classify`, `matching`, `members`
+//! (pure: values in, values out) ← `store` (persists only: no policy) ←
+//! `mail`, `tracking` ← `jobs` (own the flow: what runs in which
+//! transaction, the back-off of a failing source) ← `cli`, `demo`, and
+//! `jobs::schedule::serve` (the daemon, stopped by a future: the binary
+//! passes SIGTERM). The scheduler only decides when; only the outbox sender
+//! sends. `config`, `i18n` and `instance` (process identity for claims and
+//! the daemon's lease) are used by every layer.
 
 pub mod classify;
 pub mod cli;
