@@ -284,8 +284,9 @@ pub fn main() -> ExitCode {
         }
     };
     let result = rt.block_on(run(cli));
-    // A parse abandoned on the blocking pool (a poll cut short, SIGTERM) is
-    // not waited for: dropping the runtime would wait for it to end.
+    // Blocking work still running when the command is done (a name lookup
+    // of a poll cut short by SIGTERM) is not waited for, as dropping the
+    // runtime would.
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(()) => ExitCode::SUCCESS,

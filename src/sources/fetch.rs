@@ -19,7 +19,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
@@ -42,15 +42,17 @@ pub struct FetchConfig {
     pub max_backoff: Duration,
     /// A whole poll's time: sources not done by then fail with a clear error.
     pub poll_budget: Duration,
-    /// Bodies larger than [`SMALL_BODY`] held in memory at once, by all
-    /// requests together; another large one waits for its turn before it is
-    /// read further. With the page budget this bounds what a poll holds,
-    /// however many hostile sources send large pages at once.
-    pub large_bodies: usize,
+    /// Memory for bodies larger than [`SMALL_BODY`], all requests together.
+    /// A large body reserves its size (its cap when no length is announced,
+    /// given back down to what it holds once read) before it is read on,
+    /// waits while the memory is taken, and gives it back when dropped. With
+    /// the page budget this bounds what a poll holds, however many hostile
+    /// sources send large pages at once.
+    pub large_body_budget: usize,
 }
 
-/// A body up to this size never waits for a turn (most answers are far smaller).
-pub const SMALL_BODY: usize = 256 * 1024;
+/// A body up to this size reserves nothing (most answers are far smaller).
+pub const SMALL_BODY: usize = 128 * 1024;
 
 impl FetchConfig {
     pub fn new(contact: &str) -> FetchConfig {
@@ -64,7 +66,7 @@ impl FetchConfig {
             backoff_base: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
             poll_budget: Duration::from_secs(600),
-            large_bodies: 3,
+            large_body_budget: 4 * 1024 * 1024,
         }
     }
 }
@@ -137,30 +139,35 @@ pub struct FetchedBody {
     pub content_type: Option<String>,
     /// The URL after redirects.
     pub url: String,
-    /// A large body's turn, given back when the body is dropped: read it and
-    /// drop it before fetching the next (a task holding a large body while it
-    /// waits for another can wait for a turn only another holder gives back).
-    turn: Turn,
+    /// A large body's memory, given back when the body is dropped: read a
+    /// body and drop it before fetching the next (a task that holds one
+    /// while it waits for another waits for memory only others give back).
+    reserved: Reserved,
 }
 
-/// A large body's turn (see [`FetchConfig::large_bodies`]).
+/// Memory reserved for a large body (see [`FetchConfig::large_body_budget`]).
 #[derive(Clone, Default)]
-struct Turn(Option<Arc<tokio::sync::OwnedSemaphorePermit>>);
+struct Reserved(Option<Arc<OwnedSemaphorePermit>>);
 
-impl fmt::Debug for Turn {
+impl fmt::Debug for Reserved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_some() { "Turn(large)" } else { "Turn(small)" })
+        write!(f, "Reserved({} KiB)", self.0.as_ref().map_or(0, |p| p.num_permits()))
     }
 }
 
-/// Two bodies are equal by their content; whose turn they hold does not matter.
-impl PartialEq for Turn {
-    fn eq(&self, _: &Turn) -> bool {
+/// Two bodies are equal by their content; the memory they reserve does not matter.
+impl PartialEq for Reserved {
+    fn eq(&self, _: &Reserved) -> bool {
         true
     }
 }
 
-impl Eq for Turn {}
+impl Eq for Reserved {}
+
+/// Whole KiB for `bytes`, the unit of the large-body budget.
+fn kib(bytes: usize) -> usize {
+    bytes.div_ceil(1024)
+}
 
 /// Why a fetch failed (after retries, for transient failures).
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -248,7 +255,7 @@ struct Inner {
     local: OnceLock<Result<reqwest::Client, FetchError>>,
     cfg: FetchConfig,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
-    /// Turns for large bodies (see [`FetchConfig::large_bodies`]).
+    /// The large-body budget in KiB (see [`FetchConfig::large_body_budget`]).
     large: Arc<Semaphore>,
     seed: AtomicU64,
     /// Set when the daemon is stopping: a poll gives up on what is still in flight.
@@ -268,7 +275,7 @@ impl Fetcher {
         let inner = Inner {
             public,
             local: OnceLock::new(),
-            large: Arc::new(Semaphore::new(cfg.large_bodies.max(1))),
+            large: Arc::new(Semaphore::new(kib(cfg.large_body_budget).max(1))),
             cfg,
             hosts: Mutex::new(HashMap::new()),
             seed: AtomicU64::new(seed | 1),
@@ -382,6 +389,10 @@ impl Fetcher {
         hosts.entry(host.to_string()).or_insert_with(|| Arc::new(Semaphore::new(self.inner.cfg.per_host.max(1)))).clone()
     }
 
+    /// One hop. A body that needs memory from the large-body budget while
+    /// it is taken is not left waiting on an open connection (whose buffers
+    /// would fill): the response is dropped, the memory awaited, and the
+    /// request made again with it in hand.
     async fn hop(
         &self,
         client: &reqwest::Client,
@@ -389,6 +400,27 @@ impl Fetcher {
         post: Option<&(String, Vec<u8>)>,
         req: &FetchRequest,
     ) -> Result<Hop, FetchError> {
+        // The total time is kept here, not by reqwest: a wait for memory
+        // does not count against the request.
+        let mut deadline = tokio::time::Instant::now() + self.inner.cfg.total_timeout;
+        let mut reserved = None;
+        loop {
+            match self.exchange(client, url, post, req, &mut deadline, reserved.take()).await? {
+                Exchange::Hop(hop) => return Ok(hop),
+                Exchange::NeedsMemory(bytes) => reserved = Some(self.reserve(bytes, &mut deadline).await?),
+            }
+        }
+    }
+
+    async fn exchange(
+        &self,
+        client: &reqwest::Client,
+        url: &Url,
+        post: Option<&(String, Vec<u8>)>,
+        req: &FetchRequest,
+        deadline: &mut tokio::time::Instant,
+        reserved: Option<OwnedSemaphorePermit>,
+    ) -> Result<Exchange, FetchError> {
         let at = url.as_str();
         let mut rb = match post {
             Some((ct, body)) => client.post(url.clone()).header(header::CONTENT_TYPE, ct.as_str()).body(body.clone()),
@@ -400,11 +432,8 @@ impl Fetcher {
         if let Some(lm) = &req.last_modified {
             rb = rb.header(header::IF_MODIFIED_SINCE, lm.as_str());
         }
-        // The total time is kept here, not by reqwest: a wait for a large
-        // body's turn does not count against the request.
-        let mut deadline = tokio::time::Instant::now() + self.inner.cfg.total_timeout;
         let timed_out = || FetchError::Timeout { url: at.to_string() };
-        let resp = tokio::time::timeout_at(deadline, rb.send()).await.map_err(|_| timed_out())?.map_err(|e| classify(at, e))?;
+        let resp = tokio::time::timeout_at(*deadline, rb.send()).await.map_err(|_| timed_out())?.map_err(|e| classify(at, e))?;
         let status = resp.status();
         if status.is_redirection()
             && let Some(location) = resp.headers().get(header::LOCATION)
@@ -415,10 +444,10 @@ impl Fetcher {
                 .and_then(|l| url.join(l.trim()).ok())
                 .ok_or_else(|| FetchError::BadUrl { url: at.to_string(), reason: format!("ogiltig omdirigering {location:?}") })?;
             let keep_method = matches!(status.as_u16(), 307 | 308);
-            return Ok(Hop::Redirect { to, keep_method });
+            return Ok(Exchange::Hop(Hop::Redirect { to, keep_method }));
         }
         if status == reqwest::StatusCode::NOT_MODIFIED {
-            return Ok(Hop::Done(Fetched::NotModified));
+            return Ok(Exchange::Hop(Hop::Done(Fetched::NotModified)));
         }
         if !status.is_success() {
             let retry_after = resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
@@ -428,52 +457,102 @@ impl Fetcher {
         let (etag, last_modified, content_type) =
             (text_header(header::ETAG), text_header(header::LAST_MODIFIED), text_header(header::CONTENT_TYPE));
         let limit = req.max_bytes.map_or(self.inner.cfg.max_bytes, |m| m.min(self.inner.cfg.max_bytes));
-        let (bytes, turn) = self.read_body(resp, at, limit, &mut deadline).await?;
-        let body = FetchedBody { status: status.as_u16(), bytes, etag, last_modified, content_type, url: url.to_string(), turn };
-        Ok(Hop::Done(Fetched::Body(body)))
+        let (bytes, reserved) = match self.read_body(resp, at, limit, *deadline, reserved).await? {
+            BodyRead::Done(bytes, reserved) => (bytes, reserved),
+            BodyRead::NeedsMemory(n) => return Ok(Exchange::NeedsMemory(n)),
+        };
+        let body = FetchedBody { status: status.as_u16(), bytes, etag, last_modified, content_type, url: url.to_string(), reserved };
+        Ok(Exchange::Hop(Hop::Done(Fetched::Body(body))))
     }
 
-    /// The body, up to `limit` bytes, by `deadline`; past [`SMALL_BODY`] it
-    /// waits for a large body's turn (and the deadline moves by the wait).
+    /// The body, up to `limit` bytes, by `deadline`. Past [`SMALL_BODY`] it
+    /// needs memory from the large-body budget: `reserved` if that covers
+    /// it, else taken now if free, else `NeedsMemory` (nothing is held).
     async fn read_body(
         &self,
         mut resp: reqwest::Response,
         at: &str,
         limit: usize,
-        deadline: &mut tokio::time::Instant,
-    ) -> Result<(Vec<u8>, Turn), FetchError> {
+        deadline: tokio::time::Instant,
+        mut reserved: Option<OwnedSemaphorePermit>,
+    ) -> Result<BodyRead, FetchError> {
         let too_large = || FetchError::TooLarge { url: at.to_string(), limit };
-        let announced = resp.content_length().unwrap_or(0);
-        if announced > limit as u64 {
+        let announced = resp.content_length().map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        if announced > limit {
             return Err(too_large());
         }
-        let mut turn = Turn::default();
-        if announced > SMALL_BODY as u64 {
-            turn = self.large_turn(deadline).await?;
+        if announced > SMALL_BODY && announced > self.covered(reserved.as_ref()) {
+            drop(reserved.take());
+            match self.try_reserve(announced) {
+                Some(permit) => reserved = Some(permit),
+                None => return Ok(BodyRead::NeedsMemory(announced)),
+            }
         }
-        let mut bytes = Vec::with_capacity(announced as usize);
+        let mut bytes = Vec::with_capacity(announced);
         loop {
-            let next = tokio::time::timeout_at(*deadline, resp.chunk()).await.map_err(|_| FetchError::Timeout { url: at.to_string() })?;
+            let next = tokio::time::timeout_at(deadline, resp.chunk()).await.map_err(|_| FetchError::Timeout { url: at.to_string() })?;
             let Some(chunk) = next.map_err(|e| classify(at, e))? else { break };
-            if bytes.len() + chunk.len() > limit {
+            let held = bytes.len() + chunk.len();
+            if held > limit {
                 return Err(too_large());
             }
-            if turn.0.is_none() && bytes.len() + chunk.len() > SMALL_BODY {
-                turn = self.large_turn(deadline).await?;
+            if held > SMALL_BODY && held > self.covered(reserved.as_ref()) {
+                // No length announced: the cap, until the body is read.
+                drop(reserved.take());
+                match self.try_reserve(limit) {
+                    Some(permit) => reserved = Some(permit),
+                    None => return Ok(BodyRead::NeedsMemory(limit)),
+                }
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok((bytes, turn))
+        if let Some(permit) = reserved.as_mut() {
+            let surplus = permit.num_permits().saturating_sub(kib(bytes.capacity()));
+            drop(permit.split(surplus));
+        }
+        Ok(BodyRead::Done(bytes, Reserved(reserved.map(Arc::new))))
+    }
+
+    /// Whole KiB of the budget wanted for `bytes` (all of it, for a body larger than the budget).
+    fn wanted(&self, bytes: usize) -> u32 {
+        let budget = kib(self.inner.cfg.large_body_budget).max(1);
+        u32::try_from(kib(bytes).clamp(1, budget)).unwrap_or(u32::MAX)
+    }
+
+    /// Bytes a reservation lets a body hold (unbounded when it is the whole budget).
+    fn covered(&self, permit: Option<&OwnedSemaphorePermit>) -> usize {
+        match permit {
+            None => 0,
+            Some(p) if p.num_permits() >= kib(self.inner.cfg.large_body_budget).max(1) => usize::MAX,
+            Some(p) => p.num_permits() * 1024,
+        }
+    }
+
+    fn try_reserve(&self, bytes: usize) -> Option<OwnedSemaphorePermit> {
+        self.inner.large.clone().try_acquire_many_owned(self.wanted(bytes)).ok()
+    }
+
+    /// Wait for `bytes` of the large-body budget; the deadline moves by the wait.
+    async fn reserve(&self, bytes: usize, deadline: &mut tokio::time::Instant) -> Result<OwnedSemaphorePermit, FetchError> {
+        let asked = tokio::time::Instant::now();
+        let permit =
+            self.inner.large.clone().acquire_many_owned(self.wanted(bytes)).await.map_err(|e| FetchError::Client(e.to_string()))?;
+        *deadline += asked.elapsed();
+        Ok(permit)
     }
 }
 
-impl Fetcher {
-    async fn large_turn(&self, deadline: &mut tokio::time::Instant) -> Result<Turn, FetchError> {
-        let asked = tokio::time::Instant::now();
-        let permit = self.inner.large.clone().acquire_owned().await.map_err(|e| FetchError::Client(e.to_string()))?;
-        *deadline += asked.elapsed();
-        Ok(Turn(Some(Arc::new(permit))))
-    }
+/// How one exchange of a hop ended.
+enum Exchange {
+    Hop(Hop),
+    /// The body needs this much of the large-body budget, taken just now.
+    NeedsMemory(usize),
+}
+
+/// How reading a body ended.
+enum BodyRead {
+    Done(Vec<u8>, Reserved),
+    NeedsMemory(usize),
 }
 
 /// A client for one side of the address rule. Redirects are not followed by
@@ -489,6 +568,9 @@ fn build_client(cfg: &FetchConfig, local_ok: bool) -> Result<reqwest::Client, Fe
         .connect_timeout(cfg.connect_timeout)
         .gzip(true)
         .redirect(reqwest::redirect::Policy::none())
+        // An idle connection keeps its read buffer (up to some 400 KB): a
+        // source's next request comes within seconds or not at all.
+        .pool_idle_timeout(Duration::from_secs(5))
         .no_proxy()
         .dns_resolver(GuardedResolver { local_ok })
         .build()

@@ -48,12 +48,12 @@ pub struct PageBudget {
     /// Start tags. A funder's listing or call page has a few thousand; a
     /// parsed page costs about 400 bytes an element with its text (a 2.5 MB
     /// listing of 60,000 elements: some 25 MB), and the daemon's whole poll
-    /// should stay under 50 MB.
+    /// should stay under 50 MB: 20,000 is some 8 MB.
     pub max_elements: usize,
 }
 
 /// The budget every page is held to.
-pub const PAGE_BUDGET: PageBudget = PageBudget { max_bytes: 4 * 1024 * 1024, max_depth: 512, max_elements: 30_000 };
+pub const PAGE_BUDGET: PageBudget = PageBudget { max_bytes: 4 * 1024 * 1024, max_depth: 512, max_elements: 20_000 };
 
 /// What the pre-scan saw of a page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -203,7 +203,7 @@ pub const MAX_ITEMS: usize = 500;
 pub const MAX_FIELD: usize = 2_000;
 /// A detail page's text longer than this (bytes) is cut: a call's own page says
 /// what matters in a few pages of text, and the text is held until stored.
-pub const MAX_TEXT: usize = 32 * 1024;
+pub const MAX_TEXT: usize = 16 * 1024;
 
 /// Read one listing page. `page_url` resolves relative links.
 pub fn parse_listing(bytes: &[u8], page_url: &str, sel: &HtmlSelectors, tz: Tz) -> Result<HtmlListing, AdapterError> {
@@ -313,7 +313,8 @@ impl<'a> ItemReader<'a> {
     }
 }
 
-/// `s` cut to at most `max` bytes, at a character boundary.
+/// `s` cut to at most `max` bytes, at a character boundary, its spare
+/// capacity given back (a cut text is kept until the poll stores it).
 pub fn clip(mut s: String, max: usize) -> String {
     if s.len() > max {
         let mut cut = max;
@@ -321,6 +322,7 @@ pub fn clip(mut s: String, max: usize) -> String {
             cut -= 1;
         }
         s.truncate(cut);
+        s.shrink_to_fit();
     }
     s
 }
@@ -332,7 +334,7 @@ pub fn parse_detail(bytes: &[u8], detail_selector: &str) -> Result<Option<String
     let text = text.as_ref();
     let sel = selector(detail_selector)?;
     let doc = Html::parse_document(text);
-    Ok(doc.select(&sel).next().map(|e| clip(block_text(&e), MAX_TEXT)).filter(|s| !s.is_empty()))
+    Ok(doc.select(&sel).next().map(|e| block_text_upto(&e, MAX_TEXT)).filter(|s| !s.is_empty()))
 }
 
 /// An element's text on one line, whitespace collapsed.
@@ -342,15 +344,24 @@ pub fn element_text(e: &ElementRef) -> String {
 
 /// An element's text with paragraphs kept as lines.
 pub fn block_text(e: &ElementRef) -> String {
+    block_text_upto(e, usize::MAX)
+}
+
+/// The same, at most `max` bytes; collecting stops at twice that much raw
+/// text (whitespace collapses), so a long page is not copied whole.
+pub fn block_text_upto(e: &ElementRef, max: usize) -> String {
     let mut out = String::new();
     for node in e.descendants() {
+        if out.len() > max.saturating_mul(2) {
+            break;
+        }
         match node.value() {
             scraper::Node::Text(t) => out.push_str(t),
             scraper::Node::Element(el) if is_block(el.name()) => out.push('\n'),
             _ => {}
         }
     }
-    tidy_lines(&out)
+    clip(tidy_lines(&out), max)
 }
 
 fn is_block(name: &str) -> bool {
@@ -455,8 +466,8 @@ mod tests {
         let e = parse_listing(deep.as_bytes(), "https://example.se/", &sels(), chrono_tz::Europe::Stockholm).unwrap_err();
         assert_eq!(e, AdapterError::PageTooDeep { limit: 512 });
         assert!(t.elapsed() < std::time::Duration::from_secs(5), "refused without parsing: {:?}", t.elapsed());
-        let wide = "<p><b>x</b></p>".repeat(20_000);
-        assert_eq!(parse_detail(wide.as_bytes(), "main").unwrap_err(), AdapterError::PageTooManyElements { limit: 30_000 });
+        let wide = "<p><b>x</b></p>".repeat(12_000);
+        assert_eq!(parse_detail(wide.as_bytes(), "main").unwrap_err(), AdapterError::PageTooManyElements { limit: 20_000 });
         let large = vec![b'a'; PAGE_BUDGET.max_bytes + 1];
         assert!(matches!(parse_detail(&large, "main").unwrap_err(), AdapterError::PageTooLarge { .. }));
         // A feed summary with the same markup is cut, not parsed.
@@ -494,6 +505,7 @@ mod tests {
         let text = parse_detail(detail.as_bytes(), "main").unwrap().unwrap();
         assert!(text.len() <= MAX_TEXT && text.len() > MAX_TEXT - 40, "{}", text.len());
         assert_eq!(clip("åäö".to_string(), 3), "å");
+        assert!(text.capacity() < MAX_TEXT + 8, "the spare capacity is given back: {}", text.capacity());
     }
 
     #[test]

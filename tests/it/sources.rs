@@ -640,27 +640,28 @@ async fn a_poll_that_outlasts_its_budget_names_the_sources_still_being_read() {
 }
 
 #[tokio::test]
-async fn large_bodies_wait_their_turn_and_the_wait_is_not_a_timeout() {
+async fn large_bodies_wait_for_memory_and_the_wait_is_not_a_timeout() {
     let seen = Arc::new(Seen::default());
     let big = "x".repeat(psi_radar::sources::fetch::SMALL_BODY + 1);
     let app = Router::new().fallback(move || std::future::ready(big.clone()));
     let base = serve_counted(app, seen.clone()).await;
     let mut cfg = FetchConfig::new("au@psi.example");
-    cfg.large_bodies = 1;
+    cfg.large_body_budget = psi_radar::sources::fetch::SMALL_BODY + 100 * 1024;
     cfg.total_timeout = Duration::from_millis(500);
     cfg.per_host = 4;
     let f = Fetcher::new(cfg).unwrap();
     let Fetched::Body(first) = f.fetch(&FetchRequest::get(format!("{base}/a"))).await.unwrap() else { panic!() };
-    // While the first large body is held, a second one waits (past the 500 ms timeout) …
+    // While the first large body holds most of the budget, a second one waits (past the 500 ms timeout) …
     let second = tokio::spawn({
         let f = f.clone();
         async move { f.fetch(&FetchRequest::get(format!("{base}/b"))).await }
     });
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    assert!(!second.is_finished(), "one large body at a time");
-    assert_eq!(seen.hits("/b"), 1, "its request was made; its body waits");
-    // … and is read once the first is dropped.
+    assert!(!second.is_finished(), "no memory for a second large body");
+    assert_eq!(seen.hits("/b"), 1, "its request was made, its answer dropped (no connection waits with a full buffer)");
+    // … and is made again and read once the first is dropped.
     drop(first);
     let Fetched::Body(b) = tokio::time::timeout(Duration::from_secs(5), second).await.unwrap().unwrap().unwrap() else { panic!() };
     assert_eq!(b.bytes.len(), psi_radar::sources::fetch::SMALL_BODY + 1);
+    assert_eq!(seen.hits("/b"), 2);
 }
