@@ -86,12 +86,15 @@ pub async fn run_poll_with_progress(
 async fn read_and_classify(ctx: &Ctx, written: Vec<WrittenCall>, now: DateTime<Utc>) -> anyhow::Result<Vec<PolledCall>> {
     let home = ctx.config.partnership.county.as_str();
     let mut calls = Vec::with_capacity(written.len());
+    let mut read_from = Vec::with_capacity(written.len());
     for WrittenCall { reference, call } in written {
         let rules = read_rules_from(&rules_input(&call, ctx));
-        ctx.store.set_rules(reference, &rules, &rules_fingerprint(&call, home), now).await?;
+        read_from.push(rules_fingerprint(&call, home));
         let categories = crate::classify::classify(&call, &ctx.model);
         calls.push(PolledCall { reference, call, rules, categories });
     }
+    let rules: Vec<(CallRef, &CallRules, &str)> = calls.iter().zip(&read_from).map(|(c, f)| (c.reference, &c.rules, f.as_str())).collect();
+    ctx.store.set_rules_of(&rules, now).await?;
     let scores: Vec<(CallRef, &[CategoryScore])> = calls.iter().map(|c| (c.reference, c.categories.as_slice())).collect();
     ctx.store.set_categories_of(&scores).await?;
     Ok(calls)

@@ -248,16 +248,25 @@ impl Store {
     /// Store the rules read from call `r`'s text, with the fingerprint of
     /// what they were read from.
     pub async fn set_rules(&self, r: CallRef, rules: &CallRules, read_from: &str, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO call_rules (call_id, rules, read_from, read_at) VALUES (?,?,?,?)
-             ON CONFLICT(call_id) DO UPDATE SET rules=excluded.rules, read_from=excluded.read_from, read_at=excluded.read_at",
-        )
-        .bind(r.0 as i64)
-        .bind(json(rules))
-        .bind(read_from)
-        .bind(ts(now))
-        .execute(&self.pool)
-        .await?;
+        self.set_rules_of(&[(r, rules, read_from)], now).await
+    }
+
+    /// [`Store::set_rules`] for several calls, in one transaction.
+    pub async fn set_rules_of(&self, calls: &[(CallRef, &CallRules, &str)], now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (r, rules, read_from) in calls {
+            sqlx::query(
+                "INSERT INTO call_rules (call_id, rules, read_from, read_at) VALUES (?,?,?,?)
+                 ON CONFLICT(call_id) DO UPDATE SET rules=excluded.rules, read_from=excluded.read_from, read_at=excluded.read_at",
+            )
+            .bind(r.0 as i64)
+            .bind(json(rules))
+            .bind(*read_from)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
