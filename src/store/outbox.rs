@@ -6,6 +6,7 @@
 //! (`mail::outbox`).
 
 use super::{Result, Store, StoreError, parse_ts, ts};
+use crate::domain::CallRef;
 use crate::instance::{Holder, InstanceId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -90,10 +91,11 @@ pub struct OutboxRow {
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// The calls the message is about (`PSI-0042`), in the order stored.
+    pub refs: Vec<CallRef>,
 }
 
-const COLS: &str =
-    "id, kind, period, recipient, subject, message_id, body, html, created_at, status, attempts, next_attempt_at, last_error, sent_at";
+const COLS: &str = "id, kind, period, recipient, subject, message_id, body, html, created_at, status, attempts, next_attempt_at, last_error, sent_at, call_refs";
 
 fn row(r: sqlx::sqlite::SqliteRow) -> Result<OutboxRow> {
     let opt = |s: Option<String>| s.and_then(|s| parse_ts(&s).ok());
@@ -115,6 +117,7 @@ fn row(r: sqlx::sqlite::SqliteRow) -> Result<OutboxRow> {
         next_attempt_at: opt(r.get(11)),
         last_error: r.get(12),
         sent_at: opt(r.get(13)),
+        refs: r.get::<String, _>(14).split_whitespace().filter_map(CallRef::parse).collect(),
     })
 }
 
