@@ -75,6 +75,12 @@ impl Ctx {
     }
 }
 
+impl<'a> From<&'a Ctx> for crate::mail::MailCtx<'a> {
+    fn from(ctx: &'a Ctx) -> Self {
+        crate::mail::MailCtx { store: &ctx.store, config: &ctx.config, renderer: &ctx.renderer, model: &ctx.model }
+    }
+}
+
 /// Run `f` as job `name`, recording start, end, success and summary.
 pub async fn recorded<T, F, Fut>(ctx: &Ctx, name: &str, now: DateTime<Utc>, f: F) -> anyhow::Result<T>
 where

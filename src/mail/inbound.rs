@@ -41,7 +41,7 @@
 
 use crate::config::{ImapConfig, TlsMode};
 use crate::domain::{CallRef, Email, Intent, Lang, Role};
-use crate::jobs::Ctx;
+use crate::mail::MailCtx;
 use crate::mail::digest::card;
 use crate::mail::message::{Outgoing, compose};
 use crate::mail::notify::{self, confirmation, copy_line};
@@ -184,7 +184,8 @@ pub const UNKNOWN_SENDER: &str = "okänd avsändare";
 
 /// Record one raw message (RFC 822 bytes) and act on it. See the module
 /// documentation for what happens when.
-pub async fn ingest(ctx: &Ctx, raw: &[u8], imap_uid: Option<u32>, now: DateTime<Utc>) -> anyhow::Result<IngestOutcome> {
+pub async fn ingest<'a>(ctx: impl Into<MailCtx<'a>>, raw: &[u8], imap_uid: Option<u32>, now: DateTime<Utc>) -> anyhow::Result<IngestOutcome> {
+    let ctx = &ctx.into();
     let reading = reply::parse(raw);
     let message_id = reading.message_id.clone().unwrap_or_else(|| synthetic_message_id(raw));
     let resume = match ctx.store.reply_by_message_id(&message_id).await? {
@@ -257,7 +258,7 @@ fn waiting_reason(calls: &[CallRef]) -> String {
 }
 
 async fn decide(
-    ctx: &Ctx,
+    ctx: &MailCtx<'_>,
     reading: &Reading,
     raw: &[u8],
     contact: Option<&ContactRow>,
@@ -317,7 +318,7 @@ async fn decide(
 }
 
 /// With `mail.reply_token`, why a contact's reply is refused (None: it came to the contact's token address).
-async fn token_refused(ctx: &Ctx, c: &ContactRow, raw: &[u8]) -> anyhow::Result<Option<&'static str>> {
+async fn token_refused(ctx: &MailCtx<'_>, c: &ContactRow, raw: &[u8]) -> anyhow::Result<Option<&'static str>> {
     if !ctx.config.mail.reply_token {
         return Ok(None);
     }
@@ -332,7 +333,7 @@ async fn token_refused(ctx: &Ctx, c: &ContactRow, raw: &[u8]) -> anyhow::Result<
 }
 
 /// The calls `plan` names that the store does not know, joined ("PSI-0099, PSI-0100").
-async fn unknown_calls(ctx: &Ctx, plan: &Plan) -> anyhow::Result<Option<String>> {
+async fn unknown_calls(ctx: &MailCtx<'_>, plan: &Plan) -> anyhow::Result<Option<String>> {
     let mut refs: Vec<CallRef> = plan
         .answers
         .iter()
@@ -355,7 +356,7 @@ async fn unknown_calls(ctx: &Ctx, plan: &Plan) -> anyhow::Result<Option<String>>
 /// Tie each answer to its call: the one it names; else the one call of the
 /// mail it answers; else, when that mail was about several calls, the
 /// answer waits and the member is asked. Some(reason) when it must be held.
-async fn place_answers(ctx: &Ctx, reading: &Reading, plan: &mut Plan) -> anyhow::Result<Option<String>> {
+async fn place_answers(ctx: &MailCtx<'_>, reading: &Reading, plan: &mut Plan) -> anyhow::Result<Option<String>> {
     for a in &reading.answers {
         if let Some(c) = a.call {
             plan.answers.push((c, a.clone()));
@@ -372,7 +373,7 @@ async fn place_answers(ctx: &Ctx, reading: &Reading, plan: &mut Plan) -> anyhow:
 
 /// The calls of the message of ours this one replies to (In-Reply-To,
 /// then References, looked up in the outbox), else those in its subject.
-async fn thread_calls(ctx: &Ctx, reading: &Reading) -> anyhow::Result<Vec<CallRef>> {
+async fn thread_calls(ctx: &MailCtx<'_>, reading: &Reading) -> anyhow::Result<Vec<CallRef>> {
     for id in &reading.in_reply_to {
         if let Some(refs) = ctx.store.refs_of_message(id).await? {
             let refs: Vec<CallRef> = refs.split_whitespace().filter_map(CallRef::parse).collect();
@@ -428,7 +429,7 @@ struct Applied {
 /// Record what `plan` says, then queue one confirmation, or the ask-back
 /// when an answer waits for its call.
 async fn apply(
-    ctx: &Ctx,
+    ctx: &MailCtx<'_>,
     reading: &Reading,
     message_id: &str,
     reply_id: i64,
@@ -455,7 +456,7 @@ async fn apply(
 
 /// Store the answers and commands of `plan`; one line each for the confirmation, and the calls named.
 async fn record(
-    ctx: &Ctx,
+    ctx: &MailCtx<'_>,
     reply_id: i64,
     contact: Option<&ContactRow>,
     plan: &Plan,
@@ -519,7 +520,7 @@ async fn record(
 /// Queue the confirmation of what was recorded (nothing when nothing was).
 #[allow(clippy::too_many_arguments)]
 async fn confirm(
-    ctx: &Ctx,
+    ctx: &MailCtx<'_>,
     reading: &Reading,
     message_id: &str,
     contact: Option<&ContactRow>,
@@ -548,7 +549,7 @@ async fn confirm(
         refs,
         list_unsubscribe: false,
         in_reply_to: Some(message_id.to_string()),
-        reply_to: reply_address_for(ctx, &token_for).await?,
+        reply_to: reply_address_for(*ctx, &token_for).await?,
     };
     Ok(ctx.store.enqueue(&compose(&ctx.config.mail, &o, now)?, now).await?)
 }
@@ -559,7 +560,7 @@ async fn confirm(
 /// and AU sees it.
 #[allow(clippy::too_many_arguments)]
 async fn ask_back(
-    ctx: &Ctx,
+    ctx: &MailCtx<'_>,
     reading: &Reading,
     message_id: &str,
     reply_id: i64,
@@ -605,7 +606,7 @@ async fn ask_back(
         refs: w.calls.clone(),
         list_unsubscribe: false,
         in_reply_to: reading.message_id.clone().or_else(|| Some(message_id.to_string())),
-        reply_to: reply_address_for(ctx, contact.contact.email.as_str()).await?,
+        reply_to: reply_address_for(*ctx, contact.contact.email.as_str()).await?,
     };
     let queued = ctx.store.enqueue(&compose(&ctx.config.mail, &o, now)?, now).await?;
     tracing::info!(reply = reply_id, contact = contact.id, calls = w.calls.len(), "answer waits; asked back which call");
@@ -761,7 +762,8 @@ const SESSION_TIMEOUT: Duration = Duration::from_secs(600);
 /// Read the unseen messages of the configured folder over IMAP, ingest each
 /// (fetched with `BODY.PEEK[]`, so a failure leaves it unseen for the next
 /// run) and move the handled ones to the done folder (created if missing).
-pub async fn fetch(ctx: &Ctx, imap: &ImapConfig, now: DateTime<Utc>) -> anyhow::Result<FetchReport> {
+pub async fn fetch<'a>(ctx: impl Into<MailCtx<'a>>, imap: &ImapConfig, now: DateTime<Utc>) -> anyhow::Result<FetchReport> {
+    let ctx = &ctx.into();
     let password = std::env::var(&imap.password_env).map_err(|_| InboundError::Password(imap.password_env.clone()))?;
     if imap.tls == TlsMode::None && !is_loopback(&imap.host) {
         return Err(InboundError::PlainRemote(imap.host.clone()).into());
@@ -836,7 +838,7 @@ where
 }
 
 async fn session<T>(
-    ctx: &Ctx,
+    ctx: &MailCtx<'_>,
     imap: &ImapConfig,
     mut client: async_imap::Client<T>,
     greet: bool,
@@ -880,7 +882,7 @@ where
             report.failed += 1;
             continue;
         };
-        match ingest(ctx, &raw, Some(uid), now).await {
+        match ingest(*ctx, &raw, Some(uid), now).await {
             Ok(o) => {
                 report.count(o.status);
                 handled.push(uid);
@@ -946,7 +948,8 @@ where
 /// The Reply-To for mail to this contact: their own `svar+<token>@…` when
 /// the config asks for reply tokens (creating the token on first use), else
 /// None (the partnership's address).
-pub async fn reply_address_for(ctx: &Ctx, contact_email: &str) -> anyhow::Result<Option<Email>> {
+pub async fn reply_address_for<'a>(ctx: impl Into<MailCtx<'a>>, contact_email: &str) -> anyhow::Result<Option<Email>> {
+    let ctx = &ctx.into();
     if !ctx.config.mail.reply_token {
         return Ok(None);
     }

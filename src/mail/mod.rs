@@ -10,6 +10,22 @@ pub mod outbox;
 pub mod render;
 pub mod reply;
 
+use crate::classify::Model;
+use crate::config::Config;
+use crate::store::Store;
+use render::Renderer;
+
+/// What reading replies and answering them needs: the store, the
+/// configuration, the mail templates and the model (for the call cards of
+/// an ask-back). The jobs' context gives one (`From<&jobs::Ctx>`).
+#[derive(Clone, Copy)]
+pub struct MailCtx<'a> {
+    pub store: &'a Store,
+    pub config: &'a Config,
+    pub renderer: &'a Renderer,
+    pub model: &'a Model,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("kunde inte bygga e-postmeddelandet: {0}")]
