@@ -105,15 +105,16 @@ pub async fn gather(ctx: &Ctx, week: Week, now: DateTime<Utc>) -> anyhow::Result
         .collect();
 
     let (held_rows, held_total) = ctx.store.held_replies_since(since, 20).await?;
-    let held = held_rows
-        .iter()
-        .map(|h| {
-            let when = crate::i18n::instant(h.received_at, tz, false, lang);
-            let from = h.from_addr.clone().unwrap_or_else(|| lang.pick("okänd avsändare", "unknown sender").into());
-            let reason = h.reason.clone().unwrap_or_default();
-            format!("{when}: {from} – {reason}")
-        })
-        .collect();
+    let mut held = Vec::with_capacity(held_rows.len());
+    for h in &held_rows {
+        let when = crate::i18n::instant(h.received_at, tz, false, lang);
+        let from = h.from_addr.clone().unwrap_or_else(|| lang.pick("okänd avsändare", "unknown sender").into());
+        let reason = h.reason.clone().unwrap_or_default();
+        // The first line the person wrote, so AU sees what it is about without opening anything.
+        let first = crate::mail::held::first_lines(ctx.into(), h).await?.into_iter().next();
+        let said = first.map(|l| format!(" – «{l}»")).unwrap_or_default();
+        held.push(format!("#{}, {when}: {from} – {reason}{said}", h.id));
+    }
     let failed = ctx
         .store
         .outbox_failed_since(since)

@@ -182,9 +182,29 @@ pub const MAX_RAW_BYTES: usize = 2 * 1024 * 1024;
 /// Held: the sender is no registered contact (nor AU).
 pub const UNKNOWN_SENDER: &str = "okänd avsändare";
 
+/// The most of a reply's own text kept with its reading for AU to see.
+const EXCERPT_CHARS: usize = 1000;
+
+/// Read a stored message again as if it had just come (its sender was made
+/// a contact, `members add-contact`): the row goes back to `receiving` and
+/// the raw message through [`ingest`]. None when the raw message is no
+/// longer kept (retention).
+pub async fn reread<'a>(ctx: impl Into<MailCtx<'a>>, reply_id: i64, now: DateTime<Utc>) -> anyhow::Result<Option<IngestOutcome>> {
+    let ctx = ctx.into();
+    let Some(raw) = ctx.store.reply_raw(reply_id).await? else { return Ok(None) };
+    ctx.store.set_reply_status(reply_id, RECEIVING, None).await?;
+    let outcome = ingest(ctx, &raw, None, now).await?;
+    Ok(Some(outcome))
+}
+
 /// Record one raw message (RFC 822 bytes) and act on it. See the module
 /// documentation for what happens when.
-pub async fn ingest<'a>(ctx: impl Into<MailCtx<'a>>, raw: &[u8], imap_uid: Option<u32>, now: DateTime<Utc>) -> anyhow::Result<IngestOutcome> {
+pub async fn ingest<'a>(
+    ctx: impl Into<MailCtx<'a>>,
+    raw: &[u8],
+    imap_uid: Option<u32>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<IngestOutcome> {
     let ctx = &ctx.into();
     let reading = reply::parse(raw);
     let message_id = reading.message_id.clone().unwrap_or_else(|| synthetic_message_id(raw));
@@ -210,6 +230,7 @@ pub async fn ingest<'a>(ctx: impl Into<MailCtx<'a>>, raw: &[u8], imap_uid: Optio
     let reply_id = match resume {
         Some(id) => {
             ctx.store.set_reply_status(id, row_status, reason.as_deref()).await?;
+            ctx.store.set_reply_sender(id, contact.as_ref().map(|c| c.id), contact.as_ref().map(|c| c.member.as_str())).await?;
             id
         }
         None => {
@@ -537,7 +558,7 @@ async fn confirm(
     let Some(to) = to.filter(|_| !lines.is_empty()) else { return Ok(None) };
     let subject = original_subject(&reading.subject, &refs);
     let token_for = to.to_string();
-    let r = confirmation(&ctx.renderer, lang, &ctx.config.partnership.name, &subject, lines)?;
+    let r = confirmation(ctx.renderer, lang, &ctx.config.partnership.name, &subject, lines)?;
     let o = Outgoing {
         kind: "confirm",
         period: message_id.to_string(),
@@ -588,13 +609,13 @@ async fn ask_back(
     let mut cards = Vec::new();
     for call in &w.calls {
         if let Some(c) = ctx.store.get_call(*call).await? {
-            cards.push(card(&c, now, ctx.config.partnership.tz, lang, &ctx.model));
+            cards.push(card(&c, now, ctx.config.partnership.tz, lang, ctx.model));
         }
     }
     let lines: Vec<String> = w.calls.iter().map(|c| copy_line(*c, w.answer.intent, w.answer.role, lang)).collect();
     let said = answer_line(CallRef(0), w.answer.intent, w.answer.role, "", lang);
     let said = said.split_once(" — ").map_or(said.as_str(), |(_, s)| s);
-    let r = notify::ask_back(&ctx.renderer, lang, &ctx.config.partnership.name, said, &cards, &lines, days)?;
+    let r = notify::ask_back(ctx.renderer, lang, &ctx.config.partnership.name, said, &cards, &lines, days)?;
     let o = Outgoing {
         kind: "ask",
         period: message_id.to_string(),
@@ -639,7 +660,7 @@ pub fn answer_line(call: CallRef, intent: Intent, role: Option<Role>, comment: &
 
 /// The subject replied to, without `SV:`/`Re:`/`AW:`/`VS:`/`Fwd:` prefixes;
 /// the calls when there is none.
-fn original_subject(subject: &str, refs: &[CallRef]) -> String {
+pub(super) fn original_subject(subject: &str, refs: &[CallRef]) -> String {
     let mut s = subject.trim();
     loop {
         let lower = s.to_lowercase();
@@ -673,6 +694,9 @@ fn reading_json(r: &Reading) -> String {
         obj.insert("actions".into(), serde_json::json!(actions));
         obj.insert("subject".into(), serde_json::json!(r.subject));
         obj.insert("in_reply_to".into(), serde_json::json!(r.in_reply_to));
+        // What the person wrote, for AU's list of held messages (`mail held`, the digest).
+        let text: String = r.new_text.chars().take(EXCERPT_CHARS).collect();
+        obj.insert("text".into(), serde_json::json!(text));
     }
     v.to_string()
 }

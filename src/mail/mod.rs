@@ -3,6 +3,7 @@
 //! and reading replies.
 
 pub mod digest;
+pub mod held;
 pub mod inbound;
 pub mod message;
 pub mod notify;

@@ -164,8 +164,13 @@ impl MemberImport {
 
     /// Add or update one contact of `member` (added before with [`MemberImport::member`]).
     pub async fn contact(&mut self, member: &MemberId, c: &Contact) -> Result<()> {
-        let existing: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM contacts WHERE email=?").bind(c.email.as_str()).fetch_optional(&mut *self.tx).await?;
+        // This member's row for the address first; else another member's
+        // (a contact moved to this member follows, token and STOPP kept).
+        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM contacts WHERE email=? ORDER BY member_id=? DESC, id LIMIT 1")
+            .bind(c.email.as_str())
+            .bind(member.as_str())
+            .fetch_optional(&mut *self.tx)
+            .await?;
         let id = match existing {
             Some(id) => {
                 sqlx::query("UPDATE contacts SET member_id=?, name=?, role=?, is_primary=? WHERE id=?")
@@ -319,14 +324,21 @@ impl Store {
         rows.into_iter().map(|r| contact_row(&r)).collect()
     }
 
-    /// The contact registered for `addr`: case-insensitive, ignoring any
+    /// The contact registered for `addr` (the first, when the person is a
+    /// contact of several members): case-insensitive, ignoring any
     /// `+tag` on either side. None for an unknown or malformed address.
     /// Looked up by address (`base@domain` or `base+…@domain`), not by
     /// loading every contact: a reply costs the same with 40 or 100,000.
     pub async fn contact_by_email(&self, addr: &str) -> Result<Option<ContactRow>> {
-        let Some(wanted) = bare_address(addr) else { return Ok(None) };
+        Ok(self.contacts_by_email(addr).await?.into_iter().next())
+    }
+
+    /// The contact rows registered for `addr` (one per member the person is
+    /// a contact of), matched as [`Store::contact_by_email`] does.
+    pub async fn contacts_by_email(&self, addr: &str) -> Result<Vec<ContactRow>> {
+        let Some(wanted) = bare_address(addr) else { return Ok(Vec::new()) };
         let wanted = wanted.without_tag();
-        let Some((base, domain)) = wanted.split_once('@') else { return Ok(None) };
+        let Some((base, domain)) = wanted.split_once('@') else { return Ok(Vec::new()) };
         let like = |s: &str| s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         let tagged = format!("{}+%@{}", like(base), like(domain));
         let rows = sqlx::query(
@@ -337,13 +349,37 @@ impl Store {
         .bind(&tagged)
         .fetch_all(&self.pool)
         .await?;
+        let mut out = Vec::new();
         for r in &rows {
             let c = contact_row(r)?;
             if c.contact.email.without_tag() == wanted {
-                return Ok(Some(c));
+                out.push(c);
             }
         }
-        Ok(None)
+        Ok(out)
+    }
+
+    /// The contact row of `member` for `addr`, if the person is its contact.
+    pub async fn contact_of_member(&self, member: &MemberId, addr: &str) -> Result<Option<ContactRow>> {
+        Ok(self.contacts_by_email(addr).await?.into_iter().find(|c| &c.member == member))
+    }
+
+    /// Add one contact to an existing member (`members add-contact`).
+    /// `Ok(None)` when that address is already a contact of that member.
+    pub async fn add_contact(&self, member: &MemberId, c: &Contact) -> Result<Option<i64>> {
+        if self.contact_of_member(member, c.email.as_str()).await?.is_some() {
+            return Ok(None);
+        }
+        let id: i64 = sqlx::query_scalar("INSERT INTO contacts (member_id, name, email, role, is_primary) VALUES (?,?,?,?,?) RETURNING id")
+            .bind(member.as_str())
+            .bind(&c.name)
+            .bind(c.email.as_str())
+            .bind(&c.role)
+            .bind(c.primary)
+            .fetch_one(&self.pool)
+            .await?;
+        tracing::info!(contact = id, member = %member, "contact added");
+        Ok(Some(id))
     }
 
     /// Record a member's answer to a call; an earlier current answer of the

@@ -6,6 +6,7 @@ mod ask_back;
 mod cli;
 mod daemon;
 mod dedup;
+mod held;
 mod helpers;
 mod jobs;
 mod mail_in;

@@ -213,6 +213,14 @@ pub fn parse(raw: &[u8]) -> Reading {
     r.with_commands()
 }
 
+/// One answer written for `call` ("ja, partner", "nej – inte i år"), read
+/// by the same grammar as a reply line (`mail assign --answer`). None when
+/// it is no answer.
+pub fn read_answer(call: CallRef, text: &str) -> Option<Answer> {
+    let line = format!("{call}: {}", text.replace(['\r', '\n'], " "));
+    grammar::read(&line, "", Some(call)).answers.into_iter().find(|a| a.call == Some(call))
+}
+
 /// The call references in a text (`PSI-0042`, `psi 42` …), each once, in order.
 pub fn call_refs(text: &str) -> Vec<CallRef> {
     let mut out: Vec<CallRef> = Vec::new();
@@ -462,6 +470,14 @@ mod tests {
             json.ends_with(r#""understood": true, "stop": true, "au": [{"call": "PSI-0042", "action": "dismiss"}, {"call": "PSI-0043", "action": "watch"}]}"#),
             "{json}"
         );
+    }
+
+    #[test]
+    fn an_answer_written_by_au_is_read_by_the_reply_grammar() {
+        let a = read_answer(CallRef(42), "ja, partner").unwrap();
+        assert_eq!((a.call, a.intent, a.role), (Some(CallRef(42)), Intent::Yes, Some(Role::Partner)));
+        assert_eq!(read_answer(CallRef(42), "Ja men inte i år").unwrap().intent, Intent::No);
+        assert!(read_answer(CallRef(42), "hej hej").is_none());
     }
 
     #[test]
