@@ -42,9 +42,11 @@
 use crate::config::{ImapConfig, TlsMode};
 use crate::domain::{CallRef, Email, Intent, Lang, Role};
 use crate::mail::MailCtx;
+use crate::mail::attribution::{self, Sender};
 use crate::mail::digest::card;
 use crate::mail::message::{Outgoing, compose};
 use crate::mail::notify::{self, confirmation, copy_line};
+use crate::mail::positions;
 use crate::mail::reply::{self, Action, Answer, Reading};
 use crate::store::members::ContactRow;
 use crate::store::replies::{NewReply, NewWaiting, RECEIVING, WaitingAnswer};
@@ -217,12 +219,13 @@ pub async fn ingest<'a>(
         None => None,
     };
 
-    let contact = match &reading.from {
-        Some(from) => ctx.store.contact_by_email(from).await?,
-        None => None,
-    };
+    let sender = attribution::sender(*ctx, &reading, raw).await?;
+    let contact = sender.contact().cloned();
     let is_au = reading.from.as_deref().is_some_and(|f| is_au_address(&ctx.config.mail.au, f));
-    let verdict = decide(ctx, &reading, raw, contact.as_ref(), is_au, now).await?;
+    let verdict = match &sender {
+        Sender::Ambiguous(rows) if !reading.auto_reply && !is_au => Verdict::Held(attribution::ambiguous_reason(*ctx, rows).await?),
+        _ => decide(ctx, &reading, raw, contact.as_ref(), is_au, now).await?,
+    };
 
     let (status, reason) = verdict.status();
     let reading_json = reading_json(&reading);
@@ -258,7 +261,13 @@ pub async fn ingest<'a>(
 
     let Verdict::Accept(plan) = verdict else {
         tracing::info!(reply = reply_id, contact = contact.as_ref().map(|c| c.id), status = status.as_str(), "reply recorded");
-        return Ok(IngestOutcome { reply_id, status, reason, recorded: vec![], confirmation: None, ask: None });
+        let ask = match &sender {
+            Sender::Ambiguous(rows) if status == Status::Held && reading.understood => {
+                attribution::ask_which_member(*ctx, rows, &message_id, reply_id, now).await?
+            }
+            _ => None,
+        };
+        return Ok(IngestOutcome { reply_id, status, reason, recorded: vec![], confirmation: None, ask });
     };
     let done = apply(ctx, &reading, &message_id, reply_id, contact.as_ref(), plan, now).await?;
     ctx.store.set_reply_status(reply_id, status.as_str(), reason.as_deref()).await?;
@@ -343,11 +352,16 @@ async fn token_refused(ctx: &MailCtx<'_>, c: &ContactRow, raw: &[u8]) -> anyhow:
     if !ctx.config.mail.reply_token {
         return Ok(None);
     }
-    let Some(token) = ctx.store.contact_token(c.id).await?.filter(|t| !t.is_empty()) else {
+    // The token proves the address, not the membership: any of the person's contact rows' tokens will do.
+    let mut tokens = Vec::new();
+    for row in ctx.store.contacts_by_email(c.contact.email.as_str()).await? {
+        tokens.extend(ctx.store.contact_token(row.id).await?.filter(|t| !t.is_empty()));
+    }
+    if tokens.is_empty() {
         ctx.store.ensure_contact_tokens(new_token).await?;
         return Ok(Some("kontakten hade ingen svarsnyckel än (svaret kan inte styrkas)"));
-    };
-    if !addressed_to(raw, &token_address(&ctx.config.mail.reply_to, &token)) {
+    }
+    if !tokens.iter().any(|t| addressed_to(raw, &token_address(&ctx.config.mail.reply_to, t))) {
         return Ok(Some("svaret kom inte till kontaktens svarsadress med svarsnyckel (kan vara förfalskad avsändare)"));
     }
     Ok(None)
@@ -471,6 +485,10 @@ async fn apply(
         (Some(w), Some(c)) => ask_back(ctx, reading, message_id, reply_id, c, w, lang, now).await?,
         _ => None,
     };
+    if let Some(c) = contact {
+        let answered: Vec<CallRef> = plan.answers.iter().map(|(call, _)| *call).collect();
+        positions::tell(*ctx, c, &answered, message_id, now).await?;
+    }
     let confirmation = confirm(ctx, reading, message_id, contact, &lines, refs, lang, now).await?;
     Ok(Applied { lines, confirmation, ask })
 }
@@ -572,7 +590,12 @@ async fn confirm(
         in_reply_to: Some(message_id.to_string()),
         reply_to: reply_address_for(*ctx, &token_for).await?,
     };
-    Ok(ctx.store.enqueue(&compose(&ctx.config.mail, &o, now)?, now).await?)
+    let message = compose(&ctx.config.mail, &o, now)?;
+    let queued = ctx.store.enqueue(&message, now).await?;
+    if let Some(c) = contact {
+        ctx.store.set_message_member(&message.message_id, &c.member).await?;
+    }
+    Ok(queued)
 }
 
 /// Keep a bare answer waiting and ask its sender, in the same run, which of
@@ -629,7 +652,9 @@ async fn ask_back(
         in_reply_to: reading.message_id.clone().or_else(|| Some(message_id.to_string())),
         reply_to: reply_address_for(*ctx, contact.contact.email.as_str()).await?,
     };
-    let queued = ctx.store.enqueue(&compose(&ctx.config.mail, &o, now)?, now).await?;
+    let message = compose(&ctx.config.mail, &o, now)?;
+    let queued = ctx.store.enqueue(&message, now).await?;
+    ctx.store.set_message_member(&message.message_id, &contact.member).await?;
     tracing::info!(reply = reply_id, contact = contact.id, calls = w.calls.len(), "answer waits; asked back which call");
     Ok(queued)
 }
@@ -736,7 +761,7 @@ pub fn new_token() -> std::io::Result<String> {
 }
 
 /// Whether a recipient header of `raw` names `address` (case-insensitive, as a whole address).
-fn addressed_to(raw: &[u8], address: &str) -> bool {
+pub(super) fn addressed_to(raw: &[u8], address: &str) -> bool {
     let Some(msg) = mail_parser::MessageParser::default().parse_headers(raw) else { return false };
     let wanted = address.to_lowercase();
     let boundary = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || matches!(c, '.' | '+' | '-' | '_')));

@@ -333,6 +333,15 @@ impl Store {
         Ok(self.contacts_by_email(addr).await?.into_iter().next())
     }
 
+    /// The contact with this row id.
+    pub async fn contact(&self, id: i64) -> Result<Option<ContactRow>> {
+        let row = sqlx::query("SELECT id, member_id, name, email, role, is_primary, unsubscribed_at FROM contacts WHERE id=?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(contact_row).transpose()
+    }
+
     /// The contact rows registered for `addr` (one per member the person is
     /// a contact of), matched as [`Store::contact_by_email`] does.
     pub async fn contacts_by_email(&self, addr: &str) -> Result<Vec<ContactRow>> {
@@ -382,8 +391,11 @@ impl Store {
         Ok(Some(id))
     }
 
-    /// Record a member's answer to a call; an earlier current answer of the
-    /// same member to the same call is superseded (kept as history).
+    /// Record a contact's answer to a call; an earlier current answer of the
+    /// same contact of the same member to the same call is superseded (kept
+    /// as history). Other contacts' answers stay: the member's position is
+    /// its latest current answer (see [`Store::interests_for_call`]).
+    /// `contact_id` None: an answer entered for the member as a whole.
     #[allow(clippy::too_many_arguments)]
     pub async fn record_interest(
         &self,
@@ -397,10 +409,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE interests SET superseded_at=? WHERE call_id=? AND member_id=? AND superseded_at IS NULL")
+        sqlx::query("UPDATE interests SET superseded_at=? WHERE call_id=? AND member_id=? AND contact_id IS ? AND superseded_at IS NULL")
             .bind(ts(now))
             .bind(call.0 as i64)
             .bind(member.as_str())
+            .bind(contact_id)
             .execute(&mut *tx)
             .await?;
         let id: i64 = sqlx::query_scalar(
@@ -422,9 +435,16 @@ impl Store {
         Ok(id)
     }
 
-    /// The current answers to a call, oldest first.
+    /// The members' positions on a call (each member's latest current
+    /// answer, whichever contact gave it), oldest first.
     pub async fn interests_for_call(&self, call: CallRef) -> Result<Vec<InterestRow>> {
         self.load_interests("call_id = ?", |q| q.bind(call.0 as i64)).await
+    }
+
+    /// Every contact's current answer to a call (several per member when
+    /// its contacts answered differently), oldest first.
+    pub async fn contact_answers_for_call(&self, call: CallRef) -> Result<Vec<InterestRow>> {
+        self.load_rows("call_id = ?", |q| q.bind(call.0 as i64)).await
     }
 
     /// Current answers recorded after `since`, oldest first (for the digest).
@@ -444,6 +464,23 @@ impl Store {
     }
 
     async fn load_interests<'q>(
+        &self,
+        cond: &str,
+        bind: impl FnOnce(
+            sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+        ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<Vec<InterestRow>> {
+        // A member's position is its latest current answer: no later current row for the same call and member.
+        let latest = format!(
+            "{cond} AND NOT EXISTS (SELECT 1 FROM interests later WHERE later.call_id = interests.call_id
+             AND later.member_id = interests.member_id AND later.superseded_at IS NULL
+             AND (later.recorded_at > interests.recorded_at OR (later.recorded_at = interests.recorded_at AND later.id > interests.id)))"
+        );
+        self.load_rows(&latest, bind).await
+    }
+
+    /// Current interest rows matching `cond` (every contact's), oldest first.
+    async fn load_rows<'q>(
         &self,
         cond: &str,
         bind: impl FnOnce(

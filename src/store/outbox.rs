@@ -6,7 +6,7 @@
 //! (`mail::outbox`).
 
 use super::{Result, Store, StoreError, parse_ts, ts};
-use crate::domain::CallRef;
+use crate::domain::{CallRef, MemberId};
 use crate::instance::{Holder, InstanceId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -182,6 +182,25 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         Ok(r.rows_affected())
+    }
+
+    /// Remember which member a queued message is about (idempotent).
+    pub async fn set_message_member(&self, message_id: &str, member: &MemberId) -> Result<()> {
+        sqlx::query("INSERT INTO message_members (message_id, member_id) VALUES (?,?) ON CONFLICT (message_id) DO NOTHING")
+            .bind(message_id)
+            .bind(member.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The member a message of ours was about, by its Message-ID.
+    pub async fn member_of_message(&self, message_id: &str) -> Result<Option<MemberId>> {
+        let id: Option<String> = sqlx::query_scalar("SELECT member_id FROM message_members WHERE message_id=?")
+            .bind(message_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        id.map(|s| MemberId::parse(&s).map_err(StoreError::Invalid)).transpose()
     }
 
     /// The call references named by a message we sent, by its Message-ID.

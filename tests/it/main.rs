@@ -4,6 +4,7 @@
 mod apps;
 mod ask_back;
 mod cli;
+mod contacts;
 mod daemon;
 mod dedup;
 mod held;

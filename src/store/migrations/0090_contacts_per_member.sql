@@ -28,5 +28,12 @@ DROP TABLE contacts;
 ALTER TABLE contacts_new RENAME TO contacts;
 CREATE INDEX contacts_member ON contacts(member_id);
 CREATE INDEX contacts_email ON contacts(email);
+-- Which member a message of ours was about (a notification, a reminder, an
+-- ask-back), so that a reply from a person who is a contact of two members
+-- is attributed through the mail it answers (In-Reply-To / References).
+CREATE TABLE IF NOT EXISTS message_members (
+    message_id TEXT PRIMARY KEY REFERENCES outbox(message_id) ON DELETE CASCADE,
+    member_id  TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE
+);
 COMMIT;
 PRAGMA foreign_keys = ON;
