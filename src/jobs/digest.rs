@@ -234,7 +234,7 @@ pub async fn run_digest(ctx: &Ctx, week: Option<Week>, now: DateTime<Utc>, dry_r
                 refs: Vec::new(),
                 list_unsubscribe: false,
                 in_reply_to: None,
-                reply_to: None,
+                reply_to: crate::mail::inbound::reply_address_for(ctx, to.as_str()).await?,
             };
             let message = compose(&ctx.config.mail, &o, now)?;
             let queued = if dry_run {

@@ -3,9 +3,14 @@
 //! ```text
 //!  raw ─▶ reply::parse ─▶ Message-ID already stored? ── yes ─▶ Duplicate (nothing else happens)
 //!                                 │ no
+//!   several From ─────────────────┤
 //!   auto-reply / bounce ──────────┼─▶ auto_reply   (never an answer)
 //!   unknown sender, wrong token,  │
-//!   dismiss/watch not from AU,    ├─▶ held         (reason in Swedish, listed to AU)
+//!   dismiss/watch not from AU,    │
+//!   sender not proven (AU, or     ├─▶ held         (reason in Swedish, listed to AU)
+//!   members with [mail.auth]),    │
+//!   contact of several members    │
+//!   and nothing tells which,      │
 //!   no or unknown call            │
 //!   not understood ───────────────┼─▶ unreadable   (the parser's reason, listed to AU)
 //!   no call named, mail answered  │
@@ -20,15 +25,19 @@
 //!   tied to a known call, or a member (not AU) sends dismiss/watch, the
 //!   whole message is held for AU and nothing of it is recorded.
 //! - Answers need a registered contact (they are the member's); AU's
-//!   dismiss/watch need only an address in `mail.au`.
+//!   dismiss/watch need an AU address (`mail.au`, `mail.au_members`), proven
+//!   as [`super::proof`] says (a personal address always; the list's once
+//!   `[mail.auth]` or `reply_token` is set). A message with more than one
+//!   From header or address is held before anything else.
+//! - A person who is a contact of several members: see [`super::attribution`];
+//!   each contact's answer is kept and contradictions told ([`super::positions`]).
 //! - The row is written before anything is acted on, in status
 //!   `receiving`; a message whose row is still `receiving` (a crash half-way)
 //!   is processed again when it comes back, every step being idempotent.
 //! - With `mail.reply_token`, a contact's reply must come back to
 //!   `<reply_to local part>+<token>@<reply_to domain>` (To, Cc,
-//!   Delivered-To, X-Original-To or Envelope-To) with the contact's token.
-//!   AU's dismiss/watch from an address that is not a contact are not
-//!   token-checked.
+//!   Delivered-To, X-Original-To or Envelope-To) with one of the person's
+//!   tokens.
 //! - Ask back instead of holding: an answer that names no call, to one of
 //!   our mails about several calls (In-Reply-To/References in the outbox,
 //!   else the references in the subject), waits in `waiting_answers` for
@@ -47,6 +56,7 @@ use crate::mail::digest::card;
 use crate::mail::message::{Outgoing, compose};
 use crate::mail::notify::{self, confirmation, copy_line};
 use crate::mail::positions;
+use crate::mail::proof::{self, Proof};
 use crate::mail::reply::{self, Action, Answer, Reading};
 use crate::store::members::ContactRow;
 use crate::store::replies::{NewReply, NewWaiting, RECEIVING, WaitingAnswer};
@@ -184,6 +194,10 @@ pub const MAX_RAW_BYTES: usize = 2 * 1024 * 1024;
 /// Held: the sender is no registered contact (nor AU).
 pub const UNKNOWN_SENDER: &str = "okänd avsändare";
 
+/// Held: more than one From header or address; who wrote it cannot be told.
+pub const SEVERAL_FROM: &str =
+    "meddelandet har mer än en avsändare (flera From-rader eller adresser); det går inte att veta vem som skrev det";
+
 /// The most of a reply's own text kept with its reading for AU to see.
 const EXCERPT_CHARS: usize = 1000;
 
@@ -221,7 +235,7 @@ pub async fn ingest<'a>(
 
     let sender = attribution::sender(*ctx, &reading, raw).await?;
     let contact = sender.contact().cloned();
-    let is_au = reading.from.as_deref().is_some_and(|f| is_au_address(&ctx.config.mail.au, f));
+    let is_au = reading.from.as_deref().is_some_and(|f| proof::is_au(&ctx.config.mail, f));
     let verdict = match &sender {
         Sender::Ambiguous(rows) if !reading.auto_reply && !is_au => Verdict::Held(attribution::ambiguous_reason(*ctx, rows).await?),
         _ => decide(ctx, &reading, raw, contact.as_ref(), is_au, now).await?,
@@ -295,6 +309,9 @@ async fn decide(
     is_au: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Verdict> {
+    if reading.several_from {
+        return Ok(Verdict::Held(SEVERAL_FROM.into()));
+    }
     if reading.auto_reply {
         return Ok(Verdict::AutoReply(reading.reason.clone().unwrap_or_else(|| "Autosvar".into())));
     }
@@ -335,6 +352,9 @@ async fn decide(
     if !is_au && (!plan.dismiss.is_empty() || !plan.watch.is_empty()) {
         return Ok(Verdict::Held("bara AU kan markera en utlysning som ej aktuell eller bevaka den".into()));
     }
+    if let Some(held) = unproven(ctx, reading, raw, contact, &plan).await? {
+        return Ok(Verdict::Held(held.into()));
+    }
     if let Some(held) = place_answers(ctx, reading, &mut plan).await? {
         return Ok(Verdict::Held(held));
     }
@@ -345,6 +365,31 @@ async fn decide(
         return Ok(Verdict::Held(format!("okänd utlysning {unknown}")));
     }
     Ok(Verdict::Accept(plan))
+}
+
+/// Why a message that needs proof of its sender (AU's commands; members'
+/// answers with `[mail.auth] members`) is held when it has none.
+async fn unproven(
+    ctx: &MailCtx<'_>,
+    reading: &Reading,
+    raw: &[u8],
+    contact: Option<&ContactRow>,
+    plan: &Plan,
+) -> anyhow::Result<Option<&'static str>> {
+    let Some(from) = reading.from.as_deref() else { return Ok(None) };
+    let au_command = !plan.dismiss.is_empty() || !plan.watch.is_empty();
+    let members = ctx.config.mail.auth.as_ref().is_some_and(|a| a.members);
+    let member_answer = contact.is_some() && members && (!plan.answers.is_empty() || !reading.answers.is_empty());
+    let needs = (au_command && proof::au_needs_proof(&ctx.config.mail, from)) || member_answer;
+    if !needs || proof::proof(*ctx, reading, raw).await? != Proof::Unproven {
+        return Ok(None);
+    }
+    tracing::info!(au_command, member_answer, "reply held: its sender is not proven");
+    Ok(Some(if au_command {
+        "AU-kommandot kunde inte styrkas: e-postservern intygar inte avsändaren (DMARC/DKIM) och svaret kom inte till avsändarens svarsadress"
+    } else {
+        "svaret kunde inte styrkas: e-postservern intygar inte avsändaren (DMARC/DKIM) och svaret kom inte till kontaktens svarsadress"
+    }))
 }
 
 /// With `mail.reply_token`, why a contact's reply is refused (None: it came to the contact's token address).
@@ -695,13 +740,6 @@ pub(super) fn original_subject(subject: &str, refs: &[CallRef]) -> String {
     if s.is_empty() { refs.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ") } else { s.to_string() }
 }
 
-/// Whether `from` is one of AU's addresses (case-insensitive, ignoring `+tags`).
-fn is_au_address(au: &[Email], from: &str) -> bool {
-    let Ok(from) = Email::parse(from) else { return false };
-    let from = from.without_tag();
-    au.iter().any(|a| a.without_tag() == from)
-}
-
 /// The reading as stored: the documented JSON plus the commands and the subject.
 fn reading_json(r: &Reading) -> String {
     let mut v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap_or_else(|_| serde_json::json!({}));
@@ -1002,7 +1040,7 @@ pub async fn reply_address_for<'a>(ctx: impl Into<MailCtx<'a>>, contact_email: &
     if !ctx.config.mail.reply_token {
         return Ok(None);
     }
-    let Some(contact) = ctx.store.contact_by_email(contact_email).await? else { return Ok(None) };
+    let Some(contact) = ctx.store.contact_by_email(contact_email).await? else { return proof::au_reply_address(*ctx, contact_email).await };
     let token = match ctx.store.contact_token(contact.id).await? {
         Some(t) if !t.is_empty() => t,
         _ => {

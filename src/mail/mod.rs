@@ -10,6 +10,7 @@ pub mod message;
 pub mod notify;
 pub mod outbox;
 pub mod positions;
+pub mod proof;
 pub mod render;
 pub mod reply;
 

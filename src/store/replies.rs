@@ -220,6 +220,21 @@ impl Store {
             .flatten())
     }
 
+    /// The reply token given to an AU member's address (lower-cased, without `+tag`).
+    pub async fn au_token(&self, email: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT token FROM au_tokens WHERE email=?").bind(email).fetch_optional(&self.pool).await?)
+    }
+
+    /// Give an AU member's address `token`, unless it has one; returns the one it has.
+    pub async fn set_au_token(&self, email: &str, token: &str) -> Result<String> {
+        sqlx::query("INSERT INTO au_tokens (email, token) VALUES (?,?) ON CONFLICT (email) DO NOTHING")
+            .bind(email)
+            .bind(token)
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT token FROM au_tokens WHERE email=?").bind(email).fetch_one(&self.pool).await?)
+    }
+
     /// Give every contact without a reply token one from `make`. Returns how many were created.
     pub async fn ensure_contact_tokens(&self, mut make: impl FnMut() -> std::io::Result<String>) -> Result<usize> {
         let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM contacts WHERE token IS NULL OR token = ''").fetch_all(&self.pool).await?;

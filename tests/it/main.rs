@@ -3,6 +3,7 @@
 
 mod apps;
 mod ask_back;
+mod au_proof;
 mod cli;
 mod contacts;
 mod daemon;

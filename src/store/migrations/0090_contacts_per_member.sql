@@ -35,5 +35,11 @@ CREATE TABLE IF NOT EXISTS message_members (
     message_id TEXT PRIMARY KEY REFERENCES outbox(message_id) ON DELETE CASCADE,
     member_id  TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE
 );
+-- Reply tokens given to AU members' personal addresses (`[mail] au_members`):
+-- a command that comes back to one is proven that member's.
+CREATE TABLE IF NOT EXISTS au_tokens (
+    email TEXT PRIMARY KEY,
+    token TEXT NOT NULL UNIQUE
+);
 COMMIT;
 PRAGMA foreign_keys = ON;
