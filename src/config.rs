@@ -170,6 +170,22 @@ pub struct MailConfig {
     /// How long an answer that names no call waits for the member to name
     /// it after we asked back (days).
     pub ask_back_days: u32,
+    /// AU's members' personal addresses: their dismiss/watch commands count
+    /// only when the message is proven theirs (see [`MailAuth`]).
+    pub au_members: Vec<Email>,
+    /// `[mail.auth]`: how a sender is proven.
+    pub auth: Option<MailAuth>,
+}
+
+/// `[mail.auth]`: a message is proven its sender's when the partnership's
+/// own mail server (`authserv_id`, as it names itself in the
+/// `Authentication-Results` header it adds) says DMARC or DKIM passed for
+/// the sender's domain, or when it came back to the sender's token address.
+#[derive(Debug, Clone)]
+pub struct MailAuth {
+    pub authserv_id: String,
+    /// Members' answers need the same proof.
+    pub members: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -321,6 +337,16 @@ struct RawMail {
     reply_token: bool,
     #[serde(default = "d_ask_back_days")]
     ask_back_days: u32,
+    au_members: Option<Spanned<Vec<String>>>,
+    auth: Option<Spanned<RawAuth>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    authserv_id: String,
+    #[serde(default)]
+    members: bool,
 }
 
 #[derive(Deserialize)]
@@ -570,6 +596,30 @@ impl Config {
         if au.is_empty() {
             return Err(err(ml.au.span(), "mail.au", "minst en mottagare för veckobrevet behövs".into()));
         }
+        let au_members = match &ml.au_members {
+            Some(list) => list
+                .get_ref()
+                .iter()
+                .map(|a| Email::parse(a).map_err(|m| err(list.span(), "mail.au_members", m)))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
+        let auth = match ml.auth {
+            None => None,
+            Some(a) => {
+                let span = a.span();
+                let a = a.into_inner();
+                let id = a.authserv_id.trim();
+                if id.is_empty() || id.contains(|c: char| c.is_whitespace() || c == ';') {
+                    return Err(err(
+                        span,
+                        "mail.auth.authserv_id",
+                        "ska vara namnet e-postservern ger sig själv i Authentication-Results, t.ex. \"mx.example.org\"".into(),
+                    ));
+                }
+                Some(MailAuth { authserv_id: id.to_string(), members: a.members })
+            }
+        };
         if ml.from_name.get_ref().contains(['\r', '\n']) {
             return Err(err(ml.from_name.span(), "mail.from_name", "får inte innehålla radbrytningar".into()));
         }
@@ -657,6 +707,8 @@ impl Config {
                 max_attempts: ml.max_attempts.max(1),
                 reply_token: ml.reply_token,
                 ask_back_days: ml.ask_back_days.max(1),
+                au_members,
+                auth,
             },
             goal: GoalConfig { per_year: g.applications_per_year, counting_roles: g.counting_roles.into_inner() },
         })
@@ -768,6 +820,22 @@ au = ["au@example.org"]
         assert_eq!(c.database_file, Some(PathBuf::from("config/psi-radar.db")));
         assert_eq!(c.sources.file, PathBuf::from("config/sources.toml"));
         assert!(matches!(c.mail.transport, Transport::File { .. }));
+    }
+
+    #[test]
+    fn au_members_and_mail_auth_are_read_and_checked() {
+        let c = Config::from_str(GOOD, Path::new("c.toml")).unwrap();
+        assert!(c.mail.au_members.is_empty() && c.mail.auth.is_none());
+        let src =
+            format!("{GOOD}au_members = [\"Ulla@Kommun.example.se\"]\n[mail.auth]\nauthserv_id = \"mx.example.org\"\nmembers = true\n");
+        let c = Config::from_str(&src, Path::new("c.toml")).unwrap();
+        assert_eq!(c.mail.au_members[0].as_str(), "ulla@kommun.example.se");
+        let auth = c.mail.auth.unwrap();
+        assert_eq!((auth.authserv_id.as_str(), auth.members), ("mx.example.org", true));
+        let e = Config::from_str(&format!("{GOOD}[mail.auth]\nauthserv_id = \"mx example\"\n"), Path::new("c.toml")).unwrap_err();
+        assert_eq!(e.key, "mail.auth.authserv_id");
+        let e = Config::from_str(&format!("{GOOD}au_members = [\"ulla\"]\n"), Path::new("c.toml")).unwrap_err();
+        assert_eq!(e.key, "mail.au_members");
     }
 
     #[test]

@@ -366,11 +366,35 @@ fn print_sent(sent: &crate::mail::outbox::SendReport, lang: crate::domain::Lang,
     Ok(())
 }
 
+/// One message as `outbox --json` gives it (issue 17): `id`, `kind`, `to`,
+/// `subject`, `message_id` (`<…>`), `refs`, `status`, `attempts`. Scripts
+/// see three states: a message being handed to the server now is still
+/// `pending` (its claim may lapse and it is tried again), and one
+/// cancelled (its recipient forgotten) will never go out, so it is `failed`.
+pub fn outbox_json(r: &crate::store::outbox::OutboxRow) -> serde_json::Value {
+    let status = match r.status {
+        OutboxStatus::Pending | OutboxStatus::Sending => "pending",
+        OutboxStatus::Sent => "sent",
+        OutboxStatus::Failed | OutboxStatus::Cancelled => "failed",
+    };
+    json!({
+        "id": r.id,
+        "kind": r.kind,
+        "to": r.recipient,
+        "subject": r.subject,
+        "message_id": r.message_id,
+        "refs": r.refs.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "status": status,
+        "attempts": r.attempts,
+    })
+}
+
 pub async fn outbox(ctx: &Ctx, pending: bool, as_json: bool, out: &mut impl Write) -> anyhow::Result<()> {
     let lang = ctx.config.partnership.lang;
     let rows = ctx.store.outbox_list(pending).await?;
     if as_json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+        let v: Vec<_> = rows.iter().map(outbox_json).collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
     }
     if rows.is_empty() {
@@ -381,4 +405,45 @@ pub async fn outbox(ctx: &Ctx, pending: bool, as_json: bool, out: &mut impl Writ
         writeln!(out, "#{:<4} {:<8} {:<9} {:<12} {} → {}{}", r.id, r.status, r.kind, r.period, r.subject, r.recipient, err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::CallRef;
+    use crate::store::outbox::OutboxRow;
+
+    fn row(status: OutboxStatus) -> OutboxRow {
+        OutboxRow {
+            id: 7,
+            kind: "notify".into(),
+            period: "2026-12-06".into(),
+            recipient: "anna@activa.example.org".into(),
+            subject: "[PSI-0042] Ny utlysning".into(),
+            message_id: "<psi-radar.notify.PSI-0042.1@psi.example.org>".into(),
+            body: Vec::new(),
+            html: String::new(),
+            created_at: Utc::now(),
+            status,
+            attempts: 2,
+            next_attempt_at: None,
+            last_error: Some("550".into()),
+            sent_at: None,
+            refs: vec![CallRef(42), CallRef(43)],
+        }
+    }
+
+    #[test]
+    fn outbox_json_speaks_three_states_and_names_the_calls() {
+        let v = outbox_json(&row(OutboxStatus::Failed));
+        assert_eq!(
+            v,
+            json!({"id": 7, "kind": "notify", "to": "anna@activa.example.org", "subject": "[PSI-0042] Ny utlysning",
+                   "message_id": "<psi-radar.notify.PSI-0042.1@psi.example.org>", "refs": ["PSI-0042", "PSI-0043"],
+                   "status": "failed", "attempts": 2})
+        );
+        assert_eq!(outbox_json(&row(OutboxStatus::Sending))["status"], "pending");
+        assert_eq!(outbox_json(&row(OutboxStatus::Cancelled))["status"], "failed");
+        assert_eq!(outbox_json(&row(OutboxStatus::Sent))["status"], "sent");
+    }
 }

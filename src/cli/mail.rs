@@ -1,13 +1,15 @@
 //! `psi-radar mail …`: reading replies. `mail parse [FILE|-]` prints what
 //! the reply parser reads from one message, as JSON, with no side effects;
 //! `mail ingest [FILE|-]` records one message (for an MTA pipe: exit 0 also
-//! when it is held); `mail fetch` reads the unseen replies over IMAP.
+//! when it is held); `mail fetch` reads the unseen replies over IMAP;
+//! `mail held|assign|discard` show and resolve what waits for AU.
 //! `ingest` and `fetch` speak the partnership's language; `parse`, which
 //! needs no config, speaks Swedish.
 
 use super::BadInput;
-use crate::domain::Lang;
+use crate::domain::{CallRef, Lang, MemberId};
 use crate::jobs::Ctx;
+use crate::mail::held;
 use crate::mail::inbound::{self, IngestOutcome, Status};
 use crate::mail::reply;
 use chrono::{DateTime, Utc};
@@ -34,6 +36,27 @@ pub enum MailCommand {
     },
     /// Hämta olästa svar över IMAP ([mail.imap]), registrera dem och flytta dem till den behandlade mappen
     Fetch,
+    /// Visa meddelanden som väntar på AU: avsändare, ämne, de första raderna och varför
+    Held,
+    /// Ge ett hållet meddelande till en medlem (och en utlysning, med svaret AU läser i det)
+    Assign {
+        /// Meddelandets nummer (från «mail held»)
+        id: i64,
+        /// Medlemmens id
+        #[arg(long)]
+        member: String,
+        /// Utlysningen svaret gäller, t.ex. PSI-0042
+        #[arg(long)]
+        call: Option<String>,
+        /// Svaret, t.ex. "ja, partner" (kräver --call)
+        #[arg(long, requires = "call")]
+        answer: Option<String>,
+    },
+    /// Kasta ett hållet meddelande (inget mer behöver göras)
+    Discard {
+        /// Meddelandets nummer (från «mail held»)
+        id: i64,
+    },
 }
 
 /// Run `psi-radar mail …`; `ingest` and `fetch` open the database of the config at `config`.
@@ -50,6 +73,98 @@ pub async fn run(args: &MailArgs, config: &Path, now: DateTime<Utc>, out: &mut i
             let ctx = super::open_ctx(crate::config::Config::load(config)?, config).await?;
             run_fetch(&ctx, now, out).await
         }
+        MailCommand::Held => {
+            let ctx = super::open_ctx(crate::config::Config::load(config)?, config).await?;
+            run_held(&ctx, out).await
+        }
+        MailCommand::Assign { id, member, call, answer } => {
+            let ctx = super::open_ctx(crate::config::Config::load(config)?, config).await?;
+            run_assign(&ctx, *id, member, call.as_deref(), answer.as_deref(), now, out).await
+        }
+        MailCommand::Discard { id } => {
+            let ctx = super::open_ctx(crate::config::Config::load(config)?, config).await?;
+            run_discard(&ctx, *id, now, out).await
+        }
+    }
+}
+
+/// `psi-radar mail held`: what waits for AU, newest first.
+pub async fn run_held(ctx: &Ctx, out: &mut impl Write) -> anyhow::Result<()> {
+    let lang = ctx.config.partnership.lang;
+    let list = held::list(ctx.into()).await?;
+    if list.is_empty() {
+        writeln!(out, "{}", lang.pick("Inga meddelanden väntar på AU.", "No messages are waiting for AU."))?;
+        return Ok(());
+    }
+    for h in &list {
+        let when = crate::i18n::instant(h.received_at, ctx.config.partnership.tz, false, lang);
+        let from = h.from.clone().unwrap_or_else(|| lang.pick("okänd avsändare", "unknown sender").into());
+        let subject = if h.subject.is_empty() { lang.pick("(inget ämne)", "(no subject)").to_string() } else { h.subject.clone() };
+        writeln!(out, "#{} {when} {from}: {subject}", h.id)?;
+        writeln!(out, "    {} {}", lang.pick("Varför:", "Why:"), h.why)?;
+        for l in &h.first_lines {
+            writeln!(out, "    | {l}")?;
+        }
+    }
+    writeln!(
+        out,
+        "{}",
+        lang.pick(
+            "Lös med «mail assign ID --member M [--call PSI-NNNN --answer \"ja, partner\"]», «mail discard ID» eller «members add-contact MEDLEM ADRESS».",
+            "Resolve with «mail assign ID --member M [--call PSI-NNNN --answer \"yes, partner\"]», «mail discard ID» or «members add-contact MEMBER ADDRESS».",
+        )
+    )?;
+    Ok(())
+}
+
+/// `psi-radar mail assign ID --member M [--call REF --answer TEXT]`.
+pub async fn run_assign(
+    ctx: &Ctx,
+    id: i64,
+    member: &str,
+    call: Option<&str>,
+    answer: Option<&str>,
+    now: DateTime<Utc>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let lang = ctx.config.partnership.lang;
+    let member = MemberId::parse(member).map_err(BadInput)?;
+    let call = call
+        .map(|c| {
+            CallRef::parse(c)
+                .ok_or_else(|| BadInput(format!("{} «{c}»", lang.pick("ogiltig utlysningsreferens", "invalid call reference"))))
+        })
+        .transpose()?;
+    let done = held::assign(ctx.into(), id, &member, call, answer, now).await.map_err(|e| bad_held(e, lang))?;
+    writeln!(out, "{} {member}:", lang.pick("Registrerat för", "Recorded for"))?;
+    for l in &done.lines {
+        writeln!(out, "  {l}")?;
+    }
+    if let Some(n) = done.confirmation {
+        match lang {
+            Lang::Sv => writeln!(out, "Bekräftelsen till avsändaren ligger i utkorgen (nr {n}).")?,
+            Lang::En => writeln!(out, "The confirmation to the sender is in the outbox (no. {n}).")?,
+        }
+    }
+    Ok(())
+}
+
+/// `psi-radar mail discard ID`.
+pub async fn run_discard(ctx: &Ctx, id: i64, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+    let lang = ctx.config.partnership.lang;
+    held::discard(ctx.into(), id, now).await.map_err(|e| bad_held(e, lang))?;
+    match lang {
+        Lang::Sv => writeln!(out, "Meddelande nr {id} är kastat.")?,
+        Lang::En => writeln!(out, "Message no. {id} is discarded.")?,
+    }
+    Ok(())
+}
+
+/// A held message that cannot be resolved as asked is bad input (exit 2), said in the partnership's language.
+fn bad_held(e: anyhow::Error, lang: Lang) -> anyhow::Error {
+    match e.downcast_ref::<held::HeldError>() {
+        Some(h) => BadInput(h.text(lang)).into(),
+        None => e,
     }
 }
 
@@ -112,7 +227,7 @@ pub async fn run_fetch(ctx: &Ctx, now: DateTime<Utc>, out: &mut impl Write) -> a
     Ok(())
 }
 
-fn print_outcome(o: &IngestOutcome, lang: Lang, out: &mut impl Write) -> anyhow::Result<()> {
+pub(super) fn print_outcome(o: &IngestOutcome, lang: Lang, out: &mut impl Write) -> anyhow::Result<()> {
     let reason = o.reason.as_deref().unwrap_or("");
     let id = o.reply_id;
     match (o.status, lang) {

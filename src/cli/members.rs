@@ -36,6 +36,16 @@ pub enum MembersCommand {
     Export { file: PathBuf },
     /// Radera en kontaktpersons personuppgifter (e-postadress, kontakt-id eller medlems-id)
     Forget { target: String },
+    /// Lägg till en kontaktperson hos en medlem; meddelanden som hållits från adressen läses sedan om
+    AddContact {
+        /// Medlemmens id
+        member: String,
+        /// Kontaktens e-postadress (får vara kontakt hos flera medlemmar)
+        email: String,
+        /// Kontaktens namn
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 /// `psi-radar match CALL_REF [--json]`
@@ -49,21 +59,59 @@ pub struct MatchArgs {
 
 /// Run one `members` subcommand. `themes` are the regional theme ids the
 /// members file may use besides SC1–SC7.
-pub async fn run_members(
-    store: &Store,
-    args: &MembersArgs,
-    themes: &[CategoryId],
-    now: DateTime<Utc>,
-    lang: Lang,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
+pub async fn run_members(ctx: &crate::jobs::Ctx, args: &MembersArgs, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<()> {
+    let (store, lang) = (&ctx.store, ctx.config.partnership.lang);
+    let themes = &crate::jobs::theme_ids(&ctx.model);
     match &args.command {
         MembersCommand::Import { file } => import(store, file, themes, now, lang, out).await,
         MembersCommand::List { json } => list(store, *json, lang, out).await,
         MembersCommand::Show { id } => show(store, id, lang, out).await,
         MembersCommand::Export { file } => export(store, file, lang, out).await,
         MembersCommand::Forget { target } => forget(store, target, now, lang, out).await,
+        MembersCommand::AddContact { member, email, name } => add_contact(ctx, member, email, name.as_deref(), now, out).await,
     }
+}
+
+/// `members add-contact MEMBER EMAIL [--name NAME]`: the address becomes a
+/// contact of the member (also when it already is one of another member),
+/// and what was held from it is read again, now from a contact.
+pub async fn add_contact(
+    ctx: &crate::jobs::Ctx,
+    member: &str,
+    email: &str,
+    name: Option<&str>,
+    now: DateTime<Utc>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let lang = ctx.config.partnership.lang;
+    let id = MemberId::parse(member).map_err(BadInput)?;
+    let email = crate::domain::Email::parse(email).map_err(BadInput)?;
+    if ctx.store.member(&id).await?.is_none() {
+        return Err(BadInput(format!("{} «{id}»", lang.pick("det finns ingen medlem", "there is no member"))).into());
+    }
+    let name = name.map(str::trim).filter(|n| !n.is_empty()).map_or_else(|| email.without_tag(), str::to_string);
+    let contact = crate::domain::Contact { name, email: email.clone(), role: String::new(), primary: false, unsubscribed: false };
+    match (ctx.store.add_contact(&id, &contact).await?, lang) {
+        (Some(_), Lang::Sv) => writeln!(out, "{email} är nu kontakt hos {id}.")?,
+        (Some(_), Lang::En) => writeln!(out, "{email} is now a contact of {id}.")?,
+        (None, Lang::Sv) => writeln!(out, "{email} var redan kontakt hos {id}.")?,
+        (None, Lang::En) => writeln!(out, "{email} was already a contact of {id}.")?,
+    }
+    let reread = crate::mail::held::reread_from(ctx.into(), &email, now).await?;
+    if !reread.is_empty() {
+        writeln!(
+            out,
+            "{}",
+            match lang {
+                Lang::Sv => format!("{} hållna meddelanden från adressen lästes om:", reread.len()),
+                Lang::En => format!("{} held messages from the address were read again:", reread.len()),
+            }
+        )?;
+        for o in &reread {
+            super::mail::print_outcome(o, lang, out)?;
+        }
+    }
+    Ok(())
 }
 
 /// `members import FILE.csv`: checked whole first, then written in one

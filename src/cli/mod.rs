@@ -542,7 +542,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Members(args) => {
             let ctx = open(&cli.config).await?;
-            members::run_members(&ctx.store, &args, &crate::jobs::theme_ids(&ctx.model), now, ctx.config.partnership.lang, out).await
+            members::run_members(&ctx, &args, now, out).await
         }
         Command::Match(args) => {
             let ctx = open(&cli.config).await?;

@@ -87,13 +87,19 @@ pub async fn gather(ctx: &Ctx, week: Week, now: DateTime<Utc>) -> anyhow::Result
 
     let names: HashMap<String, String> = members.iter().map(|m| (m.id.to_string(), m.name.clone())).collect();
     let titles: HashMap<u32, String> = all.iter().map(|c| (c.reference.0, c.call.title.clone())).collect();
-    let answers = ctx
-        .store
-        .interests_since(since)
-        .await?
+    let contacts: HashMap<i64, crate::store::members::ContactRow> =
+        ctx.store.list_contacts().await?.into_iter().map(|c| (c.id, c)).collect();
+    let recent = ctx.store.interests_since(since).await?;
+    let conflicts = conflict_lines(ctx, &recent, since, &names, &titles, &contacts).await?;
+    let answers = recent
         .into_iter()
         .map(|i| {
-            let who = names.get(i.member.as_str()).cloned().unwrap_or_else(|| i.member.to_string());
+            let org = names.get(i.member.as_str()).cloned().unwrap_or_else(|| i.member.to_string());
+            // The person who answered, so AU knows whom to ask.
+            let who = match i.contact_id.and_then(|id| contacts.get(&id)) {
+                Some(c) => format!("{org} ({})", c.contact.name),
+                None => org,
+            };
             let what = match i.role {
                 Some(r) => format!("{}, {}", i.intent.label(lang), r.label(lang)),
                 None => i.intent.label(lang).to_string(),
@@ -105,15 +111,16 @@ pub async fn gather(ctx: &Ctx, week: Week, now: DateTime<Utc>) -> anyhow::Result
         .collect();
 
     let (held_rows, held_total) = ctx.store.held_replies_since(since, 20).await?;
-    let held = held_rows
-        .iter()
-        .map(|h| {
-            let when = crate::i18n::instant(h.received_at, tz, false, lang);
-            let from = h.from_addr.clone().unwrap_or_else(|| lang.pick("okänd avsändare", "unknown sender").into());
-            let reason = h.reason.clone().unwrap_or_default();
-            format!("{when}: {from} – {reason}")
-        })
-        .collect();
+    let mut held = Vec::with_capacity(held_rows.len());
+    for h in &held_rows {
+        let when = crate::i18n::instant(h.received_at, tz, false, lang);
+        let from = h.from_addr.clone().unwrap_or_else(|| lang.pick("okänd avsändare", "unknown sender").into());
+        let reason = h.reason.clone().unwrap_or_default();
+        // The first line the person wrote, so AU sees what it is about without opening anything.
+        let first = crate::mail::held::first_lines(ctx.into(), h).await?.into_iter().next();
+        let said = first.map(|l| format!(" – «{l}»")).unwrap_or_default();
+        held.push(format!("#{}, {when}: {from} – {reason}{said}", h.id));
+    }
     let failed = ctx
         .store
         .outbox_failed_since(since)
@@ -164,12 +171,47 @@ pub async fn gather(ctx: &Ctx, week: Week, now: DateTime<Utc>) -> anyhow::Result
         deadlines_soon,
         answers,
         forming,
+        conflicts,
         held,
         held_total,
         failed,
         goal,
         reply_to: cfg.mail.reply_to.to_string(),
     })
+}
+
+/// One line per member whose contacts answered a call differently, the
+/// later answer given since the last digest: "Stiftelsen Activa – PSI-0003
+/// Titel: Anna Lindqvist: … (3 mars 2026); Johan Berg: … (5 mars 2026)".
+async fn conflict_lines(
+    ctx: &Ctx,
+    recent: &[crate::store::members::InterestRow],
+    since: DateTime<Utc>,
+    names: &HashMap<String, String>,
+    titles: &HashMap<u32, String>,
+    contacts: &HashMap<i64, crate::store::members::ContactRow>,
+) -> anyhow::Result<Vec<String>> {
+    let (tz, lang) = (ctx.config.partnership.tz, ctx.config.partnership.lang);
+    let mut calls: Vec<_> = recent.iter().map(|i| i.call).collect();
+    calls.sort();
+    calls.dedup();
+    let mut lines = Vec::new();
+    for call in calls {
+        let life_end = ctx.store.get_call(call).await?.and_then(|c| c.call.last_deadline().map(|d| d.at));
+        let rows = ctx.store.contact_answers_for_call(call).await?;
+        for (earlier, later) in crate::mail::positions::contradictions(&rows, life_end).iter().filter(|(_, l)| l.recorded_at > since) {
+            let (Some(a), Some(b)) =
+                (earlier.contact_id.and_then(|id| contacts.get(&id)), later.contact_id.and_then(|id| contacts.get(&id)))
+            else {
+                continue;
+            };
+            let org = names.get(later.member.as_str()).cloned().unwrap_or_else(|| later.member.to_string());
+            let title = titles.get(&call.0).cloned().unwrap_or_default();
+            let said = |c, r| crate::mail::positions::said_line(c, r, tz, lang);
+            lines.push(format!("{org} – {call} {title}: {}; {}", said(a, earlier), said(b, later)));
+        }
+    }
+    Ok(lines)
 }
 
 /// Build this week's digest and queue it for every AU address. With
@@ -192,7 +234,7 @@ pub async fn run_digest(ctx: &Ctx, week: Option<Week>, now: DateTime<Utc>, dry_r
                 refs: Vec::new(),
                 list_unsubscribe: false,
                 in_reply_to: None,
-                reply_to: None,
+                reply_to: crate::mail::inbound::reply_address_for(ctx, to.as_str()).await?,
             };
             let message = compose(&ctx.config.mail, &o, now)?;
             let queued = if dry_run {

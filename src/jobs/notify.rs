@@ -118,6 +118,10 @@ pub async fn run_notify(ctx: &Ctx, now: DateTime<Utc>, dry_run: bool) -> anyhow:
                 };
                 let message = compose(&cfg.mail, &o, now)?;
                 if dry_run || ctx.store.enqueue(&message, now).await?.is_some() {
+                    if !dry_run {
+                        // A reply from a contact of several members is tied to this member through it.
+                        ctx.store.set_message_member(&message.message_id, &member.id).await?;
+                    }
                     report.queued += usize::from(!dry_run);
                     report.recipients.push(Recipient {
                         email: contact.email.clone(),

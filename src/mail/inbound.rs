@@ -3,9 +3,14 @@
 //! ```text
 //!  raw ─▶ reply::parse ─▶ Message-ID already stored? ── yes ─▶ Duplicate (nothing else happens)
 //!                                 │ no
+//!   several From ─────────────────┤
 //!   auto-reply / bounce ──────────┼─▶ auto_reply   (never an answer)
 //!   unknown sender, wrong token,  │
-//!   dismiss/watch not from AU,    ├─▶ held         (reason in Swedish, listed to AU)
+//!   dismiss/watch not from AU,    │
+//!   sender not proven (AU, or     ├─▶ held         (reason in Swedish, listed to AU)
+//!   members with [mail.auth]),    │
+//!   contact of several members    │
+//!   and nothing tells which,      │
 //!   no or unknown call            │
 //!   not understood ───────────────┼─▶ unreadable   (the parser's reason, listed to AU)
 //!   no call named, mail answered  │
@@ -20,15 +25,19 @@
 //!   tied to a known call, or a member (not AU) sends dismiss/watch, the
 //!   whole message is held for AU and nothing of it is recorded.
 //! - Answers need a registered contact (they are the member's); AU's
-//!   dismiss/watch need only an address in `mail.au`.
+//!   dismiss/watch need an AU address (`mail.au`, `mail.au_members`), proven
+//!   as [`super::proof`] says (a personal address always; the list's once
+//!   `[mail.auth]` or `reply_token` is set). A message with more than one
+//!   From header or address is held before anything else.
+//! - A person who is a contact of several members: see [`super::attribution`];
+//!   each contact's answer is kept and contradictions told ([`super::positions`]).
 //! - The row is written before anything is acted on, in status
 //!   `receiving`; a message whose row is still `receiving` (a crash half-way)
 //!   is processed again when it comes back, every step being idempotent.
 //! - With `mail.reply_token`, a contact's reply must come back to
 //!   `<reply_to local part>+<token>@<reply_to domain>` (To, Cc,
-//!   Delivered-To, X-Original-To or Envelope-To) with the contact's token.
-//!   AU's dismiss/watch from an address that is not a contact are not
-//!   token-checked.
+//!   Delivered-To, X-Original-To or Envelope-To) with one of the person's
+//!   tokens.
 //! - Ask back instead of holding: an answer that names no call, to one of
 //!   our mails about several calls (In-Reply-To/References in the outbox,
 //!   else the references in the subject), waits in `waiting_answers` for
@@ -42,9 +51,12 @@
 use crate::config::{ImapConfig, TlsMode};
 use crate::domain::{CallRef, Email, Intent, Lang, Role};
 use crate::mail::MailCtx;
+use crate::mail::attribution::{self, Sender};
 use crate::mail::digest::card;
 use crate::mail::message::{Outgoing, compose};
 use crate::mail::notify::{self, confirmation, copy_line};
+use crate::mail::positions;
+use crate::mail::proof::{self, Proof};
 use crate::mail::reply::{self, Action, Answer, Reading};
 use crate::store::members::ContactRow;
 use crate::store::replies::{NewReply, NewWaiting, RECEIVING, WaitingAnswer};
@@ -182,6 +194,25 @@ pub const MAX_RAW_BYTES: usize = 2 * 1024 * 1024;
 /// Held: the sender is no registered contact (nor AU).
 pub const UNKNOWN_SENDER: &str = "okänd avsändare";
 
+/// Held: more than one From header or address; who wrote it cannot be told.
+pub const SEVERAL_FROM: &str =
+    "meddelandet har mer än en avsändare (flera From-rader eller adresser); det går inte att veta vem som skrev det";
+
+/// The most of a reply's own text kept with its reading for AU to see.
+const EXCERPT_CHARS: usize = 1000;
+
+/// Read a stored message again as if it had just come (its sender was made
+/// a contact, `members add-contact`): the row goes back to `receiving` and
+/// the raw message through [`ingest`]. None when the raw message is no
+/// longer kept (retention).
+pub async fn reread<'a>(ctx: impl Into<MailCtx<'a>>, reply_id: i64, now: DateTime<Utc>) -> anyhow::Result<Option<IngestOutcome>> {
+    let ctx = ctx.into();
+    let Some(raw) = ctx.store.reply_raw(reply_id).await? else { return Ok(None) };
+    ctx.store.set_reply_status(reply_id, RECEIVING, None).await?;
+    let outcome = ingest(ctx, &raw, None, now).await?;
+    Ok(Some(outcome))
+}
+
 /// Record one raw message (RFC 822 bytes) and act on it. See the module
 /// documentation for what happens when.
 pub async fn ingest<'a>(
@@ -202,12 +233,13 @@ pub async fn ingest<'a>(
         None => None,
     };
 
-    let contact = match &reading.from {
-        Some(from) => ctx.store.contact_by_email(from).await?,
-        None => None,
+    let sender = attribution::sender(*ctx, &reading, raw).await?;
+    let contact = sender.contact().cloned();
+    let is_au = reading.from.as_deref().is_some_and(|f| proof::is_au(&ctx.config.mail, f));
+    let verdict = match &sender {
+        Sender::Ambiguous(rows) if !reading.auto_reply && !is_au => Verdict::Held(attribution::ambiguous_reason(*ctx, rows).await?),
+        _ => decide(ctx, &reading, raw, contact.as_ref(), is_au, now).await?,
     };
-    let is_au = reading.from.as_deref().is_some_and(|f| is_au_address(&ctx.config.mail.au, f));
-    let verdict = decide(ctx, &reading, raw, contact.as_ref(), is_au, now).await?;
 
     let (status, reason) = verdict.status();
     let reading_json = reading_json(&reading);
@@ -215,6 +247,7 @@ pub async fn ingest<'a>(
     let reply_id = match resume {
         Some(id) => {
             ctx.store.set_reply_status(id, row_status, reason.as_deref()).await?;
+            ctx.store.set_reply_sender(id, contact.as_ref().map(|c| c.id), contact.as_ref().map(|c| c.member.as_str())).await?;
             id
         }
         None => {
@@ -242,7 +275,13 @@ pub async fn ingest<'a>(
 
     let Verdict::Accept(plan) = verdict else {
         tracing::info!(reply = reply_id, contact = contact.as_ref().map(|c| c.id), status = status.as_str(), "reply recorded");
-        return Ok(IngestOutcome { reply_id, status, reason, recorded: vec![], confirmation: None, ask: None });
+        let ask = match &sender {
+            Sender::Ambiguous(rows) if status == Status::Held && reading.understood => {
+                attribution::ask_which_member(*ctx, rows, &message_id, reply_id, now).await?
+            }
+            _ => None,
+        };
+        return Ok(IngestOutcome { reply_id, status, reason, recorded: vec![], confirmation: None, ask });
     };
     let done = apply(ctx, &reading, &message_id, reply_id, contact.as_ref(), plan, now).await?;
     ctx.store.set_reply_status(reply_id, status.as_str(), reason.as_deref()).await?;
@@ -270,6 +309,9 @@ async fn decide(
     is_au: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Verdict> {
+    if reading.several_from {
+        return Ok(Verdict::Held(SEVERAL_FROM.into()));
+    }
     if reading.auto_reply {
         return Ok(Verdict::AutoReply(reading.reason.clone().unwrap_or_else(|| "Autosvar".into())));
     }
@@ -310,6 +352,9 @@ async fn decide(
     if !is_au && (!plan.dismiss.is_empty() || !plan.watch.is_empty()) {
         return Ok(Verdict::Held("bara AU kan markera en utlysning som ej aktuell eller bevaka den".into()));
     }
+    if let Some(held) = unproven(ctx, reading, raw, contact, &plan).await? {
+        return Ok(Verdict::Held(held.into()));
+    }
     if let Some(held) = place_answers(ctx, reading, &mut plan).await? {
         return Ok(Verdict::Held(held));
     }
@@ -322,16 +367,46 @@ async fn decide(
     Ok(Verdict::Accept(plan))
 }
 
+/// Why a message that needs proof of its sender (AU's commands; members'
+/// answers with `[mail.auth] members`) is held when it has none.
+async fn unproven(
+    ctx: &MailCtx<'_>,
+    reading: &Reading,
+    raw: &[u8],
+    contact: Option<&ContactRow>,
+    plan: &Plan,
+) -> anyhow::Result<Option<&'static str>> {
+    let Some(from) = reading.from.as_deref() else { return Ok(None) };
+    let au_command = !plan.dismiss.is_empty() || !plan.watch.is_empty();
+    let members = ctx.config.mail.auth.as_ref().is_some_and(|a| a.members);
+    let member_answer = contact.is_some() && members && (!plan.answers.is_empty() || !reading.answers.is_empty());
+    let needs = (au_command && proof::au_needs_proof(&ctx.config.mail, from)) || member_answer;
+    if !needs || proof::proof(*ctx, reading, raw).await? != Proof::Unproven {
+        return Ok(None);
+    }
+    tracing::info!(au_command, member_answer, "reply held: its sender is not proven");
+    Ok(Some(if au_command {
+        "AU-kommandot kunde inte styrkas: e-postservern intygar inte avsändaren (DMARC/DKIM) och svaret kom inte till avsändarens svarsadress"
+    } else {
+        "svaret kunde inte styrkas: e-postservern intygar inte avsändaren (DMARC/DKIM) och svaret kom inte till kontaktens svarsadress"
+    }))
+}
+
 /// With `mail.reply_token`, why a contact's reply is refused (None: it came to the contact's token address).
 async fn token_refused(ctx: &MailCtx<'_>, c: &ContactRow, raw: &[u8]) -> anyhow::Result<Option<&'static str>> {
     if !ctx.config.mail.reply_token {
         return Ok(None);
     }
-    let Some(token) = ctx.store.contact_token(c.id).await?.filter(|t| !t.is_empty()) else {
+    // The token proves the address, not the membership: any of the person's contact rows' tokens will do.
+    let mut tokens = Vec::new();
+    for row in ctx.store.contacts_by_email(c.contact.email.as_str()).await? {
+        tokens.extend(ctx.store.contact_token(row.id).await?.filter(|t| !t.is_empty()));
+    }
+    if tokens.is_empty() {
         ctx.store.ensure_contact_tokens(new_token).await?;
         return Ok(Some("kontakten hade ingen svarsnyckel än (svaret kan inte styrkas)"));
-    };
-    if !addressed_to(raw, &token_address(&ctx.config.mail.reply_to, &token)) {
+    }
+    if !tokens.iter().any(|t| addressed_to(raw, &token_address(&ctx.config.mail.reply_to, t))) {
         return Ok(Some("svaret kom inte till kontaktens svarsadress med svarsnyckel (kan vara förfalskad avsändare)"));
     }
     Ok(None)
@@ -455,6 +530,10 @@ async fn apply(
         (Some(w), Some(c)) => ask_back(ctx, reading, message_id, reply_id, c, w, lang, now).await?,
         _ => None,
     };
+    if let Some(c) = contact {
+        let answered: Vec<CallRef> = plan.answers.iter().map(|(call, _)| *call).collect();
+        positions::tell(*ctx, c, &answered, message_id, now).await?;
+    }
     let confirmation = confirm(ctx, reading, message_id, contact, &lines, refs, lang, now).await?;
     Ok(Applied { lines, confirmation, ask })
 }
@@ -556,7 +635,12 @@ async fn confirm(
         in_reply_to: Some(message_id.to_string()),
         reply_to: reply_address_for(*ctx, &token_for).await?,
     };
-    Ok(ctx.store.enqueue(&compose(&ctx.config.mail, &o, now)?, now).await?)
+    let message = compose(&ctx.config.mail, &o, now)?;
+    let queued = ctx.store.enqueue(&message, now).await?;
+    if let Some(c) = contact {
+        ctx.store.set_message_member(&message.message_id, &c.member).await?;
+    }
+    Ok(queued)
 }
 
 /// Keep a bare answer waiting and ask its sender, in the same run, which of
@@ -613,7 +697,9 @@ async fn ask_back(
         in_reply_to: reading.message_id.clone().or_else(|| Some(message_id.to_string())),
         reply_to: reply_address_for(*ctx, contact.contact.email.as_str()).await?,
     };
-    let queued = ctx.store.enqueue(&compose(&ctx.config.mail, &o, now)?, now).await?;
+    let message = compose(&ctx.config.mail, &o, now)?;
+    let queued = ctx.store.enqueue(&message, now).await?;
+    ctx.store.set_message_member(&message.message_id, &contact.member).await?;
     tracing::info!(reply = reply_id, contact = contact.id, calls = w.calls.len(), "answer waits; asked back which call");
     Ok(queued)
 }
@@ -644,7 +730,7 @@ pub fn answer_line(call: CallRef, intent: Intent, role: Option<Role>, comment: &
 
 /// The subject replied to, without `SV:`/`Re:`/`AW:`/`VS:`/`Fwd:` prefixes;
 /// the calls when there is none.
-fn original_subject(subject: &str, refs: &[CallRef]) -> String {
+pub(super) fn original_subject(subject: &str, refs: &[CallRef]) -> String {
     let mut s = subject.trim();
     loop {
         let lower = s.to_lowercase();
@@ -652,13 +738,6 @@ fn original_subject(subject: &str, refs: &[CallRef]) -> String {
         s = s.get(p.len()..).unwrap_or("").trim_start();
     }
     if s.is_empty() { refs.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ") } else { s.to_string() }
-}
-
-/// Whether `from` is one of AU's addresses (case-insensitive, ignoring `+tags`).
-fn is_au_address(au: &[Email], from: &str) -> bool {
-    let Ok(from) = Email::parse(from) else { return false };
-    let from = from.without_tag();
-    au.iter().any(|a| a.without_tag() == from)
 }
 
 /// The reading as stored: the documented JSON plus the commands and the subject.
@@ -678,6 +757,9 @@ fn reading_json(r: &Reading) -> String {
         obj.insert("actions".into(), serde_json::json!(actions));
         obj.insert("subject".into(), serde_json::json!(r.subject));
         obj.insert("in_reply_to".into(), serde_json::json!(r.in_reply_to));
+        // What the person wrote, for AU's list of held messages (`mail held`, the digest).
+        let text: String = r.new_text.chars().take(EXCERPT_CHARS).collect();
+        obj.insert("text".into(), serde_json::json!(text));
     }
     v.to_string()
 }
@@ -717,7 +799,7 @@ pub fn new_token() -> std::io::Result<String> {
 }
 
 /// Whether a recipient header of `raw` names `address` (case-insensitive, as a whole address).
-fn addressed_to(raw: &[u8], address: &str) -> bool {
+pub(super) fn addressed_to(raw: &[u8], address: &str) -> bool {
     let Some(msg) = mail_parser::MessageParser::default().parse_headers(raw) else { return false };
     let wanted = address.to_lowercase();
     let boundary = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || matches!(c, '.' | '+' | '-' | '_')));
@@ -958,7 +1040,7 @@ pub async fn reply_address_for<'a>(ctx: impl Into<MailCtx<'a>>, contact_email: &
     if !ctx.config.mail.reply_token {
         return Ok(None);
     }
-    let Some(contact) = ctx.store.contact_by_email(contact_email).await? else { return Ok(None) };
+    let Some(contact) = ctx.store.contact_by_email(contact_email).await? else { return proof::au_reply_address(*ctx, contact_email).await };
     let token = match ctx.store.contact_token(contact.id).await? {
         Some(t) if !t.is_empty() => t,
         _ => {

@@ -2,11 +2,15 @@
 //! confirmations) into the outbox, sending the outbox over SMTP or to files,
 //! and reading replies.
 
+pub mod attribution;
 pub mod digest;
+pub mod held;
 pub mod inbound;
 pub mod message;
 pub mod notify;
 pub mod outbox;
+pub mod positions;
+pub mod proof;
 pub mod render;
 pub mod reply;
 

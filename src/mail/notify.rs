@@ -141,6 +141,66 @@ pub fn confirmation(r: &Renderer, lang: Lang, partnership: &str, original_subjec
     Ok(Rendered { subject, text: r.render("member.txt", &ctx)?, html: r.render("member.html", &ctx)? })
 }
 
+/// Two contacts of one member answered a call differently: both are told,
+/// with both answers, and that the latest counts until they settle it.
+pub fn conflict_notice(
+    r: &Renderer,
+    lang: Lang,
+    partnership: &str,
+    org: &str,
+    call: CallRef,
+    lines: &[String],
+) -> Result<Rendered, MailError> {
+    let subject = match lang {
+        Lang::Sv => format!("[{call}] Två olika svar från {org}"),
+        Lang::En => format!("[{call}] Two different answers from {org}"),
+    };
+    let title = lang.pick("Två olika svar från er organisation", "Two different answers from your organisation").to_string();
+    let lead = match lang {
+        Lang::Sv => format!(
+            "Vi har fått olika besked från två kontaktpersoner hos {org} om {call}. Vi räknar det senaste som {} besked tills ni har stämt av med varandra.",
+            crate::i18n::genitive_sv(org)
+        ),
+        Lang::En => format!(
+            "We have received different answers from two contacts at {org} about {call}. We count the latest as {org}'s answer until you have agreed between you."
+        ),
+    };
+    let footer = match lang {
+        Lang::Sv => format!("Svara på det här mejlet med «{call}: ja, partner» eller «{call}: nej» när ni är överens, så gäller det."),
+        Lang::En => format!("Reply to this e-mail with “{call}: yes, partner” or “{call}: no” once you agree, and that counts."),
+    };
+    let ctx = context! {
+        lang => lang.code(), title => title, lead => lead, partnership => partnership, footer => footer,
+        t => strings(lang), calls => Vec::<CallCard>::new(), how => lines,
+        how_title => lang.pick("Svaren vi har fått", "The answers we received"),
+    };
+    Ok(Rendered { subject, text: r.render("member.txt", &ctx)?, html: r.render("member.html", &ctx)? })
+}
+
+/// A person who is a contact of several members answered without it being
+/// clear for which: asked to answer the mail of that organisation.
+pub fn which_member(r: &Renderer, lang: Lang, partnership: &str, orgs: &[String]) -> Result<Rendered, MailError> {
+    let subject = lang.pick("Vilken organisation gäller ditt svar?", "Which organisation is your answer for?").to_string();
+    let lead = match lang {
+        Lang::Sv => format!(
+            "Tack för ditt svar! Du är kontaktperson för {} hos oss, och vi kan inte se vilken av dem svaret gäller. Svara på det mejl från oss som gällde den organisationen (utlysningsmejlet), så knyts svaret rätt. Tills dess ligger det hos arbetsutskottet, som också kan föra över det.",
+            orgs.join(lang.pick(" och ", " and "))
+        ),
+        Lang::En => format!(
+            "Thank you for your answer! You are a contact for {} with us, and we cannot tell which one your answer is for. Reply to the e-mail from us about that organisation (the call notification) and the answer is tied to it. Until then it waits with the working committee, which can also move it over.",
+            orgs.join(" and ")
+        ),
+    };
+    let footer =
+        lang.pick("Svara STOPP om du inte vill få fler mejl om nya utlysningar.", "Reply STOP to receive no more e-mails about new calls.");
+    let ctx = context! {
+        lang => lang.code(), title => subject.clone(), lead => lead, partnership => partnership, footer => footer,
+        t => strings(lang), calls => Vec::<CallCard>::new(), how => orgs,
+        how_title => lang.pick("Organisationer", "Organisations"),
+    };
+    Ok(Rendered { subject, text: r.render("member.txt", &ctx)?, html: r.render("member.html", &ctx)? })
+}
+
 /// The line a member copies to answer one call: "PSI-0042: ja, partner",
 /// in the words the parser reads (DESIGN.md §6).
 pub fn copy_line(call: CallRef, intent: Intent, role: Option<Role>, lang: Lang) -> String {

@@ -66,7 +66,7 @@ fn tidy_text(name: &str, s: String) -> String {
 
 /// The fixed words of every template, in `lang`.
 pub fn strings(lang: Lang) -> BTreeMap<&'static str, &'static str> {
-    let pairs: [(&str, &str, &str); 14] = [
+    let pairs: [(&str, &str, &str); 15] = [
         ("deadline", "Sista dag", "Deadline"),
         ("why", "Varför", "Why"),
         ("fits", "Passar", "Fits"),
@@ -77,6 +77,7 @@ pub fn strings(lang: Lang) -> BTreeMap<&'static str, &'static str> {
         ("no_news", "Inga nya eller ändrade utlysningar denna vecka.", "No new or changed calls this week."),
         ("answers_week", "Svar från medlemmar denna vecka", "Answers from members this week"),
         ("forming", "Förslag till gemensamma ansökningar", "Proposed joint applications"),
+        ("conflicts", "Olika svar från samma medlem (det senaste gäller)", "Different answers from one member (the latest counts)"),
         ("held", "Svar som väntar på AU (okänd avsändare eller oläsliga)", "Replies waiting for AU (unknown sender or unreadable)"),
         ("failed_mail", "Utskick som inte gick fram", "Mail that could not be delivered"),
         ("how_title", "Så svarar du", "How to answer"),

@@ -164,8 +164,13 @@ impl MemberImport {
 
     /// Add or update one contact of `member` (added before with [`MemberImport::member`]).
     pub async fn contact(&mut self, member: &MemberId, c: &Contact) -> Result<()> {
-        let existing: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM contacts WHERE email=?").bind(c.email.as_str()).fetch_optional(&mut *self.tx).await?;
+        // This member's row for the address first; else another member's
+        // (a contact moved to this member follows, token and STOPP kept).
+        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM contacts WHERE email=? ORDER BY member_id=? DESC, id LIMIT 1")
+            .bind(c.email.as_str())
+            .bind(member.as_str())
+            .fetch_optional(&mut *self.tx)
+            .await?;
         let id = match existing {
             Some(id) => {
                 sqlx::query("UPDATE contacts SET member_id=?, name=?, role=?, is_primary=? WHERE id=?")
@@ -319,14 +324,30 @@ impl Store {
         rows.into_iter().map(|r| contact_row(&r)).collect()
     }
 
-    /// The contact registered for `addr`: case-insensitive, ignoring any
+    /// The contact registered for `addr` (the first, when the person is a
+    /// contact of several members): case-insensitive, ignoring any
     /// `+tag` on either side. None for an unknown or malformed address.
     /// Looked up by address (`base@domain` or `base+…@domain`), not by
     /// loading every contact: a reply costs the same with 40 or 100,000.
     pub async fn contact_by_email(&self, addr: &str) -> Result<Option<ContactRow>> {
-        let Some(wanted) = bare_address(addr) else { return Ok(None) };
+        Ok(self.contacts_by_email(addr).await?.into_iter().next())
+    }
+
+    /// The contact with this row id.
+    pub async fn contact(&self, id: i64) -> Result<Option<ContactRow>> {
+        let row = sqlx::query("SELECT id, member_id, name, email, role, is_primary, unsubscribed_at FROM contacts WHERE id=?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(contact_row).transpose()
+    }
+
+    /// The contact rows registered for `addr` (one per member the person is
+    /// a contact of), matched as [`Store::contact_by_email`] does.
+    pub async fn contacts_by_email(&self, addr: &str) -> Result<Vec<ContactRow>> {
+        let Some(wanted) = bare_address(addr) else { return Ok(Vec::new()) };
         let wanted = wanted.without_tag();
-        let Some((base, domain)) = wanted.split_once('@') else { return Ok(None) };
+        let Some((base, domain)) = wanted.split_once('@') else { return Ok(Vec::new()) };
         let like = |s: &str| s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         let tagged = format!("{}+%@{}", like(base), like(domain));
         let rows = sqlx::query(
@@ -337,17 +358,44 @@ impl Store {
         .bind(&tagged)
         .fetch_all(&self.pool)
         .await?;
+        let mut out = Vec::new();
         for r in &rows {
             let c = contact_row(r)?;
             if c.contact.email.without_tag() == wanted {
-                return Ok(Some(c));
+                out.push(c);
             }
         }
-        Ok(None)
+        Ok(out)
     }
 
-    /// Record a member's answer to a call; an earlier current answer of the
-    /// same member to the same call is superseded (kept as history).
+    /// The contact row of `member` for `addr`, if the person is its contact.
+    pub async fn contact_of_member(&self, member: &MemberId, addr: &str) -> Result<Option<ContactRow>> {
+        Ok(self.contacts_by_email(addr).await?.into_iter().find(|c| &c.member == member))
+    }
+
+    /// Add one contact to an existing member (`members add-contact`).
+    /// `Ok(None)` when that address is already a contact of that member.
+    pub async fn add_contact(&self, member: &MemberId, c: &Contact) -> Result<Option<i64>> {
+        if self.contact_of_member(member, c.email.as_str()).await?.is_some() {
+            return Ok(None);
+        }
+        let id: i64 = sqlx::query_scalar("INSERT INTO contacts (member_id, name, email, role, is_primary) VALUES (?,?,?,?,?) RETURNING id")
+            .bind(member.as_str())
+            .bind(&c.name)
+            .bind(c.email.as_str())
+            .bind(&c.role)
+            .bind(c.primary)
+            .fetch_one(&self.pool)
+            .await?;
+        tracing::info!(contact = id, member = %member, "contact added");
+        Ok(Some(id))
+    }
+
+    /// Record a contact's answer to a call; an earlier current answer of the
+    /// same contact of the same member to the same call is superseded (kept
+    /// as history). Other contacts' answers stay: the member's position is
+    /// its latest current answer (see [`Store::interests_for_call`]).
+    /// `contact_id` None: an answer entered for the member as a whole.
     #[allow(clippy::too_many_arguments)]
     pub async fn record_interest(
         &self,
@@ -361,10 +409,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE interests SET superseded_at=? WHERE call_id=? AND member_id=? AND superseded_at IS NULL")
+        sqlx::query("UPDATE interests SET superseded_at=? WHERE call_id=? AND member_id=? AND contact_id IS ? AND superseded_at IS NULL")
             .bind(ts(now))
             .bind(call.0 as i64)
             .bind(member.as_str())
+            .bind(contact_id)
             .execute(&mut *tx)
             .await?;
         let id: i64 = sqlx::query_scalar(
@@ -386,9 +435,16 @@ impl Store {
         Ok(id)
     }
 
-    /// The current answers to a call, oldest first.
+    /// The members' positions on a call (each member's latest current
+    /// answer, whichever contact gave it), oldest first.
     pub async fn interests_for_call(&self, call: CallRef) -> Result<Vec<InterestRow>> {
         self.load_interests("call_id = ?", |q| q.bind(call.0 as i64)).await
+    }
+
+    /// Every contact's current answer to a call (several per member when
+    /// its contacts answered differently), oldest first.
+    pub async fn contact_answers_for_call(&self, call: CallRef) -> Result<Vec<InterestRow>> {
+        self.load_rows("call_id = ?", |q| q.bind(call.0 as i64)).await
     }
 
     /// Current answers recorded after `since`, oldest first (for the digest).
@@ -408,6 +464,23 @@ impl Store {
     }
 
     async fn load_interests<'q>(
+        &self,
+        cond: &str,
+        bind: impl FnOnce(
+            sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+        ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<Vec<InterestRow>> {
+        // A member's position is its latest current answer: no later current row for the same call and member.
+        let latest = format!(
+            "{cond} AND NOT EXISTS (SELECT 1 FROM interests later WHERE later.call_id = interests.call_id
+             AND later.member_id = interests.member_id AND later.superseded_at IS NULL
+             AND (later.recorded_at > interests.recorded_at OR (later.recorded_at = interests.recorded_at AND later.id > interests.id)))"
+        );
+        self.load_rows(&latest, bind).await
+    }
+
+    /// Current interest rows matching `cond` (every contact's), oldest first.
+    async fn load_rows<'q>(
         &self,
         cond: &str,
         bind: impl FnOnce(

@@ -6,6 +6,7 @@
 //! (`mail::outbox`).
 
 use super::{Result, Store, StoreError, parse_ts, ts};
+use crate::domain::{CallRef, MemberId};
 use crate::instance::{Holder, InstanceId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -90,10 +91,11 @@ pub struct OutboxRow {
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// The calls the message is about (`PSI-0042`), in the order stored.
+    pub refs: Vec<CallRef>,
 }
 
-const COLS: &str =
-    "id, kind, period, recipient, subject, message_id, body, html, created_at, status, attempts, next_attempt_at, last_error, sent_at";
+const COLS: &str = "id, kind, period, recipient, subject, message_id, body, html, created_at, status, attempts, next_attempt_at, last_error, sent_at, call_refs";
 
 fn row(r: sqlx::sqlite::SqliteRow) -> Result<OutboxRow> {
     let opt = |s: Option<String>| s.and_then(|s| parse_ts(&s).ok());
@@ -115,6 +117,7 @@ fn row(r: sqlx::sqlite::SqliteRow) -> Result<OutboxRow> {
         next_attempt_at: opt(r.get(11)),
         last_error: r.get(12),
         sent_at: opt(r.get(13)),
+        refs: r.get::<String, _>(14).split_whitespace().filter_map(CallRef::parse).collect(),
     })
 }
 
@@ -179,6 +182,25 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         Ok(r.rows_affected())
+    }
+
+    /// Remember which member a queued message is about (idempotent).
+    pub async fn set_message_member(&self, message_id: &str, member: &MemberId) -> Result<()> {
+        sqlx::query("INSERT INTO message_members (message_id, member_id) VALUES (?,?) ON CONFLICT (message_id) DO NOTHING")
+            .bind(message_id)
+            .bind(member.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The member a message of ours was about, by its Message-ID.
+    pub async fn member_of_message(&self, message_id: &str) -> Result<Option<MemberId>> {
+        let id: Option<String> = sqlx::query_scalar("SELECT member_id FROM message_members WHERE message_id=?")
+            .bind(message_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        id.map(|s| MemberId::parse(&s).map_err(StoreError::Invalid)).transpose()
     }
 
     /// The call references named by a message we sent, by its Message-ID.

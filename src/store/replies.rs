@@ -16,26 +16,29 @@ pub struct HeldReply {
     pub received_at: DateTime<Utc>,
     pub status: String,
     pub reason: Option<String>,
+    /// The parser's reading as stored (JSON, with `subject` and `text`).
+    pub reading: String,
 }
+
+/// Replies that wait for AU: held, unreadable, stuck half-way for over an
+/// hour, or an answer still waiting for the member to name its call.
+const HELD_WHERE: &str = "(status IN ('held', 'unreadable') OR (status = 'receiving' AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour')) OR (status = 'waiting' AND id IN (SELECT reply_id FROM waiting_answers WHERE resolved_at IS NULL AND expires_at > strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))))";
 
 impl Store {
     /// Replies held since `since` (unknown sender, unreadable, stuck half-way
     /// for over an hour, or an answer still waiting for the member to name
     /// its call), newest first, at most `limit`, and how many there are in all.
     pub async fn held_replies_since(&self, since: DateTime<Utc>, limit: i64) -> Result<(Vec<HeldReply>, usize)> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM replies WHERE (status IN ('held', 'unreadable') OR (status = 'receiving' AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour')) OR (status = 'waiting' AND id IN (SELECT reply_id FROM waiting_answers WHERE resolved_at IS NULL AND expires_at > strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))) AND received_at > ?")
-            .bind(ts(since))
-            .fetch_one(&self.pool)
-            .await?;
-        let rows = sqlx::query(
-            "SELECT id, from_addr, received_at, status, reason FROM replies
-             WHERE (status IN ('held', 'unreadable') OR (status = 'receiving' AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 hour')) OR (status = 'waiting' AND id IN (SELECT reply_id FROM waiting_answers WHERE resolved_at IS NULL AND expires_at > strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))) AND received_at > ?
-             ORDER BY received_at DESC LIMIT ?",
-        )
-        .bind(ts(since))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let total: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM replies WHERE {HELD_WHERE} AND received_at > ?")))
+                .bind(ts(since))
+                .fetch_one(&self.pool)
+                .await?;
+        let sql = format!(
+            "SELECT id, from_addr, received_at, status, reason, reading FROM replies
+             WHERE {HELD_WHERE} AND received_at > ? ORDER BY received_at DESC, id DESC LIMIT ?"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ts(since)).bind(limit).fetch_all(&self.pool).await?;
         let held = rows
             .into_iter()
             .map(|r| {
@@ -45,6 +48,7 @@ impl Store {
                     received_at: parse_ts(&r.get::<String, _>(2))?,
                     status: r.get(3),
                     reason: r.get(4),
+                    reading: r.get(5),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -138,6 +142,39 @@ impl Store {
         Ok(())
     }
 
+    /// Tie a reply to the contact and member it turned out to come from
+    /// (a held message read again after its sender became a contact, or
+    /// assigned by AU).
+    pub async fn set_reply_sender(&self, id: i64, contact_id: Option<i64>, member_id: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE replies SET contact_id=?, member_id=? WHERE id=?")
+            .bind(contact_id)
+            .bind(member_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The stored reply with this row id.
+    pub async fn reply(&self, id: i64) -> Result<Option<ReplyRow>> {
+        let sql = format!("SELECT {REPLY_COLS} FROM replies WHERE id=?");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?.map(reply_row).transpose()
+    }
+
+    /// The held or unreadable replies from `addr` (lower-cased, as the
+    /// parser stores it), oldest first.
+    pub async fn held_reply_ids_from(&self, addr: &str) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar("SELECT id FROM replies WHERE status IN ('held', 'unreadable') AND lower(from_addr)=lower(?) ORDER BY id")
+            .bind(addr)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The waiting answer stored for a reply, resolved or not.
+    pub async fn waiting_of_reply(&self, reply_id: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT id FROM waiting_answers WHERE reply_id=?").bind(reply_id).fetch_optional(&self.pool).await?)
+    }
+
     /// The stored reply with this Message-ID (with angle brackets).
     pub async fn reply_by_message_id(&self, message_id: &str) -> Result<Option<ReplyRow>> {
         let sql = format!("SELECT {REPLY_COLS} FROM replies WHERE message_id=?");
@@ -181,6 +218,21 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .flatten())
+    }
+
+    /// The reply token given to an AU member's address (lower-cased, without `+tag`).
+    pub async fn au_token(&self, email: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT token FROM au_tokens WHERE email=?").bind(email).fetch_optional(&self.pool).await?)
+    }
+
+    /// Give an AU member's address `token`, unless it has one; returns the one it has.
+    pub async fn set_au_token(&self, email: &str, token: &str) -> Result<String> {
+        sqlx::query("INSERT INTO au_tokens (email, token) VALUES (?,?) ON CONFLICT (email) DO NOTHING")
+            .bind(email)
+            .bind(token)
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT token FROM au_tokens WHERE email=?").bind(email).fetch_one(&self.pool).await?)
     }
 
     /// Give every contact without a reply token one from `make`. Returns how many were created.

@@ -215,3 +215,53 @@ async fn an_english_member_is_asked_in_english() {
     // The Swedish ask-back went to a Swedish member in the other tests; here the words are English.
     assert!(!body.contains("Rader att kopiera"), "{body}");
 }
+
+/// `outbox --json` (issue 17, item 7): one object per message with exactly
+/// id, kind, to, subject, message_id, refs, status and attempts, so a
+/// script sees the notification, the ask-back and the confirmation queued.
+#[tokio::test]
+async fn outbox_json_lists_what_was_queued_in_the_documented_shape() {
+    let w = world(|_| {}).await;
+    ingest(&w.ctx, &bare(&w, "bare-json", "JA partner"), None, w.now).await.unwrap();
+    let line = format!("{}: ja, partner", w.calls[0]);
+    ingest(&w.ctx, &reply_to(&w, "answer-json", &w.note.message_id, &w.note.subject, &line), None, w.now).await.unwrap();
+    let v = outbox_json(&w.ctx).await;
+    let rows = v.as_array().expect("an array");
+    let keys = ["attempts", "id", "kind", "message_id", "refs", "status", "subject", "to"];
+    for r in rows {
+        let mut got: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        got.sort();
+        assert_eq!(got, keys, "{r}");
+        assert!(r["id"].is_u64() && r["attempts"] == 0 && r["status"] == "pending", "{r}");
+        let id = r["message_id"].as_str().unwrap();
+        assert!(id.starts_with('<') && id.ends_with('>'), "{id}");
+        assert!(!r["to"].as_str().unwrap().contains(['<', ',']), "one address: {r}");
+    }
+    let of_kind = |k: &str| rows.iter().filter(|r| r["kind"] == k).collect::<Vec<_>>();
+    // Sorted: a notification lists its calls best match first.
+    let refs = |r: &serde_json::Value| {
+        let mut v = r["refs"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect::<Vec<_>>();
+        v.sort();
+        v
+    };
+    let both: Vec<String> = w.calls.iter().map(|c| c.to_string()).collect();
+    let note = of_kind("notify").into_iter().find(|r| r["message_id"] == w.note.message_id.as_str()).expect("the notification");
+    assert_eq!((refs(note), note["to"].as_str().unwrap()), (both.clone(), w.note.recipient.as_str()));
+    let ask = of_kind("ask");
+    assert_eq!(ask.len(), 1);
+    assert_eq!(refs(ask[0]), both, "asked about both calls");
+    let confirm = of_kind("confirm");
+    assert_eq!(confirm.len(), 1);
+    assert_eq!(refs(confirm[0]), vec![w.calls[0].to_string()]);
+
+    // Once sent, a script sees it.
+    psi_radar::mail::outbox::send_pending(&w.ctx.store, &w.ctx.mailer, w.now, 3).await.unwrap();
+    let v = outbox_json(&w.ctx).await;
+    assert!(v.as_array().unwrap().iter().all(|r| r["status"] == "sent" && r["attempts"] == 1), "{v}");
+}
+
+async fn outbox_json(ctx: &Ctx) -> serde_json::Value {
+    let mut out = Vec::new();
+    psi_radar::cli::core::outbox(ctx, false, true, &mut out).await.unwrap();
+    serde_json::from_slice(&out).unwrap()
+}

@@ -162,6 +162,7 @@ fn our_mails() -> Vec<(String, String)> {
             deadlines_soon: vec![stored.clone()],
             answers: vec!["Verdandi: ja, som partner (PSI-0043)".into()],
             forming: vec!["PSI-0043: Activa projektägare, Verdandi partner".into()],
+            conflicts: vec!["Stiftelsen Activa – PSI-0042: Anna: ja (3 mars 2026); Johan: nej (5 mars 2026)".into()],
             held: vec!["okänd@example.org: ja, partner".into()],
             held_total: 1,
             failed: vec![],

@@ -3,9 +3,12 @@
 
 mod apps;
 mod ask_back;
+mod au_proof;
 mod cli;
+mod contacts;
 mod daemon;
 mod dedup;
+mod held;
 mod helpers;
 mod jobs;
 mod layers;

@@ -371,3 +371,61 @@ async fn a_large_file_with_one_bad_row_at_the_end_imports_nothing() {
     let names: Vec<(&str, bool)> = m7.contacts.iter().map(|c| (c.name.as_str(), c.primary)).collect();
     assert_eq!(names, [("Kontakt 7", true), ("Andra kontakten", false)]);
 }
+
+/// Migration 0090 (issue 17): an address may belong to two members. The
+/// contacts table is rebuilt without its old UNIQUE(email); an existing
+/// database keeps every contact, token and STOPP, and the interests,
+/// replies and waiting answers that point at them.
+#[tokio::test]
+async fn contacts_per_member_migration_keeps_what_points_at_a_contact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let before = tmp.path().join("before");
+    std::fs::create_dir(&before).unwrap();
+    for e in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/migrations")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if name.as_str() < "0090" {
+            std::fs::copy(&p, before.join(&name)).unwrap();
+        }
+    }
+    let url = format!("sqlite://{}?mode=rwc", tmp.path().join("db.sqlite").display());
+    {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::migrate::Migrator::new(before.as_path()).await.unwrap().run(&pool).await.unwrap();
+        sqlx::raw_sql(
+            "PRAGMA foreign_keys = ON;
+             INSERT INTO members (id, name, org_type, created_at, updated_at) VALUES ('a', 'A', 'other', 'x', 'x'), ('b', 'B', 'other', 'x', 'x');
+             INSERT INTO contacts (id, member_id, name, email, unsubscribed_at, token) VALUES (7, 'a', 'Anna', 'anna@x.example.org', '2026-01-01T00:00:00Z', 'tok');
+             INSERT INTO calls (id, title, url, funder, status, canonical_url, title_key, first_seen_at, updated_at) VALUES (3, 't', 'u', 'f', 'open', 'u', 't', 'x', 'x');
+             INSERT INTO replies (id, message_id, contact_id, member_id, received_at, status) VALUES (1, '<m@x>', 7, 'a', 'x', 'waiting');
+             INSERT INTO interests (call_id, member_id, contact_id, intent, reply_id, recorded_at) VALUES (3, 'a', 7, 'yes', 1, 'x');
+             INSERT INTO waiting_answers (reply_id, contact_id, member_id, calls, intent, asked_at, expires_at) VALUES (1, 7, 'a', 'PSI-0003', 'yes', 'x', 'x');",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    let st = Store::open_existing(&url).await.unwrap();
+    let q = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(&st.pool);
+    assert_eq!(q("SELECT COUNT(*) FROM waiting_answers WHERE contact_id = 7").await.unwrap(), 1, "no cascade");
+    assert_eq!(q("SELECT COUNT(*) FROM interests WHERE contact_id = 7").await.unwrap(), 1, "still linked");
+    assert_eq!(q("SELECT COUNT(*) FROM replies WHERE contact_id = 7").await.unwrap(), 1);
+    assert_eq!(q("SELECT COUNT(*) FROM pragma_foreign_key_check").await.unwrap(), 0);
+    assert_eq!(q("SELECT foreign_keys FROM pragma_foreign_keys").await.unwrap(), 1, "foreign keys back on");
+    let c = st.contact_by_email("anna@x.example.org").await.unwrap().unwrap();
+    assert_eq!((c.id, c.contact.unsubscribed), (7, true));
+    assert_eq!(st.contact_token(7).await.unwrap().as_deref(), Some("tok"));
+
+    // The same address as a contact of a second member; twice for one member is refused.
+    let anna = psi_radar::domain::Contact {
+        name: "Anna".into(),
+        email: psi_radar::domain::Email::parse("anna@x.example.org").unwrap(),
+        role: String::new(),
+        primary: false,
+        unsubscribed: false,
+    };
+    assert!(st.add_contact(&id("b"), &anna).await.unwrap().is_some());
+    assert!(st.add_contact(&id("b"), &anna).await.unwrap().is_none());
+    assert_eq!(q("SELECT COUNT(*) FROM contacts WHERE email = 'anna@x.example.org'").await.unwrap(), 2);
+}

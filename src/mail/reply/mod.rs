@@ -29,6 +29,7 @@
 //!   Several references in the subject give no default.
 //! - The phrase decisions are in [`grammar`].
 
+pub mod auth;
 mod body;
 mod css;
 mod grammar;
@@ -72,6 +73,13 @@ pub struct Reading {
     /// Why the message was not understood, or which kind of auto-reply it is (Swedish, for AU).
     #[serde(skip)]
     pub reason: Option<String>,
+    /// More than one From header, or more than one address in it: who
+    /// wrote it cannot be told.
+    #[serde(skip)]
+    pub several_from: bool,
+    /// The `Authentication-Results` headers, topmost (added last) first.
+    #[serde(skip)]
+    pub auth: Vec<auth::AuthResults>,
 }
 
 /// One answer to one call.
@@ -129,6 +137,8 @@ impl Reading {
             new_text: String::new(),
             named: Vec::new(),
             reason: None,
+            several_from: false,
+            auth: Vec::new(),
         }
     }
 
@@ -183,6 +193,10 @@ pub fn parse(raw: &[u8]) -> Reading {
         return r;
     };
     r.from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).map(|a| a.trim().to_lowercase()).filter(|a| !a.is_empty());
+    let from_headers = msg.headers_raw().filter(|(n, _)| n.eq_ignore_ascii_case("from")).count();
+    r.several_from = from_headers > 1 || msg.from().is_some_and(|a| a.iter().count() > 1);
+    r.auth =
+        msg.headers_raw().filter(|(n, _)| n.eq_ignore_ascii_case("authentication-results")).filter_map(|(_, v)| auth::parse(v)).collect();
     r.message_id = msg.message_id().map(|id| format!("<{}>", id.trim()));
     r.subject = msg.subject().unwrap_or("").trim().to_string();
     r.in_reply_to = ids(msg.in_reply_to());
@@ -211,6 +225,14 @@ pub fn parse(raw: &[u8]) -> Reading {
     r.understood = !r.answers.is_empty() || !r.actions.is_empty();
     r.reason = read.reason;
     r.with_commands()
+}
+
+/// One answer written for `call` ("ja, partner", "nej – inte i år"), read
+/// by the same grammar as a reply line (`mail assign --answer`). None when
+/// it is no answer.
+pub fn read_answer(call: CallRef, text: &str) -> Option<Answer> {
+    let line = format!("{call}: {}", text.replace(['\r', '\n'], " "));
+    grammar::read(&line, "", Some(call)).answers.into_iter().find(|a| a.call == Some(call))
 }
 
 /// The call references in a text (`PSI-0042`, `psi 42` …), each once, in order.
@@ -462,6 +484,32 @@ mod tests {
             json.ends_with(r#""understood": true, "stop": true, "au": [{"call": "PSI-0042", "action": "dismiss"}, {"call": "PSI-0043", "action": "watch"}]}"#),
             "{json}"
         );
+    }
+
+    #[test]
+    fn an_answer_written_by_au_is_read_by_the_reply_grammar() {
+        let a = read_answer(CallRef(42), "ja, partner").unwrap();
+        assert_eq!((a.call, a.intent, a.role), (Some(CallRef(42)), Intent::Yes, Some(Role::Partner)));
+        assert_eq!(read_answer(CallRef(42), "Ja men inte i år").unwrap().intent, Intent::No);
+        assert!(read_answer(CallRef(42), "hej hej").is_none());
+    }
+
+    #[test]
+    fn several_from_addresses_or_headers_are_flagged() {
+        let one = parse(b"From: a@x.se\r\nSubject: [PSI-0042]\r\n\r\nja\r\n");
+        assert!(!one.several_from);
+        let two_addresses = parse(b"From: a@x.se, au@psi.example.org\r\nSubject: [PSI-0042]\r\n\r\nja\r\n");
+        assert!(two_addresses.several_from);
+        let two_headers = parse(b"From: a@x.se\r\nFrom: au@psi.example.org\r\nSubject: [PSI-0042]\r\n\r\nja\r\n");
+        assert!(two_headers.several_from);
+    }
+
+    #[test]
+    fn authentication_results_are_read_topmost_first() {
+        let raw = b"Authentication-Results: mx.psi.example.org; dmarc=fail header.from=x.se\r\nAuthentication-Results: mx.psi.example.org; dmarc=pass header.from=x.se\r\nFrom: a@x.se\r\n\r\nja\r\n";
+        let r = parse(raw);
+        assert_eq!(r.auth.len(), 2);
+        assert_eq!(r.auth[0].results[0].result, "fail");
     }
 
     #[test]
