@@ -31,7 +31,7 @@ async fn world(edit: impl FnOnce(&mut Config)) -> World {
         deadline: Some("2027-03-15".into()),
         ..Default::default()
     };
-    let call = psi_radar::sources::manual::add_manual(&ctx.store, &m, Utc::now()).await.unwrap().reference;
+    let call = psi_radar::jobs::ingest::add_manual(&ctx.store, &m, Utc::now()).await.unwrap().reference;
     assert_eq!(call, CallRef(1), "the fixtures name PSI-0001");
     World { ctx, _tmp: tmp, call }
 }
