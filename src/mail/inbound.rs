@@ -681,9 +681,8 @@ async fn ask_back(
         }
     }
     let lines: Vec<String> = w.calls.iter().map(|c| copy_line(*c, w.answer.intent, w.answer.role, lang)).collect();
-    let said = answer_line(CallRef(0), w.answer.intent, w.answer.role, "", lang);
-    let said = said.split_once(" — ").map_or(said.as_str(), |(_, s)| s);
-    let r = notify::ask_back(ctx.renderer, lang, &ctx.config.partnership.name, said, &cards, &lines, days)?;
+    let said = answer_words(w.answer.intent, w.answer.role, "", lang);
+    let r = notify::ask_back(ctx.renderer, lang, &ctx.config.partnership.name, &said, &cards, &lines, days)?;
     let o = Outgoing {
         kind: "ask",
         period: message_id.to_string(),
@@ -706,7 +705,12 @@ async fn ask_back(
 
 /// "PSI-0042 — ja, som partner («vi har en projektledare ledig från mars»)".
 pub fn answer_line(call: CallRef, intent: Intent, role: Option<Role>, comment: &str, lang: Lang) -> String {
-    let mut s = format!("{call} — {}", intent.label(lang));
+    format!("{call} — {}", answer_words(intent, role, comment, lang))
+}
+
+/// What was answered, without the call: "ja, som partner («…»)".
+fn answer_words(intent: Intent, role: Option<Role>, comment: &str, lang: Lang) -> String {
+    let mut s = intent.label(lang).to_string();
     if let Some(role) = role.filter(|_| intent != Intent::No) {
         let phrase = match role {
             Role::Lead => lang.pick("som projektägare", "as lead applicant"),
